@@ -1,0 +1,150 @@
+"""The ``gantk`` command: thin click commands over the Python API.
+
+Errors a user can cause (``GantkError``) print one line and exit with code 2; torch is imported
+only by the commands that need it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from gantk import __version__, plugins
+from gantk.errors import GantkError
+
+
+class GantkGroup(click.Group):
+    """Turns ``GantkError`` into ``Error: <message>`` on stderr and exit code 2, no traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except GantkError as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(getattr(error, "exit_code", 2))
+
+
+@click.group(cls=GantkGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gantk")
+def cli():
+    """Train GANs on tables and images; detect outliers, augment data, ship ONNX generators.
+
+    \b
+    Example:
+        gantk train data.csv -o model/ && gantk sample model/ -n 1000 -o synthetic.csv
+    """
+
+
+def _split_names(value: str | None) -> list[str]:
+    return [name.strip() for name in value.split(",") if name.strip()] if value else []
+
+
+@cli.command(epilog="""\b
+Examples:
+  gantk train adult.csv -o adult-model/ --label-column class
+  gantk train mnist/ -o digits/ --steps 2000 --batch-size 128
+  gantk train adult.csv -o adult-model/ --resume     # continue a stopped run""")
+@click.argument("data", type=click.Path())
+@click.option("-o", "--output", "model_dir", required=True, type=click.Path(),
+              help="Model directory to write.")
+@click.option("--arch", help="Architecture plugin (default: mlp for tables, dcgan for images).")
+@click.option("--loss", default="ns", show_default=True, help="Loss plugin.")
+@click.option("--label-column", help="Table column to condition on (class-conditional GAN).")
+@click.option("--conditional", is_flag=True,
+              help="Images: condition on the labels they carry (subfolders, y, IDX labels).")
+@click.option("--categorical", help="Comma-separated columns to treat as categories.")
+@click.option("--normalization", type=click.Choice(["gmm", "quantile"]), default="quantile",
+              show_default=True, help="How numeric columns are normalised.")
+@click.option("--steps", type=int, help="Training steps (G updates). [default: 3000 tables, "
+              "1500 images]")
+@click.option("--epochs", type=float, help="Training budget in passes over the data instead.")
+@click.option("--batch-size", type=int, help="Minibatch size [default: 500 tables, 64 images].")
+@click.option("--lr", type=float, default=2e-4, show_default=True, help="Adam learning rate.")
+@click.option("--latent-dim", type=int, help="Size of the noise vector z.")
+@click.option("--label-smoothing", type=float,
+              help="One-sided label smoothing: the real target, e.g. 0.9.")
+@click.option("--ema-decay", type=float, default=0.999, show_default=True,
+              help="EMA of G's weights used for sampling (0 turns it off).")
+@click.option("--checkpoint-every", type=int, help="Steps between checkpoints.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--resume", is_flag=True, help="Continue the run saved in the model directory.")
+@click.option("--force", is_flag=True, help="Replace a model already in the directory.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+def train(data, model_dir, arch, loss, label_column, conditional, categorical, normalization,
+          steps, epochs, batch_size, lr, latent_dim, label_smoothing, ema_decay,
+          checkpoint_every, seed, device, resume, force, quiet):
+    """Train a GAN on DATA (a CSV/Parquet table, an image folder, an .npz or MNIST IDX files)."""
+    from gantk.train import TrainOptions
+    from gantk.train import train as run_training
+
+    options = TrainOptions(
+        architecture=arch, loss=loss, steps=steps, epochs=epochs, batch_size=batch_size, lr=lr,
+        latent_dim=latent_dim, label_smoothing=label_smoothing, ema_decay=ema_decay, seed=seed,
+        device=device, normalization=normalization, checkpoint_every=checkpoint_every,
+    )
+    directory = run_training(
+        data, model_dir, options, label_column=label_column,
+        categorical=_split_names(categorical), conditional=conditional, resume=resume,
+        force=force, quiet=quiet,
+    )
+    if not quiet:
+        click.echo(f"model written to {directory}", err=True)
+
+
+@cli.command(epilog="""\b
+Examples:
+  gantk sample adult-model/ -n 5000 -o synthetic.csv
+  gantk sample adult-model/ -n 100 -o rich.parquet --label '>50K'
+  gantk sample digits/ -n 64 -o digits.npz""")
+@click.argument("model", type=click.Path())
+@click.option("-n", "count", type=int, required=True, help="How many samples.")
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Tables: .csv or .parquet. Images: a folder of PNGs or an .npz.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--label", help="Class to generate (conditional models).")
+@click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda.")
+@click.option("-q", "--quiet", is_flag=True)
+def sample(model, count, output, seed, label, device, quiet):
+    """Draw N samples from a trained MODEL directory."""
+    from gantk.model import load_model
+    from gantk.sample import sample as draw
+    from gantk.sample import write_samples
+    from gantk.train import resolve_device
+
+    if count < 1:
+        raise GantkError(f"-n must be at least 1, got {count}")
+    samples = draw(load_model(model, resolve_device(device)), count, seed, label)
+    write_samples(samples, output)
+    if not quiet:
+        click.echo(f"{count} samples written to {output}", err=True)
+
+
+@cli.command(name="plugins", epilog="Example:\n\n  gantk plugins --json")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_plugins(as_json):
+    """List installed plugins, their hooks and what they registered."""
+    described = plugins.describe_plugins()
+    if as_json:
+        click.echo(json.dumps(described, indent=2))
+        return
+    for plugin in described:
+        version = f" {plugin['version']}" if plugin["version"] else ""
+        click.echo(f"{plugin['name']}{version}")
+        for kind, names in plugin["registered"].items():
+            click.echo(f"  {kind}: {', '.join(names)}")
+        click.echo(f"  hooks: {', '.join(plugin['hooks'])}")
+
+
+plugins.load_entry_point_plugins()
+plugins.pm.hook.gantk_register_commands(cli=cli)
+
+
+def main() -> None:
+    cli(prog_name="gantk")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Reading data (tables and images), the table schema and its reversible transform."""

@@ -1,0 +1,216 @@
+"""A codec turns a data source into the tensors a GAN trains on, and generator output back.
+
+The codec's ``to_dict`` goes into the model's config.json, so a saved model can decode samples
+(and encode new rows for scoring) without the training data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gantk.data.images import ImageSet, read_images
+from gantk.data.tables import TableSchema, infer_schema, is_table_path, read_table
+from gantk.data.transform import TableTransformer
+from gantk.errors import DataError
+
+
+@dataclass
+class Encoded:
+    features: np.ndarray  # float32, (N, width) or (N, C, H, W)
+    labels: np.ndarray | None  # int64 class indices
+
+
+def _label_codes(values: pd.Series, classes: list, source: str) -> np.ndarray:
+    lookup = {value: index for index, value in enumerate(classes)}
+    codes = np.array([lookup.get(value, -1) for value in values.tolist()], dtype=np.int64)
+    if (codes < 0).any():
+        row = int(np.flatnonzero(codes < 0)[0])
+        raise DataError(f"{source}: row {row + 1}: unknown label {values.iloc[row]!r}")
+    return codes
+
+
+class TableCodec:
+    kind = "table"
+
+    def __init__(self, transformer: TableTransformer, label: dict | None = None):
+        self.transformer = transformer
+        self.label = label  # {"column", "position", "dtype", "classes", "frequencies"}
+
+    @classmethod
+    def fit(
+        cls, frame: pd.DataFrame, label_column: str | None = None,
+        categorical: Iterable[str] = (), normalization: str = "quantile", seed: int = 0,
+        source: str = "the data",
+    ) -> TableCodec:
+        label = None
+        features = frame
+        if label_column is not None:
+            if label_column not in frame.columns:
+                raise DataError(
+                    f"{source}: no column {label_column!r} for --label-column "
+                    f"(columns: {', '.join(map(str, frame.columns))})"
+                )
+            values = frame[label_column]
+            if values.isna().any():
+                row = int(np.flatnonzero(values.isna().to_numpy())[0])
+                raise DataError(f"{source}: label column {label_column!r}, row {row + 1} is empty")
+            counts = values.value_counts(sort=False)
+            classes = sorted(counts.index.tolist(), key=str)
+            if len(classes) < 2:
+                raise DataError(
+                    f"{source}: label column {label_column!r} has a single class {classes[0]!r}"
+                )
+            label = {
+                "column": label_column,
+                "position": list(frame.columns).index(label_column),
+                "dtype": str(values.dtype),
+                "classes": [value.item() if hasattr(value, "item") else value for value in classes],
+                "frequencies": [float(counts[value] / len(values)) for value in classes],
+            }
+            features = frame.drop(columns=[label_column])
+        schema = infer_schema(features, categorical=set(categorical) - {label_column},
+                              source=source)
+        transformer = TableTransformer(schema, normalization).fit(features, seed=seed)
+        return cls(transformer, label)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.label["classes"]) if self.label else 0
+
+    @property
+    def classes(self) -> list:
+        return self.label["classes"] if self.label else []
+
+    @property
+    def class_frequencies(self) -> list[float]:
+        return self.label["frequencies"] if self.label else []
+
+    def encode(self, frame: pd.DataFrame, source: str = "the data") -> Encoded:
+        labels = None
+        if self.label:
+            column = self.label["column"]
+            if column not in frame.columns:
+                raise DataError(f"{source}: the label column {column!r} is missing")
+            labels = _label_codes(frame[column], self.classes, source)
+            frame = frame.drop(columns=[column])
+        self.transformer.schema.check_columns(frame, source)
+        return Encoded(self.transformer.transform(frame), labels)
+
+    def decode(self, features: np.ndarray, labels: np.ndarray | None,
+               rng: np.random.Generator | None) -> pd.DataFrame:
+        frame = self.transformer.inverse_transform(features, rng)
+        if self.label:
+            values = pd.Series(np.array(self.classes, dtype=object)[labels])
+            try:
+                values = values.astype(self.label["dtype"])
+            except (TypeError, ValueError):
+                pass
+            frame.insert(self.label["position"], self.label["column"], values)
+        return frame
+
+    @property
+    def data_shape(self) -> tuple[int, ...]:
+        return (self.transformer.width,)
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": "table",
+            "schema": self.transformer.schema.to_dict(),
+            "transform": self.transformer.to_dict(),
+            "label": self.label,
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TableCodec:
+        schema = TableSchema.from_dict(values["schema"])
+        return cls(TableTransformer.from_dict(schema, values["transform"]), values["label"])
+
+
+class ImageCodec:
+    kind = "image"
+
+    def __init__(self, shape: tuple[int, int, int], classes: list[str] | None,
+                 frequencies: list[float] | None):
+        self.shape = tuple(shape)
+        self._classes = classes
+        self._frequencies = frequencies
+
+    @classmethod
+    def fit(cls, images: ImageSet) -> ImageCodec:
+        frequencies = None
+        if images.labels is not None:
+            counts = np.bincount(images.labels, minlength=len(images.class_names))
+            frequencies = (counts / counts.sum()).tolist()
+        return cls(images.pixels.shape[1:], images.class_names, frequencies)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self._classes) if self._classes else 0
+
+    @property
+    def classes(self) -> list:
+        return self._classes or []
+
+    @property
+    def class_frequencies(self) -> list[float]:
+        return self._frequencies or []
+
+    @property
+    def data_shape(self) -> tuple[int, ...]:
+        return self.shape
+
+    def encode_images(self, images: ImageSet, source: str = "the images") -> Encoded:
+        if images.pixels.shape[1:] != self.shape:
+            raise DataError(
+                f"{source}: images of shape {images.pixels.shape[1:]} but the model makes "
+                f"{self.shape}"
+            )
+        return Encoded(images.pixels, images.labels if self.n_classes else None)
+
+    def to_dict(self) -> dict:
+        return {"kind": "image", "shape": list(self.shape), "classes": self._classes,
+                "frequencies": self._frequencies}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ImageCodec:
+        return cls(tuple(values["shape"]), values["classes"], values["frequencies"])
+
+
+def codec_from_dict(values: dict) -> TableCodec | ImageCodec:
+    return TableCodec.from_dict(values) if values["kind"] == "table" else ImageCodec.from_dict(values)
+
+
+def load_training_data(
+    path: str | Path, label_column: str | None = None, categorical: Iterable[str] = (),
+    normalization: str = "quantile", seed: int = 0, codec: TableCodec | ImageCodec | None = None,
+    conditional_images: bool = False,
+) -> tuple[TableCodec | ImageCodec, Encoded]:
+    """Read ``path`` (a table or an image source), fit a codec unless given one, and encode it.
+
+    Tables are conditioned on ``label_column``; images on the labels they carry (class
+    subfolders, ``y`` in an .npz, an IDX label file) when ``conditional_images``.
+    """
+    source = str(path)
+    if is_table_path(path):
+        frame = read_table(path, min_rows=2)
+        if codec is None:
+            codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source)
+        return codec, codec.encode(frame, source)
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    images = read_images(path)
+    if codec is None:
+        if label_column is not None:
+            raise DataError(f"{path}: --label-column is for tables; use --conditional for images")
+        if conditional_images and images.labels is None:
+            raise DataError(f"{path}: --conditional needs labelled images (class subfolders, "
+                            "'y' in the .npz or an IDX label file)")
+        codec = ImageCodec.fit(images if conditional_images else
+                               ImageSet(images.pixels, None, None))
+    return codec, codec.encode_images(images, source)

@@ -1,0 +1,171 @@
+"""Reading and writing images: folders of PNG/JPEG (class subfolders are labels), .npz and MNIST IDX.
+
+Pixels become float32 in [-1, 1] (DCGAN's tanh range), shaped (N, channels, height, width).
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from gantk.errors import DataError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+IDX_IMAGES_MAGIC = 2051
+IDX_LABELS_MAGIC = 2049
+
+
+@dataclass
+class ImageSet:
+    pixels: np.ndarray  # float32 (N, C, H, W) in [-1, 1]
+    labels: np.ndarray | None  # int64 (N,) indices into class_names
+    class_names: list[str] | None
+
+
+def is_image_source(path: str | Path) -> bool:
+    path = Path(path)
+    name = path.name.lower()
+    return path.is_dir() or name.endswith(".npz") or "idx3" in name
+
+
+def read_images(path: str | Path) -> ImageSet:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    name = path.name.lower()
+    if path.is_dir():
+        idx_files = sorted(path.glob("*idx3-ubyte*"))
+        images = _read_idx_pair(idx_files[0]) if idx_files else _read_folder(path)
+    elif name.endswith(".npz"):
+        images = _read_npz(path)
+    elif "idx3" in name:
+        images = _read_idx_pair(path)
+    else:
+        raise DataError(f"{path}: not an image source (a folder, an .npz or an IDX file)")
+    if len(images.pixels) < 2:
+        raise DataError(f"{path}: only {len(images.pixels)} image(s); at least 2 are needed")
+    return images
+
+
+def _to_unit_range(array: np.ndarray) -> np.ndarray:
+    return (array.astype(np.float32) / 127.5) - 1.0
+
+
+def _read_folder(folder: Path) -> ImageSet:
+    subfolders = sorted(child for child in folder.iterdir() if child.is_dir())
+    if subfolders:
+        class_names = [child.name for child in subfolders]
+        files = [(file, label) for label, child in enumerate(subfolders)
+                 for file in sorted(child.iterdir()) if file.suffix.lower() in IMAGE_SUFFIXES]
+    else:
+        class_names = None
+        files = [(file, 0) for file in sorted(folder.iterdir())
+                 if file.suffix.lower() in IMAGE_SUFFIXES]
+    if not files:
+        raise DataError(f"{folder}: no PNG or JPEG images found")
+    opened = []
+    for file, _ in files:
+        try:
+            with Image.open(file) as image:
+                image.load()
+                opened.append(image.copy())
+        except (UnidentifiedImageError, OSError, SyntaxError) as error:
+            raise DataError(f"{file}: cannot read the image ({error})") from None
+    grey = all(image.mode in ("L", "1", "I;16", "I") for image in opened)
+    mode, channels = ("L", 1) if grey else ("RGB", 3)
+    size = opened[0].size
+    arrays = []
+    for (file, _), image in zip(files, opened, strict=True):
+        if image.size != size:
+            raise DataError(
+                f"{file}: {image.size[0]}x{image.size[1]} pixels, but the first image is "
+                f"{size[0]}x{size[1]}; all images must share one size"
+            )
+        arrays.append(np.asarray(image.convert(mode), dtype=np.uint8).reshape(
+            size[1], size[0], channels))
+    pixels = _to_unit_range(np.stack(arrays).transpose(0, 3, 1, 2))
+    labels = np.array([label for _, label in files], dtype=np.int64) if class_names else None
+    return ImageSet(pixels, labels, class_names)
+
+
+def _read_npz(path: Path) -> ImageSet:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if "X" not in archive:
+                raise DataError(f"{path}: no array named 'X' (found: {', '.join(archive.files)})")
+            images = archive["X"]
+            raw_labels = archive["y"] if "y" in archive else None
+    except (ValueError, OSError) as error:
+        raise DataError(f"{path}: cannot read the .npz file ({error})") from None
+    if images.ndim == 3:
+        images = images[:, None]
+    elif images.ndim == 4 and images.shape[-1] in (1, 3) and images.shape[1] not in (1, 3):
+        images = images.transpose(0, 3, 1, 2)
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise DataError(
+            f"{path}: X has shape {images.shape}; expected (N, H, W), (N, H, W, C) or (N, C, H, W) "
+            "with 1 or 3 channels"
+        )
+    if np.issubdtype(images.dtype, np.floating) and images.size and float(images.max()) <= 1.0:
+        images = images * 255.0
+    pixels = _to_unit_range(np.clip(images, 0, 255))
+    labels, class_names = _labels_from_values(raw_labels, len(pixels), path)
+    return ImageSet(pixels, labels, class_names)
+
+
+def _labels_from_values(values, count: int, path: Path):
+    if values is None:
+        return None, None
+    values = np.asarray(values).reshape(-1)
+    if len(values) != count:
+        raise DataError(f"{path}: {count} images but {len(values)} labels")
+    names, codes = np.unique(values, return_inverse=True)
+    return codes.astype(np.int64), [str(name) for name in names]
+
+
+def _open_maybe_gzip(path: Path) -> bytes:
+    try:
+        with (gzip.open(path) if path.name.endswith(".gz") else open(path, "rb")) as handle:
+            return handle.read()
+    except (OSError, EOFError) as error:
+        raise DataError(f"{path}: cannot read ({error})") from None
+
+
+def _read_idx_pair(path: Path) -> ImageSet:
+    data = _open_maybe_gzip(path)
+    header = np.frombuffer(data[:16], dtype=">i4") if len(data) >= 16 else np.zeros(4)
+    if header[0] != IDX_IMAGES_MAGIC:
+        raise DataError(f"{path}: not an IDX image file (bad magic number)")
+    count, rows, columns = (int(value) for value in header[1:])
+    if len(data) != 16 + count * rows * columns:
+        raise DataError(f"{path}: truncated IDX file")
+    images = np.frombuffer(data, dtype=np.uint8, offset=16).reshape(count, 1, rows, columns)
+    labels = class_names = None
+    label_path = path.with_name(path.name.replace("images-idx3", "labels-idx1"))
+    if label_path != path and label_path.exists():
+        label_data = _open_maybe_gzip(label_path)
+        if np.frombuffer(label_data[:4], dtype=">i4")[0] != IDX_LABELS_MAGIC:
+            raise DataError(f"{label_path}: not an IDX label file (bad magic number)")
+        raw = np.frombuffer(label_data, dtype=np.uint8, offset=8)
+        labels, class_names = _labels_from_values(raw, count, label_path)
+    return ImageSet(_to_unit_range(images), labels, class_names)
+
+
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """[-1, 1] float (N, C, H, W) → uint8 (N, H, W, C)."""
+    return np.clip((pixels + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+
+
+def grid(images: np.ndarray, columns: int = 8) -> Image.Image:
+    """uint8 (N, H, W, C) images tiled into one picture with 2-pixel gaps."""
+    count, height, width, channels = images.shape
+    rows = -(-count // columns)
+    canvas = np.full((rows * (height + 2) + 2, columns * (width + 2) + 2, channels), 255, np.uint8)
+    for index, image in enumerate(images):
+        top, left = 2 + (index // columns) * (height + 2), 2 + (index % columns) * (width + 2)
+        canvas[top : top + height, left : left + width] = image
+    return Image.fromarray(canvas[..., 0] if channels == 1 else canvas)

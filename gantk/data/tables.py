@@ -1,0 +1,198 @@
+"""Reading CSV/Parquet tables and inferring what each column is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gantk.errors import DataError
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+#: tables that ship inside scikit-learn, usable offline as ``sklearn:NAME``
+EXAMPLE_TABLES = ("breast_cancer", "diabetes", "iris", "wine")
+EXAMPLE_PREFIX = "sklearn:"
+#: share of a text column's values that must parse as numbers before the rest are called junk
+NUMERIC_SHARE_FOR_JUNK = 0.9
+
+
+def is_table_path(path: str | Path) -> bool:
+    return str(path).startswith(EXAMPLE_PREFIX) or Path(path).suffix.lower() in TABLE_SUFFIXES
+
+
+def read_example_table(name: str) -> pd.DataFrame:
+    """A table bundled with scikit-learn (features and target), nothing downloaded."""
+    if name not in EXAMPLE_TABLES:
+        raise DataError(f"unknown example table {EXAMPLE_PREFIX}{name}; known: "
+                        + ", ".join(EXAMPLE_PREFIX + known for known in EXAMPLE_TABLES))
+    from sklearn import datasets
+
+    return getattr(datasets, f"load_{name}")(as_frame=True).frame
+
+
+def read_table(path: str | Path, min_rows: int = 1) -> pd.DataFrame:
+    """Read a CSV or Parquet file, with one-line errors for the usual ways files go wrong."""
+    if str(path).startswith(EXAMPLE_PREFIX):
+        return read_example_table(str(path)[len(EXAMPLE_PREFIX):])
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, expected a CSV or Parquet file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path)
+        elif suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        else:
+            raise DataError(f"{path}: unknown table format {suffix!r} (use .csv or .parquet)")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+        raise DataError(f"{path}: cannot read the table: {first_line}") from None
+    if frame.shape[1] == 0:
+        raise DataError(f"{path}: the file has no columns")
+    if len(frame) == 0:
+        raise DataError(f"{path}: the file has a header but no data rows")
+    if len(frame) < min_rows:
+        raise DataError(
+            f"{path}: only {len(frame)} data row{'s' if len(frame) != 1 else ''}; "
+            f"at least {min_rows} are needed"
+        )
+    return frame
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write CSV or Parquet (by extension) atomically: a temporary file renamed when complete."""
+    from gantk.files import atomic_path
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise DataError(f"{path}: unknown table format {suffix!r} (use .csv or .parquet)")
+    with atomic_path(path) as temporary:
+        if suffix == ".csv":
+            frame.to_csv(temporary, index=False)
+        else:
+            frame.to_parquet(temporary, index=False)
+
+
+@dataclass
+class ColumnSchema:
+    """What a column holds and everything needed to give generated values its look back."""
+
+    name: str
+    kind: str  # "continuous" | "integer" | "categorical" | "boolean"
+    dtype: str
+    missing_rate: float
+    minimum: float | None = None
+    maximum: float | None = None
+    categories: list | None = None
+    decimals: int | None = None  # continuous columns: the most decimals observed (up to 6)
+
+
+@dataclass
+class TableSchema:
+    columns: list[ColumnSchema]
+
+    @property
+    def names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    def to_dict(self) -> dict:
+        return {"columns": [asdict(column) for column in self.columns]}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TableSchema:
+        return cls([ColumnSchema(**column) for column in values["columns"]])
+
+    def check_columns(self, frame: pd.DataFrame, source: str = "the data") -> None:
+        """Refuse a frame whose columns are not the ones the model was trained on."""
+        missing = [name for name in self.names if name not in frame.columns]
+        extra = [str(name) for name in frame.columns if name not in self.names]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing column(s) {', '.join(map(repr, missing))}")
+            if extra:
+                parts.append(f"unexpected column(s) {', '.join(map(repr, extra))}")
+            raise DataError(f"{source} does not match the model: {'; '.join(parts)}")
+
+
+def _plain(value):
+    """A JSON-friendly Python scalar for a pandas/numpy value."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def infer_schema(
+    frame: pd.DataFrame, categorical: Iterable[str] = (), source: str = "the data"
+) -> TableSchema:
+    """Decide each column's kind from its values; ``categorical`` forces columns to categories."""
+    forced = set(categorical)
+    unknown = forced - set(frame.columns)
+    if unknown:
+        raise DataError(
+            f"{source}: --categorical names unknown column(s) {', '.join(map(repr, sorted(unknown)))}"
+        )
+    columns = []
+    for name in frame.columns:
+        series = frame[name]
+        present = series.dropna()
+        missing_rate = float(series.isna().mean())
+        dtype = str(series.dtype)
+        if name in forced or not _is_numeric(series, name, source):
+            kind = "boolean" if pd.api.types.is_bool_dtype(series) else "categorical"
+            categories = sorted({_plain(value) for value in present}, key=lambda v: (str(type(v)), v))
+            columns.append(ColumnSchema(str(name), kind, dtype, missing_rate, categories=categories))
+            continue
+        values = present.to_numpy(dtype=np.float64)
+        if not np.all(np.isfinite(values)):
+            row = int(np.flatnonzero(~np.isfinite(series.to_numpy(dtype=np.float64, na_value=0)))[0])
+            raise DataError(f"{source}: column {name!r}, row {row + 1}: infinite value")
+        integral = pd.api.types.is_integer_dtype(series) or bool(
+            len(values) and np.all(values == np.round(values))
+        )
+        columns.append(
+            ColumnSchema(
+                str(name), "integer" if integral else "continuous", dtype, missing_rate,
+                minimum=float(values.min()) if len(values) else None,
+                maximum=float(values.max()) if len(values) else None,
+                decimals=None if integral else _decimals(values),
+            )
+        )
+    return TableSchema(columns)
+
+
+def _decimals(values: np.ndarray, most: int = 6) -> int | None:
+    """How many decimals the column is written with (2 for prices), or None beyond ``most``."""
+    for decimals in range(1, most + 1):
+        scaled = values * 10**decimals
+        if np.allclose(scaled, np.round(scaled), rtol=0, atol=1e-6 * 10**decimals):
+            return decimals
+    return None
+
+
+def _is_numeric(series: pd.Series, name, source: str) -> bool:
+    """True for numeric columns; a text column that is mostly numbers has junk: say where."""
+    if pd.api.types.is_bool_dtype(series):
+        return False
+    if pd.api.types.is_numeric_dtype(series):
+        return True
+    present = series.dropna()
+    if len(present) == 0:
+        return False
+    parsed = pd.to_numeric(present, errors="coerce")
+    share = float(parsed.notna().mean())
+    if share >= NUMERIC_SHARE_FOR_JUNK and share < 1.0:
+        bad_index = parsed.index[parsed.isna()][0]
+        row = series.index.get_loc(bad_index) + 1
+        raise DataError(
+            f"{source}: column {name!r}, row {row}: {present[bad_index]!r} is not a number "
+            f"(pass --categorical {name} to treat the column as categories)"
+        )
+    return False

@@ -1,0 +1,27 @@
+"""Errors a user can cause. The CLI prints their one-line message and exits with code 2."""
+
+
+class GantkError(Exception):
+    """Base class for every error caused by input, options or files rather than a bug."""
+
+
+class DataError(GantkError):
+    """The data file is missing, empty, malformed or does not fit the model."""
+
+
+class ModelFileError(GantkError):
+    """A model directory or file is missing, unfinished, tampered with or from a newer gantk."""
+
+
+class PluginError(GantkError):
+    """A plugin name is unknown or registered twice."""
+
+
+class TrainingError(GantkError):
+    """Training cannot go on (for example a loss became NaN)."""
+
+
+class TrainingInterrupted(GantkError):
+    """Ctrl-C during training: a resumable checkpoint was saved. Exit code 130, as shells expect."""
+
+    exit_code = 130

@@ -1,0 +1,128 @@
+"""The model directory: config.json (written last) + weights.safetensors, loaded without pickle.
+
+config.json records the weights file's SHA-256, so a truncated or tampered weights file is caught
+before any tensor is used, and a directory whose run never finished has no config.json at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from gantk import __version__
+from gantk.data.codec import ImageCodec, TableCodec, codec_from_dict
+from gantk.errors import GantkError, ModelFileError
+from gantk.files import atomic_path
+from gantk.nets import NetSpec, build_nets
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "weights.safetensors"
+CHECKPOINT_FILE = "checkpoint.safetensors"
+
+
+@dataclass
+class GANModel:
+    """A trained GAN ready to use: G (the EMA copy when there is one) and D in eval mode."""
+
+    config: dict[str, Any]
+    codec: TableCodec | ImageCodec
+    generator: nn.Module
+    discriminator: nn.Module
+
+    @property
+    def spec(self) -> NetSpec:
+        return NetSpec.from_dict(self.config["net_spec"])
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_model(directory: Path, config: dict[str, Any], nets: dict[str, nn.Module]) -> None:
+    """Write the weights, then config.json: a crash in between leaves no loadable half-model."""
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors = {
+        f"{name}.{key}": value.detach().cpu().clone().contiguous()
+        for name, net in nets.items()
+        for key, value in net.state_dict().items()
+    }
+    weights = directory / WEIGHTS_FILE
+    with atomic_path(weights) as temporary:
+        save_file(tensors, str(temporary), metadata={"format": "gantk", "nets": ",".join(nets)})
+    config = {
+        **config,
+        "format_version": FORMAT_VERSION,
+        "gantk_version": __version__,
+        "weights": {"file": WEIGHTS_FILE, "sha256": sha256_of(weights)},
+    }
+    with atomic_path(directory / CONFIG_FILE) as temporary:
+        temporary.write_text(json.dumps(config, indent=2))
+
+
+def read_config(directory: str | Path) -> dict[str, Any]:
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ModelFileError(f"{directory}: no such model directory")
+    path = directory / CONFIG_FILE
+    if not path.exists():
+        hint = (" (training did not finish: continue it with gantk train --resume)"
+                if (directory / CHECKPOINT_FILE).exists() else "")
+        raise ModelFileError(f"{directory}: not a finished gantk model, no {CONFIG_FILE}{hint}")
+    try:
+        config = json.loads(path.read_text())
+        version = int(config["format_version"])
+    except (ValueError, KeyError, TypeError):
+        raise ModelFileError(f"{path}: not a gantk model config") from None
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{directory}: model format {version} is newer than this gantk reads "
+            f"({FORMAT_VERSION}); upgrade gantk (pip install -U gantk)"
+        )
+    return config
+
+
+def load_model(directory: str | Path, device: str | torch.device = "cpu") -> GANModel:
+    """Load a finished model directory, checking the format version and the weights' hash."""
+    directory = Path(directory)
+    config = read_config(directory)
+    weights = directory / config["weights"]["file"]
+    if not weights.exists():
+        raise ModelFileError(f"{weights}: the weights file is missing")
+    if sha256_of(weights) != config["weights"]["sha256"]:
+        raise ModelFileError(f"{weights}: the weights file is truncated or was modified")
+    try:
+        tensors = load_file(str(weights))
+    except (SafetensorError, OSError) as error:
+        raise ModelFileError(f"{weights}: unreadable weights ({error})") from None
+    spec = NetSpec.from_dict(config["net_spec"])
+    try:
+        generator, discriminator = build_nets(config["architecture"], spec)
+    except GantkError as error:
+        raise ModelFileError(
+            f"{directory}: {error} (is the plugin that provides it installed?)"
+        ) from None
+    prefix = "generator_ema." if any(k.startswith("generator_ema.") for k in tensors) else "generator."
+    for net, name in ((generator, prefix), (discriminator, "discriminator.")):
+        state = {key[len(name):]: value for key, value in tensors.items() if key.startswith(name)}
+        try:
+            net.load_state_dict(state)
+        except RuntimeError as error:
+            first = str(error).splitlines()[0]
+            raise ModelFileError(
+                f"{weights}: weights do not fit the architecture ({first})"
+            ) from None
+        net.to(device).eval()
+    return GANModel(config, codec_from_dict(config["data"]), generator, discriminator)

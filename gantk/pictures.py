@@ -1,0 +1,58 @@
+"""Pictures people would rather look at than read: loss curves and sample grids."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gantk.data.images import grid, to_uint8
+from gantk.files import atomic_path
+
+
+def plot_losses(log_path: Path, out: Path) -> None:
+    """D and G losses, and D's view of real and fake batches, over the steps in log.jsonl."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line]
+    if not records:
+        return
+    steps = [record["step"] for record in records]
+    figure, (losses, scores) = plt.subplots(1, 2, figsize=(10, 3.5))
+    losses.plot(steps, [r["d_loss"] for r in records], label="D loss")
+    losses.plot(steps, [r["g_loss"] for r in records], label="G loss")
+    losses.set_xlabel("step")
+    losses.legend()
+    scores.plot(steps, [r["d_real"] for r in records], label="D(x)")
+    scores.plot(steps, [r["d_fake"] for r in records], label="D(G(z))")
+    scores.set_xlabel("step")
+    scores.legend()
+    figure.tight_layout()
+    with atomic_path(out) as temporary:
+        figure.savefig(temporary, format="png", dpi=100)
+    plt.close(figure)
+
+
+@torch.no_grad()
+def sample_grid(generator: torch.nn.Module, codec, latent_dim: int, seed: int, out: Path,
+                count: int = 64) -> None:
+    """A grid from fixed noise (the same every time for a seed); a row per class if conditional."""
+    device = next(generator.parameters()).device
+    noise = torch.randn(count, latent_dim, generator=torch.Generator().manual_seed(seed))
+    columns = 8
+    labels = None
+    if codec.n_classes:  # one column per class
+        columns = min(codec.n_classes, 16)
+        labels = torch.arange(count) % columns
+    was_training = generator.training
+    generator.eval()
+    images = generator(noise.to(device), None if labels is None else labels.to(device))
+    generator.train(was_training)
+    picture = grid(to_uint8(images.cpu().numpy().astype(np.float32)), columns=columns)
+    with atomic_path(out) as temporary:
+        picture.save(temporary, format="PNG")

@@ -1,0 +1,396 @@
+"""The adversarial training loop, after pytorch/examples' dcgan: D step(s), G step, EMA, log.
+
+Everything that decides the next step (both nets, both optimizers, the EMA copy, the step and batch
+counters, every RNG) is saved in each checkpoint, so a run killed at any moment and resumed ends with
+exactly the weights of a run that never stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from gantk.data.codec import Encoded, ImageCodec, TableCodec, codec_from_dict, load_training_data
+from gantk.errors import GantkError, TrainingError, TrainingInterrupted
+from gantk.losses import GANLoss, build_loss
+from gantk.model import CHECKPOINT_FILE, CONFIG_FILE, WEIGHTS_FILE, save_model
+from gantk.nets import NetSpec, build_nets
+from gantk.statefile import load_state, save_state
+
+LOG_FILE = "log.jsonl"
+LOG_EVERY = 10
+#: about 2 minutes for a 10k-row table on 2 CPU cores (see docs/benchmarks.md)
+DEFAULT_TABLE_STEPS = 3000
+DEFAULT_IMAGE_STEPS = 1500
+DEFAULTS_BY_KIND = {
+    "table": {"architecture": "mlp", "batch_size": 500, "latent_dim": 128},
+    "image": {"architecture": "dcgan", "batch_size": 64, "latent_dim": 100},
+}
+
+
+@dataclass
+class TrainOptions:
+    """Hyper-parameters; ``None`` means "the default for this kind of data"."""
+
+    architecture: str | None = None
+    loss: str = "ns"
+    steps: int | None = None
+    epochs: float | None = None
+    batch_size: int | None = None
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    latent_dim: int | None = None
+    width: int = 0
+    label_smoothing: float | None = None
+    ema_decay: float = 0.999
+    seed: int = 0
+    device: str = "auto"
+    normalization: str = "quantile"
+    checkpoint_every: int | None = None
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise GantkError("--device cuda: no CUDA GPU is available to torch here")
+    if name not in ("cpu", "cuda"):
+        raise GantkError(f"--device {name!r}: use auto, cpu or cuda")
+    return torch.device(name)
+
+
+def _check_options(options: TrainOptions) -> None:
+    for name in ("steps", "batch_size", "latent_dim", "checkpoint_every"):
+        value = getattr(options, name)
+        if value is not None and value < 1:
+            raise GantkError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if options.steps is not None and options.epochs is not None:
+        raise GantkError("give --steps or --epochs, not both")
+    if options.epochs is not None and options.epochs <= 0:
+        raise GantkError(f"--epochs must be positive, got {options.epochs}")
+    if options.lr <= 0:
+        raise GantkError(f"--lr must be positive, got {options.lr}")
+    if options.label_smoothing is not None and not 0.5 < options.label_smoothing < 1:
+        raise GantkError(f"--label-smoothing is the real target, in (0.5, 1); got "
+                         f"{options.label_smoothing}")
+    if not 0 <= options.ema_decay < 1:
+        raise GantkError(f"--ema-decay must be in [0, 1), got {options.ema_decay}")
+
+
+def _prepare_directory(directory: Path, resume: bool, force: bool) -> None:
+    if resume:
+        if not (directory / CHECKPOINT_FILE).exists():
+            raise GantkError(f"{directory}: nothing to resume (no {CHECKPOINT_FILE})")
+        return
+    ours = [directory / name for name in (CONFIG_FILE, WEIGHTS_FILE, CHECKPOINT_FILE, LOG_FILE)]
+    if any(path.exists() for path in ours):
+        if not force:
+            raise GantkError(
+                f"{directory} already holds a gantk model; pass --resume to continue it or "
+                "--force to start over"
+            )
+        for path in ours:
+            path.unlink(missing_ok=True)
+    elif directory.exists() and not directory.is_dir():
+        raise GantkError(f"{directory}: exists and is not a folder")
+
+
+def train(
+    data: str | Path, directory: str | Path, options: TrainOptions | None = None, *,
+    label_column: str | None = None, categorical: Iterable[str] = (), conditional: bool = False,
+    resume: bool = False, force: bool = False, quiet: bool = False,
+) -> Path:
+    """Train on ``data`` and write a model directory; the Python face of ``gantk train``."""
+    options = options or TrainOptions()
+    directory = Path(directory)
+    _check_options(options)
+    _prepare_directory(directory, resume, force)
+    if resume:
+        checkpoint = load_state(directory / CHECKPOINT_FILE)
+        config = checkpoint["config"]
+        codec, encoded = load_training_data(data, codec=codec_from_dict(config["data"]))
+        if options.steps is not None:
+            config["training"]["steps"] = options.steps
+        trainer = Trainer(config, codec, encoded, directory, quiet)
+        trainer.restore(checkpoint)
+    else:
+        codec, encoded = load_training_data(
+            data, label_column, categorical, options.normalization, options.seed,
+            conditional_images=conditional,
+        )
+        config = make_config(options, codec, len(encoded.features))
+        trainer = Trainer(config, codec, encoded, directory, quiet)
+    trainer.run()
+    return directory
+
+
+def make_config(options: TrainOptions, codec: TableCodec | ImageCodec, rows: int) -> dict:
+    """Everything a model directory records about how it was trained, with defaults filled in."""
+    defaults = DEFAULTS_BY_KIND[codec.kind]
+    batch_size = min(options.batch_size or defaults["batch_size"], rows)
+    if options.epochs is not None:
+        steps = max(1, math.ceil(options.epochs * rows / batch_size))
+    else:
+        steps = options.steps or (
+            DEFAULT_TABLE_STEPS if codec.kind == "table" else DEFAULT_IMAGE_STEPS
+        )
+    loss = build_loss(options.loss, options.label_smoothing)
+    spec = NetSpec(
+        data_kind=codec.kind,
+        data_shape=tuple(codec.data_shape),
+        latent_dim=options.latent_dim or defaults["latent_dim"],
+        n_classes=codec.n_classes,
+        output_layout=codec.transformer.layout if codec.kind == "table" else (),
+        discriminator_batchnorm=loss.discriminator_batchnorm,
+        width=options.width,
+    )
+    training = asdict(options)
+    training.update(
+        architecture=options.architecture or defaults["architecture"],
+        batch_size=batch_size, steps=steps, betas=list(options.betas),
+        checkpoint_every=options.checkpoint_every or max(100, steps // 10),
+    )
+    return {
+        "architecture": training["architecture"],
+        "loss": options.loss,
+        "net_spec": spec.to_dict(),
+        "data": codec.to_dict(),
+        "training": training,
+    }
+
+
+class Trainer:
+    def __init__(self, config: dict, codec, encoded: Encoded, directory: Path, quiet: bool):
+        self.config = config
+        self.settings = config["training"]
+        self.codec = codec
+        self.directory = directory
+        self.quiet = quiet
+        self.device = resolve_device(self.settings["device"])
+        seed = self.settings["seed"]
+        torch.manual_seed(seed)
+        self.loss: GANLoss = build_loss(config["loss"], self.settings["label_smoothing"])
+        spec = NetSpec.from_dict(config["net_spec"])
+        generator, discriminator = build_nets(config["architecture"], spec)
+        self.generator = generator.to(self.device)
+        self.discriminator = discriminator.to(self.device)
+        self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
+        betas = tuple(self.settings["betas"])
+        self.optimizer_g = torch.optim.Adam(self.generator.parameters(), self.settings["lr"], betas)
+        self.optimizer_d = torch.optim.Adam(
+            self.discriminator.parameters(), self.settings["lr"], betas
+        )
+        self.features = torch.as_tensor(encoded.features, device=self.device)
+        self.labels = (
+            torch.as_tensor(encoded.labels, device=self.device)
+            if encoded.labels is not None else None
+        )
+        self.latent_dim = spec.latent_dim
+        self.noise_rng = torch.Generator(device=self.device).manual_seed(seed)
+        self.step = 0
+        self.batches_drawn = 0
+        self._permutation: tuple[int, torch.Tensor] | None = None
+        self._stop_requested = False
+
+    # -- data and noise --------------------------------------------------------------------
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The next minibatch. Each epoch's order depends only on (seed, epoch): nothing to save."""
+        rows, size = len(self.features), self.settings["batch_size"]
+        epoch, position = divmod(self.batches_drawn, max(1, rows // size))
+        if self._permutation is None or self._permutation[0] != epoch:
+            order = torch.Generator().manual_seed(self.settings["seed"] * 1_000_003 + epoch)
+            self._permutation = (epoch, torch.randperm(rows, generator=order).to(self.device))
+        index = self._permutation[1][position * size : (position + 1) * size]
+        self.batches_drawn += 1
+        labels = self.labels[index] if self.labels is not None else None
+        return self.features[index], labels
+
+    def noise(self, count: int) -> torch.Tensor:
+        return torch.randn(count, self.latent_dim, generator=self.noise_rng, device=self.device)
+
+    # -- one update of each player ---------------------------------------------------------
+    def discriminator_step(self) -> dict[str, torch.Tensor]:
+        real, labels = self.next_batch()
+        with torch.no_grad():
+            fake = self.generator(self.noise(len(real)), labels)
+        real_logits = self.discriminator(real, labels)
+        fake_logits = self.discriminator(fake, labels)
+        loss = self.loss.discriminator_loss(real_logits, fake_logits)
+        penalty = self.loss.penalty(lambda x: self.discriminator(x, labels), real, fake)
+        if penalty is not None:
+            loss = loss + penalty
+        self.optimizer_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer_d.step()
+        return {"d_loss": loss, "real_logits": real_logits, "fake_logits": fake_logits,
+                "labels": labels}
+
+    def generator_step(self, labels: torch.Tensor | None, count: int) -> torch.Tensor:
+        fake = self.generator(self.noise(count), labels)
+        loss = self.loss.generator_loss(self.discriminator(fake, labels))
+        self.optimizer_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer_g.step()
+        return loss
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """Exponential moving average of G's weights (warmed up so early steps are not stuck)."""
+        decay = min(self.settings["ema_decay"], (1 + self.step) / (10 + self.step))
+        for average, current in zip(self.ema.parameters(), self.generator.parameters(),
+                                    strict=True):
+            average.lerp_(current, 1 - decay)
+        for average, current in zip(self.ema.buffers(), self.generator.buffers(), strict=True):
+            average.copy_(current)
+
+    # -- the loop --------------------------------------------------------------------------
+    def run(self) -> None:
+        total = self.settings["steps"]
+        self._open_log()
+        previous_handler = self._catch_interrupt()
+        progress = tqdm(total=total, initial=self.step, desc="training", unit="step",
+                        disable=self.quiet or not sys.stderr.isatty(), dynamic_ncols=True)
+        started = time.perf_counter()
+        try:
+            while self.step < total:
+                for _ in range(self.loss.n_critic):
+                    d = self.discriminator_step()
+                g_loss = self.generator_step(d["labels"], len(d["real_logits"]))
+                self.step += 1
+                self.update_ema()
+                self._check_finite(d["d_loss"], g_loss)
+                if self.step % LOG_EVERY == 0 or self.step == total:
+                    record = self._log(d, g_loss, time.perf_counter() - started)
+                    progress.set_postfix(
+                        {key: f"{value:.3f}" for key, value in record.items()
+                         if key not in ("step", "seconds")}, refresh=False)
+                progress.update(1)
+                if self.step % self.settings["checkpoint_every"] == 0:
+                    self.save_checkpoint()
+                if self._stop_requested:
+                    self.save_checkpoint()
+                    raise TrainingInterrupted(
+                        f"interrupted at step {self.step}; a checkpoint was saved: continue with "
+                        f"gantk train DATA -o {self.directory} --resume"
+                    )
+            self.save_checkpoint()
+        finally:
+            progress.close()
+            self._log_file.close()
+            if previous_handler is not None:
+                signal.signal(signal.SIGINT, previous_handler)
+        self.finish()
+
+    def _catch_interrupt(self):
+        """Ctrl-C asks the loop to stop at the end of the current step, never in the middle."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def request_stop(signum, frame):
+            self._stop_requested = True
+
+        return signal.signal(signal.SIGINT, request_stop)
+
+    def _check_finite(self, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
+        if torch.isfinite(d_loss) and torch.isfinite(g_loss):
+            return
+        saved = self.directory / CHECKPOINT_FILE
+        kept = (f"the last good checkpoint is kept in {saved}" if saved.exists()
+                else "no checkpoint had been saved yet")
+        raise TrainingError(
+            f"training diverged at step {self.step}: D loss {d_loss.item():.4g}, G loss "
+            f"{g_loss.item():.4g}; {kept}. Try a lower --lr or --loss wgan-gp"
+        )
+
+    # -- log -------------------------------------------------------------------------------
+    def _open_log(self) -> None:
+        """Append to log.jsonl, first dropping lines written after the checkpoint resumed from."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / LOG_FILE
+        kept = []
+        if path.exists():
+            for line in path.read_text().splitlines():
+                try:
+                    if json.loads(line)["step"] <= self.step:
+                        kept.append(line + "\n")
+                except (ValueError, KeyError):
+                    break  # a line cut short by a kill: everything after it is gone too
+        path.write_text("".join(kept))
+        self._log_file = open(path, "a")
+
+    def _log(self, d: dict, g_loss: torch.Tensor, seconds: float) -> dict:
+        squash = torch.sigmoid if self.loss.logits_are_probabilities else (lambda x: x)
+        record = {
+            "step": self.step,
+            "d_loss": d["d_loss"].item(),
+            "g_loss": g_loss.item(),
+            "d_real": squash(d["real_logits"].detach()).mean().item(),
+            "d_fake": squash(d["fake_logits"].detach()).mean().item(),
+            "seconds": round(seconds, 3),
+        }
+        self._log_file.write(json.dumps(record) + "\n")
+        return record
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def save_checkpoint(self) -> None:
+        self._log_file.flush()
+        rng = {"torch": torch.get_rng_state(), "noise": self.noise_rng.get_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        save_state(self.directory / CHECKPOINT_FILE, {
+            "config": self.config,
+            "step": self.step,
+            "batches_drawn": self.batches_drawn,
+            "generator": self.generator.state_dict(),
+            "generator_ema": self.ema.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "optimizer_g": self.optimizer_g.state_dict(),
+            "optimizer_d": self.optimizer_d.state_dict(),
+            "rng": rng,
+        })
+
+    def restore(self, state: dict) -> None:
+        self.step = state["step"]
+        self.batches_drawn = state["batches_drawn"]
+        self.generator.load_state_dict(state["generator"])
+        self.ema.load_state_dict(state["generator_ema"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.optimizer_g.load_state_dict(state["optimizer_g"])
+        self.optimizer_d.load_state_dict(state["optimizer_d"])
+        torch.set_rng_state(state["rng"]["torch"])
+        self.noise_rng.set_state(state["rng"]["noise"])
+        if "cuda" in state["rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+
+    # -- the finished model ----------------------------------------------------------------
+    def finish(self) -> None:
+        """Pictures first, then weights and config.json last: the model appears whole or not."""
+        from gantk import pictures
+
+        pictures.plot_losses(self.directory / LOG_FILE, self.directory / "losses.png")
+        if isinstance(self.codec, ImageCodec):
+            pictures.sample_grid(self.ema, self.codec, self.latent_dim, self.settings["seed"],
+                                 self.directory / "samples.png")
+        config = {**self.config, "steps_done": self.step}
+        nets: dict[str, nn.Module] = {"generator": self.generator, "discriminator": self.discriminator}
+        if self.settings["ema_decay"] > 0:
+            nets["generator_ema"] = self.ema
+        save_model(self.directory, config, nets)
+
+
+def load_log(path: Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+

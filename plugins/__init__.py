@@ -1,0 +1,1 @@
+"""gantk's built-in plugins, registered through the ``gantk`` entry-point group like any other."""

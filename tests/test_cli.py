@@ -1,0 +1,74 @@
+"""The command line as a user meets it: help, version, and one clear line for every bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def test_version_and_python_dash_m():
+    result = subprocess.run([sys.executable, "-m", "gantk", "--version"], capture_output=True,
+                            text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "gantk, version 0.1.0"
+
+
+@pytest.mark.parametrize("command", ["train", "sample", "plugins"])
+def test_every_help_has_an_example(run_cli, command):
+    result = run_cli(command, "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.output and "gantk " in result.output
+
+
+def bad_inputs(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "header.csv").write_text("a,b\n")
+    (tmp_path / "one.csv").write_text("a,b\n1,2\n")
+    junk = "x,y\n" + "".join(f"{i},{i}\n" for i in range(20)) + "abc,3\n"
+    (tmp_path / "junk.csv").write_text(junk)
+    (tmp_path / "ok.csv").write_text("x,y\n" + "".join(f"{i},{i % 3}\n" for i in range(20)))
+    return [
+        (["train", tmp_path / "missing.csv", "-o", tmp_path / "m"], "no such file"),
+        (["train", tmp_path / "empty.csv", "-o", tmp_path / "m"], "the file is empty"),
+        (["train", tmp_path / "header.csv", "-o", tmp_path / "m"], "no data rows"),
+        (["train", tmp_path / "one.csv", "-o", tmp_path / "m"], "only 1 data row"),
+        (["train", tmp_path / "junk.csv", "-o", tmp_path / "m"],
+         "column 'x', row 21: 'abc' is not a number"),
+        (["train", tmp_path / "ok.csv", "-o", tmp_path / "m", "--arch", "resnet"],
+         "unknown architecture 'resnet'; known: dcgan, mlp"),
+        (["train", tmp_path / "ok.csv", "-o", tmp_path / "m", "--loss", "l2"],
+         "unknown loss 'l2'"),
+        (["train", tmp_path / "ok.csv", "-o", tmp_path / "m", "--steps", "-3"],
+         "--steps must be at least 1"),
+        (["train", tmp_path / "ok.csv", "-o", tmp_path / "m", "--label-column", "z"],
+         "no column 'z' for --label-column"),
+        (["train", tmp_path / "ok.csv", "-o", tmp_path / "m", "--arch", "dcgan"],
+         "architecture 'dcgan' does not handle table data"),
+        (["sample", tmp_path / "nomodel", "-n", "5", "-o", tmp_path / "x.csv"],
+         "no such model directory"),
+    ]
+
+
+def test_bad_input_gets_one_line_and_exit_code_2(tmp_path, run_cli):
+    for args, message in bad_inputs(tmp_path):
+        result = run_cli(*args)
+        assert result.exit_code == 2, (args, result.output)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: "), (args, result.stderr)
+        assert message in lines[0], (args, lines[0])
+    assert not (tmp_path / "m").exists() or not (tmp_path / "m" / "config.json").exists()
+
+
+def test_negative_sample_count(tmp_path, mixed_csv, run_cli):
+    assert run_cli("train", mixed_csv, "-o", tmp_path / "m", "--steps", "3", "-q").exit_code == 0
+    result = run_cli("sample", tmp_path / "m", "-n", "-4", "-o", tmp_path / "x.csv")
+    assert result.exit_code == 2 and "-n must be at least 1" in result.stderr
+
+
+def test_errors_from_a_real_process_have_no_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "gantk", "train", str(tmp_path / "nope.csv"), "-o",
+         str(tmp_path / "m")], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"Error: {tmp_path / 'nope.csv'}: no such file"

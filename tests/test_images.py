@@ -1,0 +1,130 @@
+"""Images: every source format, the DCGAN architecture, sampling to folders and .npz."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import requires_shared
+from gantk.data.images import read_images
+from gantk.errors import DataError
+from gantk.model import load_model
+from gantk.nets import NetSpec, build_nets
+
+
+def write_folder(root, size=28, mode="L"):
+    for label in ("cats", "dogs"):
+        (root / label).mkdir(parents=True)
+        for index in range(3):
+            value = 50 if label == "cats" else 200
+            Image.new(mode, (size, size), value if mode == "L" else (value, 0, 0)).save(
+                root / label / f"{index}.png")
+    return root
+
+
+def test_folder_with_class_subfolders(tmp_path):
+    images = read_images(write_folder(tmp_path / "pets"))
+    assert images.pixels.shape == (6, 1, 28, 28)
+    assert images.class_names == ["cats", "dogs"]
+    assert images.labels.tolist() == [0, 0, 0, 1, 1, 1]
+    assert images.pixels.min() >= -1 and images.pixels.max() <= 1
+
+
+def test_rgb_folder(tmp_path):
+    images = read_images(write_folder(tmp_path / "pets", size=32, mode="RGB"))
+    assert images.pixels.shape == (6, 3, 32, 32)
+    assert images.pixels[0, 0, 0, 0] == pytest.approx(50 / 127.5 - 1)
+
+
+def test_corrupt_image_names_the_file(tmp_path):
+    folder = write_folder(tmp_path / "pets")
+    (folder / "dogs" / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(DataError, match=r"broken.png: cannot read the image"):
+        read_images(folder)
+
+
+def test_npz_layouts(tmp_path):
+    channels_last = np.zeros((4, 32, 32, 3), dtype=np.uint8)
+    np.savez(tmp_path / "a.npz", X=channels_last, y=np.array(["a", "b", "a", "b"]))
+    images = read_images(tmp_path / "a.npz")
+    assert images.pixels.shape == (4, 3, 32, 32) and images.class_names == ["a", "b"]
+    np.savez(tmp_path / "b.npz", Z=channels_last)
+    with pytest.raises(DataError, match="no array named 'X'"):
+        read_images(tmp_path / "b.npz")
+
+
+def test_idx_files(tmp_path):
+    pixels = np.arange(3 * 28 * 28, dtype=np.uint32).astype(np.uint8).reshape(3, 28, 28)
+    header = np.array([2051, 3, 28, 28], dtype=">i4").tobytes()
+    with gzip.open(tmp_path / "x-images-idx3-ubyte.gz", "wb") as handle:
+        handle.write(header + pixels.tobytes())
+    with gzip.open(tmp_path / "x-labels-idx1-ubyte.gz", "wb") as handle:
+        handle.write(np.array([2049, 3], dtype=">i4").tobytes() + bytes([7, 1, 7]))
+    images = read_images(tmp_path / "x-images-idx3-ubyte.gz")
+    assert images.pixels.shape == (3, 1, 28, 28)
+    assert images.class_names == ["1", "7"] and images.labels.tolist() == [1, 0, 1]
+    restored = np.round((images.pixels[:, 0] + 1) * 127.5).astype(np.uint8)
+    assert np.array_equal(restored, pixels)
+
+
+def test_mnist_test_split_reads():
+    images = read_images(requires_shared("mnist"))
+    assert images.pixels.shape == (10000, 1, 28, 28) and len(images.class_names) == 10
+
+
+@pytest.mark.parametrize("size", [16, 28, 32, 64])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_dcgan_shapes(size, channels):
+    spec = NetSpec("image", (channels, size, size), latent_dim=16, n_classes=3, width=8)
+    generator, discriminator = build_nets("dcgan", spec)
+    labels = torch.tensor([0, 1, 2, 0])
+    fake = generator(torch.randn(4, 16), labels)
+    assert fake.shape == (4, channels, size, size)
+    assert fake.abs().max() <= 1
+    assert discriminator(fake, labels).shape == (4,)
+
+
+def test_dcgan_follows_radford_et_al():
+    generator, discriminator = build_nets("dcgan", NetSpec("image", (1, 64, 64), 100))
+    g_layers = [type(m).__name__ for m in generator.main]
+    assert g_layers[-1] == "Tanh" and "ReLU" in g_layers and "BatchNorm2d" in g_layers
+    d_layers = [type(m).__name__ for m in discriminator.main]
+    assert d_layers[:2] == ["Conv2d", "LeakyReLU"]  # no batch norm on the first layer
+    assert discriminator.main[1].negative_slope == 0.2
+    weights = torch.cat([m.weight.flatten() for m in generator.modules()
+                         if isinstance(m, torch.nn.ConvTranspose2d)])
+    assert weights.std().item() == pytest.approx(0.02, rel=0.1)
+
+
+@pytest.mark.parametrize("size", [30, 48])
+def test_unsupported_size_is_a_clear_error(size):
+    with pytest.raises(DataError, match=f"dcgan cannot make {size}x{size} images"):
+        build_nets("dcgan", NetSpec("image", (1, size, size)))
+
+
+def test_train_and_sample_images(digits_npz, tmp_path, run_cli):
+    model_dir = tmp_path / "m"
+    result = run_cli("train", digits_npz, "-o", model_dir, "--steps", "6", "--batch-size", "16",
+                     "--conditional", "-q")
+    assert result.exit_code == 0, result.output
+    assert (model_dir / "samples.png").exists()
+    assert run_cli("sample", model_dir, "-n", "5", "-o", tmp_path / "out.npz", "--label", "1",
+                   "-q").exit_code == 0
+    with np.load(tmp_path / "out.npz") as archive:
+        assert archive["X"].shape == (5, 28, 28) and archive["X"].dtype == np.uint8
+        assert set(archive["y"].tolist()) == {"1"}
+    assert run_cli("sample", model_dir, "-n", "4", "-o", tmp_path / "pngs", "-q").exit_code == 0
+    written = sorted(p.relative_to(tmp_path / "pngs") for p in (tmp_path / "pngs").rglob("*.png"))
+    assert len(written) == 4 and all(p.parts[0] in ("0", "1") for p in written)
+    assert load_model(model_dir).codec.classes == ["0", "1"]
+
+
+def test_unsupported_image_size_through_the_cli(tmp_path, run_cli):
+    np.savez(tmp_path / "odd.npz", X=np.zeros((8, 30, 30), dtype=np.uint8))
+    result = run_cli("train", tmp_path / "odd.npz", "-o", tmp_path / "m", "--steps", "2")
+    assert result.exit_code == 2
+    assert "dcgan cannot make 30x30 images" in result.stderr

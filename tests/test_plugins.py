@@ -1,0 +1,137 @@
+"""The plugin system: built-ins via entry points, registries, failures, and a throwaway plugin."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+
+import pytest
+
+from gantk import plugins
+from gantk.errors import PluginError
+from gantk.hookspecs import hookimpl
+from gantk.model import load_model
+
+
+def test_builtins_are_listed(run_cli):
+    result = run_cli("plugins", "--json")
+    assert result.exit_code == 0
+    listed = json.loads(result.output)
+    registered = {name for plugin in listed for names in plugin["registered"].values()
+                  for name in names}
+    assert {"mlp", "dcgan", "minimax", "ns", "wgan-gp", "hinge"} <= registered
+    for name in ("mlp", "dcgan", "minimax", "ns", "wgan-gp", "hinge"):
+        assert f'"{name}"' in result.output
+    by_name = {plugin["name"]: plugin for plugin in listed}
+    assert by_name["losses"]["hooks"] == ["gantk_register_losses"]
+    assert by_name["mlp"]["version"]
+
+
+def test_plain_listing(run_cli):
+    result = run_cli("plugins")
+    assert "architecture: mlp" in result.output
+    assert "loss: minimax, ns, wgan-gp, hinge" in result.output
+
+
+def test_unknown_name_lists_known_ones():
+    with pytest.raises(PluginError, match="unknown loss 'nope'; known: hinge, minimax, ns"):
+        plugins.lookup("loss", "nope")
+
+
+def test_duplicate_name_is_rejected():
+    class Duplicate:
+        @hookimpl
+        def gantk_register_losses(self, register):
+            register("ns", object)
+
+    plugins.pm.register(Duplicate(), name="duplicate")
+    try:
+        with pytest.raises(PluginError, match="loss 'ns' is registered twice"):
+            plugins.registry("loss")
+    finally:
+        plugins.pm.unregister(name="duplicate")
+
+
+def test_misspelled_hook_is_reported():
+    class Misspelled:
+        @hookimpl
+        def gantk_register_loses(self, register):
+            pass
+
+    plugins.pm.register(Misspelled(), name="misspelled")
+    try:
+        with pytest.raises(Exception, match="unknown hook 'gantk_register_loses'"):
+            plugins.pm.check_pending()
+    finally:
+        plugins.pm.unregister(name="misspelled")
+
+
+class BrokenEntryPoint:
+    name = "broken"
+    group = "gantk"
+
+    def load(self):
+        raise ImportError("No module named 'missing_dependency'")
+
+
+@pytest.fixture
+def broken_entry_point(monkeypatch):
+    real = importlib.metadata.entry_points
+
+    def entry_points(**kwargs):
+        found = list(real(**kwargs))
+        return found + [BrokenEntryPoint()] if kwargs.get("group") == "gantk" else found
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+
+
+def test_broken_plugin_warns_and_the_rest_loads(broken_entry_point, capsys, monkeypatch):
+    monkeypatch.delenv("GANTK_STRICT_PLUGINS", raising=False)
+    plugins.load_entry_point_plugins()
+    assert "plugin 'broken' failed to load: No module named 'missing_dependency'" in (
+        capsys.readouterr().err)
+    assert "mlp" in plugins.registry("architecture")
+
+
+def test_strict_mode_makes_a_broken_plugin_an_error(broken_entry_point, monkeypatch):
+    monkeypatch.setenv("GANTK_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError, match="plugin 'broken' failed to load"):
+        plugins.load_entry_point_plugins()
+
+
+def _entry_point_names(env: dict[str, str]) -> set[str]:
+    import subprocess
+    import sys
+
+    code = ("from gantk import plugins; plugins.load_entry_point_plugins(); "
+            "print(','.join(sorted(n for n, _ in plugins.pm.list_name_plugin())))")
+    output = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, check=True).stdout
+    return set(output.strip().split(",")) - {""}
+
+
+def test_load_and_block_environment_variables():
+    import os
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GANTK_")}
+    assert {"mlp", "dcgan", "losses"} <= _entry_point_names(base)
+    assert _entry_point_names({**base, "GANTK_LOAD_PLUGINS": "mlp,losses"}) == {"mlp", "losses"}
+    blocked = _entry_point_names({**base, "GANTK_BLOCK_PLUGINS": "dcgan"})
+    assert "dcgan" not in blocked and "mlp" in blocked
+
+
+def test_throwaway_plugin_trains_through_the_cli(throwaway_plugin, mixed_csv, tmp_path, run_cli):
+    listing = json.loads(run_cli("plugins", "--json").output)
+    throwaway = next(plugin for plugin in listing if plugin["name"] == "throwaway")
+    assert throwaway["registered"] == {"architecture": ["tiny"], "loss": ["squares"]}
+
+    model_dir = tmp_path / "model"
+    result = run_cli("train", mixed_csv, "-o", model_dir, "--arch", "tiny", "--loss", "squares",
+                     "--steps", "20", "--quiet")
+    assert result.exit_code == 0, result.output
+    model = load_model(model_dir)
+    assert type(model.generator).__name__ == "TinyGenerator"
+    assert model.config["loss"] == "squares"
+    out = tmp_path / "rows.csv"
+    assert run_cli("sample", model_dir, "-n", "50", "-o", out, "--quiet").exit_code == 0
+    assert out.read_text().count("\n") == 51

@@ -1,0 +1,246 @@
+"""The trainer: learning, determinism, resume after SIGKILL and Ctrl-C, divergence, model files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from gantk import plugins
+from gantk.errors import ModelFileError
+from gantk.hookspecs import hookimpl
+from gantk.losses import GANLoss
+from gantk.model import load_model
+from gantk.sample import sample
+from gantk.train import TrainOptions, train
+
+
+def weights(directory: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(directory / "weights.safetensors"))
+
+
+def assert_same_weights(a: Path, b: Path) -> None:
+    first, second = weights(a), weights(b)
+    assert first.keys() == second.keys()
+    for key in first:
+        assert torch.equal(first[key], second[key]), key
+
+
+def test_same_seed_same_weights(mixed_csv, tmp_path):
+    options = TrainOptions(steps=30, seed=3)
+    train(mixed_csv, tmp_path / "a", options, quiet=True)
+    train(mixed_csv, tmp_path / "b", options, quiet=True)
+    assert_same_weights(tmp_path / "a", tmp_path / "b")
+    train(mixed_csv, tmp_path / "c", TrainOptions(steps=30, seed=4), quiet=True)
+    assert not torch.equal(weights(tmp_path / "a")["generator.body.0.weight"],
+                           weights(tmp_path / "c")["generator.body.0.weight"])
+
+
+def test_trained_generator_learns_the_relation_between_columns(correlated_csv, tmp_path):
+    train(correlated_csv, tmp_path / "m", TrainOptions(steps=1500, seed=0), quiet=True)
+    rows = sample(load_model(tmp_path / "m"), 2000, seed=1)
+    assert np.corrcoef(rows["x"], rows["y"])[0, 1] > 0.8
+    agrees = (rows["x"] > 0) == (rows["sign"] == "pos")
+    assert agrees.mean() > 0.8
+    assert rows["x"].std() == pytest.approx(1.0, abs=0.35)
+
+
+def test_model_directory_contents(mixed_csv, tmp_path):
+    directory = train(mixed_csv, tmp_path / "m", TrainOptions(steps=20), quiet=True)
+    names = {path.name for path in directory.iterdir()}
+    assert {"config.json", "weights.safetensors", "checkpoint.safetensors", "log.jsonl",
+            "losses.png"} <= names
+    config = json.loads((directory / "config.json").read_text())
+    assert config["format_version"] == 1 and config["architecture"] == "mlp"
+    assert config["training"]["betas"] == [0.5, 0.999] and config["training"]["lr"] == 2e-4
+    log = [json.loads(line) for line in (directory / "log.jsonl").read_text().splitlines()]
+    assert [record["step"] for record in log] == [10, 20]
+    assert {"d_loss", "g_loss", "d_real", "d_fake"} <= log[0].keys()
+    assert any(key.startswith("generator_ema.") for key in weights(directory))
+
+
+@pytest.mark.parametrize("loss", ["minimax", "ns", "wgan-gp", "hinge"])
+def test_every_builtin_loss_trains(mixed_csv, tmp_path, loss):
+    train(mixed_csv, tmp_path / "m", TrainOptions(steps=10, loss=loss), quiet=True)
+    assert len(sample(load_model(tmp_path / "m"), 10)) == 10
+
+
+def test_label_smoothing_is_for_cross_entropy_losses(mixed_csv, tmp_path, run_cli):
+    ok = run_cli("train", mixed_csv, "-o", tmp_path / "a", "--steps", "5",
+                 "--label-smoothing", "0.9", "-q")
+    assert ok.exit_code == 0
+    refused = run_cli("train", mixed_csv, "-o", tmp_path / "b", "--steps", "5", "--loss",
+                      "hinge", "--label-smoothing", "0.9")
+    assert refused.exit_code == 2 and "label smoothing applies to" in refused.stderr
+
+
+def test_conditional_sampling_is_exact(mixed_csv, tmp_path, run_cli):
+    assert run_cli("train", mixed_csv, "-o", tmp_path / "m", "--label-column", "risk",
+                   "--steps", "30", "-q").exit_code == 0
+    out = tmp_path / "high.csv"
+    assert run_cli("sample", tmp_path / "m", "-n", "100", "-o", out, "--label", "high",
+                   "-q").exit_code == 0
+    rows = pd.read_csv(out)
+    assert len(rows) == 100 and (rows["risk"] == "high").all()
+    assert list(rows.columns) == ["age", "income", "city", "member", "risk"]
+    unknown = run_cli("sample", tmp_path / "m", "-n", "5", "-o", out, "--label", "medium")
+    assert unknown.exit_code == 2 and "unknown label 'medium'; known: high, low" in unknown.stderr
+
+
+def test_refuses_to_overwrite_a_model(mixed_csv, tmp_path, run_cli):
+    assert run_cli("train", mixed_csv, "-o", tmp_path / "m", "--steps", "5", "-q").exit_code == 0
+    again = run_cli("train", mixed_csv, "-o", tmp_path / "m", "--steps", "5", "-q")
+    assert again.exit_code == 2 and "--resume" in again.stderr
+    assert run_cli("train", mixed_csv, "-o", tmp_path / "m", "--steps", "5", "-q",
+                   "--force").exit_code == 0
+
+
+# -- model files --------------------------------------------------------------------------
+@pytest.fixture
+def trained(mixed_csv, tmp_path) -> Path:
+    return train(mixed_csv, tmp_path / "m", TrainOptions(steps=10), quiet=True)
+
+
+def test_tampered_weights_are_refused(trained):
+    path = trained / "weights.safetensors"
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="truncated or was modified"):
+        load_model(trained)
+
+
+def test_truncated_weights_are_refused(trained):
+    path = trained / "weights.safetensors"
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(ModelFileError, match="truncated or was modified"):
+        load_model(trained)
+
+
+def test_newer_format_is_refused(trained, run_cli):
+    config = json.loads((trained / "config.json").read_text())
+    config["format_version"] = 99
+    (trained / "config.json").write_text(json.dumps(config))
+    result = run_cli("sample", trained, "-n", "5", "-o", trained / "x.csv")
+    assert result.exit_code == 2
+    assert "model format 99 is newer than this gantk reads (1)" in result.stderr
+
+
+def test_unfinished_model_points_to_resume(trained):
+    (trained / "config.json").unlink()
+    with pytest.raises(ModelFileError, match="did not finish.*--resume"):
+        load_model(trained)
+
+
+# -- divergence ---------------------------------------------------------------------------
+class ExplodingLoss(GANLoss):
+    """Behaves like a loss for a while, then returns NaN: stands in for a diverging run."""
+
+    calls = 0
+
+    def __init__(self, label_smoothing=None):
+        ExplodingLoss.calls = 0
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        ExplodingLoss.calls += 1
+        loss = real_logits.pow(2).mean() + fake_logits.pow(2).mean()
+        return loss * float("nan") if ExplodingLoss.calls > 25 else loss
+
+    def generator_loss(self, fake_logits):
+        return fake_logits.pow(2).mean()
+
+
+class Exploding:
+    @hookimpl
+    def gantk_register_losses(self, register):
+        register("exploding", ExplodingLoss)
+
+
+def test_nan_stops_with_a_clear_message_and_keeps_the_checkpoint(mixed_csv, tmp_path, run_cli):
+    plugins.pm.register(Exploding(), name="exploding")
+    try:
+        result = run_cli("train", mixed_csv, "-o", tmp_path / "m", "--loss", "exploding",
+                         "--steps", "100", "--checkpoint-every", "10", "-q")
+    finally:
+        plugins.pm.unregister(name="exploding")
+    assert result.exit_code == 2
+    assert "training diverged at step 26" in result.stderr
+    assert "last good checkpoint is kept" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "m" / "config.json").exists()
+    from gantk.statefile import load_state
+
+    assert load_state(tmp_path / "m" / "checkpoint.safetensors")["step"] == 20
+
+
+# -- resume -------------------------------------------------------------------------------
+TRAIN_ARGS = ["--steps", "400", "--checkpoint-every", "40", "--seed", "7", "--batch-size", "64"]
+
+
+def start_training(data: Path, directory: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "gantk", "train", str(data), "-o", str(directory), *TRAIN_ARGS,
+         *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+
+
+def wait_for_checkpoint(directory: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not (directory / "checkpoint.safetensors").exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.01)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("reference")
+    data = folder / "mixed.csv"
+    from conftest import make_mixed_table
+
+    make_mixed_table(2000).to_csv(data, index=False)
+    process = start_training(data, folder / "model", "--quiet")
+    assert process.wait() == 0, process.communicate()
+    return data, folder / "model"
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_ends_with_the_same_weights(uninterrupted, tmp_path):
+    data, reference = uninterrupted
+    process = start_training(data, tmp_path / "m", "--quiet")
+    wait_for_checkpoint(tmp_path / "m", process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (tmp_path / "m" / "config.json").exists(), "the run finished before the kill"
+    resumed = start_training(data, tmp_path / "m", "--resume", "--quiet")
+    assert resumed.wait() == 0, resumed.communicate()
+    assert_same_weights(reference, tmp_path / "m")
+    steps = [json.loads(line)["step"] for line in
+             (tmp_path / "m" / "log.jsonl").read_text().splitlines()]
+    assert steps == list(range(10, 401, 10))
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_a_resumable_checkpoint(uninterrupted, tmp_path):
+    data, reference = uninterrupted
+    process = start_training(data, tmp_path / "m")
+    wait_for_checkpoint(tmp_path / "m", process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate()
+    assert process.returncode == 130, stderr
+    assert "interrupted at step" in stderr and "--resume" in stderr
+    assert "Traceback" not in stderr
+    resumed = start_training(data, tmp_path / "m", "--resume", "--quiet")
+    assert resumed.wait() == 0, resumed.communicate()
+    assert_same_weights(reference, tmp_path / "m")
