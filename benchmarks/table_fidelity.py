@@ -1,7 +1,8 @@
 """How realistic are gantk's synthetic Adult rows? Against a real holdout (ceiling) and
 independently shuffled columns (the floor a useful generator must beat), in the same run.
 
-    python benchmarks/table_fidelity.py [--steps N] [--normalizations gmm,quantile] [--json out]
+    python benchmarks/table_fidelity.py [--steps N] [--normalizations gmm,quantile]
+                                        [--losses ns,wgan-gp] [--json out]
 
 Prints a table and writes JSON (default benchmarks/results/table_fidelity.json).
 """
@@ -49,6 +50,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ADULT)
     parser.add_argument("--steps", type=int, default=None, help="default: gantk's default budget")
     parser.add_argument("--normalizations", default="gmm,quantile")
+    parser.add_argument("--losses", default="ns")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path,
                         default=Path(__file__).parent / "results" / "table_fidelity.json")
@@ -69,13 +71,15 @@ def main() -> None:
         train_path = Path(scratch) / "train.csv"
         train_rows.to_csv(train_path, index=False)
         for normalization in args.normalizations.split(","):
-            started = time.perf_counter()
-            directory = train(train_path, Path(scratch) / normalization, TrainOptions(
-                steps=args.steps, seed=args.seed, normalization=normalization), quiet=True)
-            seconds = time.perf_counter() - started
-            synthetic = sample(load_model(directory), SAMPLE_ROWS, seed=args.seed)
-            results.append(evaluate(f"gantk mlp, {normalization}", reference, synthetic,
-                                    seconds, args.seed))
+            for loss in args.losses.split(","):
+                started = time.perf_counter()
+                directory = train(train_path, Path(scratch) / f"{normalization}-{loss}", TrainOptions(
+                    steps=args.steps, seed=args.seed, normalization=normalization, loss=loss),
+                    quiet=True)
+                seconds = time.perf_counter() - started
+                synthetic = sample(load_model(directory), SAMPLE_ROWS, seed=args.seed)
+                results.append(evaluate(f"gantk mlp, {normalization}, {loss}", reference,
+                                        synthetic, seconds, args.seed))
 
     print(f"Adult: {len(train_rows)} training rows, {SAMPLE_ROWS} rows compared per candidate")
     print(f"{'candidate':28} {'column sim':>10} {'num 1-KS':>9} {'cat 1-TV':>9} "

@@ -188,10 +188,11 @@ class Trainer:
         self.discriminator = discriminator.to(self.device)
         self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
         betas = tuple(self.settings["betas"])
-        self.optimizer_g = torch.optim.Adam(self.generator.parameters(), self.settings["lr"], betas)
-        self.optimizer_d = torch.optim.Adam(
-            self.discriminator.parameters(), self.settings["lr"], betas
-        )
+        # foreach: one fused update over all tensors, on CPU too (torch only defaults to it on GPU)
+        self.optimizer_g = torch.optim.Adam(self.generator.parameters(), self.settings["lr"], betas,
+                                            foreach=True)
+        self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), self.settings["lr"],
+                                            betas, foreach=True)
         self.features = torch.as_tensor(encoded.features, device=self.device)
         self.labels = (
             torch.as_tensor(encoded.labels, device=self.device)
@@ -222,23 +223,23 @@ class Trainer:
 
     # -- one update of each player ---------------------------------------------------------
     def discriminator_step(self) -> dict[str, torch.Tensor]:
+        """One D update on a real batch and a fresh fake batch. The fakes keep their graph so the
+        G step that follows can reuse them (one G forward per step, as pytorch/examples does)."""
         real, labels = self.next_batch()
-        with torch.no_grad():
-            fake = self.generator(self.noise(len(real)), labels)
+        fake = self.generator(self.noise(len(real)), labels)
         real_logits = self.discriminator(real, labels)
-        fake_logits = self.discriminator(fake, labels)
+        fake_logits = self.discriminator(fake.detach(), labels)
         loss = self.loss.discriminator_loss(real_logits, fake_logits)
-        penalty = self.loss.penalty(lambda x: self.discriminator(x, labels), real, fake)
+        penalty = self.loss.penalty(lambda x: self.discriminator(x, labels), real, fake.detach())
         if penalty is not None:
             loss = loss + penalty
         self.optimizer_d.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer_d.step()
         return {"d_loss": loss, "real_logits": real_logits, "fake_logits": fake_logits,
-                "labels": labels}
+                "labels": labels, "fake": fake}
 
-    def generator_step(self, labels: torch.Tensor | None, count: int) -> torch.Tensor:
-        fake = self.generator(self.noise(count), labels)
+    def generator_step(self, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         loss = self.loss.generator_loss(self.discriminator(fake, labels))
         self.optimizer_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -249,9 +250,9 @@ class Trainer:
     def update_ema(self) -> None:
         """Exponential moving average of G's weights (warmed up so early steps are not stuck)."""
         decay = min(self.settings["ema_decay"], (1 + self.step) / (10 + self.step))
-        for average, current in zip(self.ema.parameters(), self.generator.parameters(),
-                                    strict=True):
-            average.lerp_(current, 1 - decay)
+        # one fused update over all tensors (as timm's ModelEmaV3 does), not a Python loop
+        torch._foreach_lerp_(list(self.ema.parameters()), list(self.generator.parameters()),
+                             1 - decay)
         for average, current in zip(self.ema.buffers(), self.generator.buffers(), strict=True):
             average.copy_(current)
 
@@ -267,7 +268,7 @@ class Trainer:
             while self.step < total:
                 for _ in range(self.loss.n_critic):
                     d = self.discriminator_step()
-                g_loss = self.generator_step(d["labels"], len(d["real_logits"]))
+                g_loss = self.generator_step(d["fake"], d["labels"])
                 self.step += 1
                 self.update_ema()
                 self._check_finite(d["d_loss"], g_loss)
@@ -375,13 +376,39 @@ class Trainer:
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
 
     # -- the finished model ----------------------------------------------------------------
+    @torch.no_grad()
+    def recalibrate_batchnorm(self, generator: nn.Module, batches: int = 50) -> None:
+        """Batch-norm statistics that match the EMA weights (they were G's, whose weights differ),
+        averaged over fresh noise batches as SWA's update_bn does. Sampling runs in eval mode."""
+        norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if not norms:
+            return
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # a plain average over the batches below
+        noise = torch.Generator(device=self.device).manual_seed(self.settings["seed"] + 1)
+        size = self.settings["batch_size"]
+        generator.train()
+        for _ in range(batches):
+            index = torch.randint(len(self.features), (size,), generator=noise, device=self.device)
+            labels = self.labels[index] if self.labels is not None else None
+            z = torch.randn(size, self.latent_dim, generator=noise, device=self.device)
+            generator(z, labels)
+        generator.eval()
+        for norm in norms:
+            norm.momentum = 0.1
+
     def finish(self) -> None:
         """Pictures first, then weights and config.json last: the model appears whole or not."""
         from gantk import pictures
 
+        sampler = self.generator
+        if self.settings["ema_decay"] > 0:
+            sampler = self.ema
+            self.recalibrate_batchnorm(self.ema)
         pictures.plot_losses(self.directory / LOG_FILE, self.directory / "losses.png")
         if isinstance(self.codec, ImageCodec):
-            pictures.sample_grid(self.ema, self.codec, self.latent_dim, self.settings["seed"],
+            pictures.sample_grid(sampler, self.codec, self.latent_dim, self.settings["seed"],
                                  self.directory / "samples.png")
         config = {**self.config, "steps_done": self.step}
         nets: dict[str, nn.Module] = {"generator": self.generator, "discriminator": self.discriminator}

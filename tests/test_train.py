@@ -244,3 +244,18 @@ def test_ctrl_c_saves_a_resumable_checkpoint(uninterrupted, tmp_path):
     resumed = start_training(data, tmp_path / "m", "--resume", "--quiet")
     assert resumed.wait() == 0, resumed.communicate()
     assert_same_weights(reference, tmp_path / "m")
+
+
+@pytest.mark.slow
+def test_adult_samples_keep_columns_and_dtypes(tmp_path, run_cli):
+    from conftest import requires_shared
+
+    adult = requires_shared("tabular", "adult.csv")
+    assert run_cli("train", adult, "-o", tmp_path / "m", "--steps", "200", "-q").exit_code == 0
+    out = tmp_path / "synthetic.parquet"
+    assert run_cli("sample", tmp_path / "m", "-n", "5000", "-o", out, "-q").exit_code == 0
+    real, synthetic = pd.read_csv(adult), pd.read_parquet(out)
+    assert list(synthetic.columns) == list(real.columns) and len(synthetic) == 5000
+    assert synthetic.dtypes.astype(str).tolist() == real.dtypes.astype(str).tolist()
+    assert set(synthetic["workclass"]) <= set(real["workclass"])
+    assert synthetic["age"].between(real["age"].min(), real["age"].max()).all()
