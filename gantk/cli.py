@@ -122,6 +122,69 @@ def sample(model, count, output, seed, label, device, quiet):
         click.echo(f"{count} samples written to {output}", err=True)
 
 
+@cli.command(epilog="""\b
+Examples:
+  gantk detect transactions.csv -o scored.csv                 # train on the data, score it
+  gantk detect new.csv -o scored.parquet --model fraud-detector/
+  gantk detect data.csv -o scored.csv --train clean.csv --save-model fraud-detector/
+  gantk detect cardio.csv -o scored.csv --label-column y      # also prints ROC-AUC and AP""")
+@click.argument("data", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="CSV or Parquet: DATA's rows and columns plus score and is_outlier.")
+@click.option("--model", type=click.Path(), help="A detector saved with --save-model: only score.")
+@click.option("--train", "train_data", type=click.Path(),
+              help="Train on this (clean) table instead of on DATA.")
+@click.option("--scorer", default="dknn", show_default=True, help="Scorer plugin.")
+@click.option("--contamination", type=float,
+              help="Expected share of outliers; sets the threshold. [default: 0.05]")
+@click.option("--threshold", type=float, help="Score above which a row is an outlier.")
+@click.option("--label-column", help="Column withheld from training and scoring, copied to the "
+              "output, and used to print ROC-AUC and average precision (1 = outlier).")
+@click.option("--save-model", type=click.Path(), help="Save the trained detector here.")
+@click.option("--steps", type=int, default=1000, show_default=True, help="GAN training steps.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-q", "--quiet", is_flag=True)
+def detect(data, output, model, train_data, scorer, contamination, threshold, label_column,
+           save_model, steps, seed, quiet):
+    """Score every row of DATA (CSV/Parquet) for how anomalous it is; higher = more anomalous."""
+    from gantk.data.tables import read_table
+    from gantk.detect import GANDetector, check_contamination
+    from gantk.detect_files import score_table
+
+    if contamination is not None and threshold is not None:
+        raise GantkError("give --contamination or --threshold, not both")
+    if contamination is not None:
+        check_contamination(contamination)
+    if model:
+        if train_data or save_model:
+            raise GantkError("--model scores with a saved detector: --train and --save-model "
+                             "do not apply")
+        detector = GANDetector.load(model)
+    else:
+        source = train_data or data
+        frame = read_table(source, min_rows=2)
+        if label_column is not None:
+            if label_column not in frame.columns:
+                raise GantkError(f"{source}: no column {label_column!r} for --label-column "
+                                 f"(columns: {', '.join(map(str, frame.columns))})")
+            frame = frame.drop(columns=[label_column])
+        detector = GANDetector(scorer=scorer, contamination=contamination or 0.05, steps=steps,
+                               seed=seed, quiet=quiet).fit(frame)
+        if save_model:
+            detector.save(save_model)
+    if threshold is None and (contamination is None or (not model and not train_data)):
+        threshold = detector.threshold_
+    report = score_table(data, output, detector.decision_function, threshold=threshold,
+                         contamination=contamination, label_column=label_column, quiet=quiet)
+    if not quiet:
+        click.echo(f"{report.rows} rows scored, {report.outliers} outliers above "
+                   f"{report.threshold:.4g}; written to {output} (histogram: {report.histogram})",
+                   err=True)
+    if report.roc_auc is not None:
+        click.echo(f"ROC-AUC {report.roc_auc:.4f}  average precision "
+                   f"{report.average_precision:.4f}")
+
+
 @cli.command(name="plugins", epilog="Example:\n\n  gantk plugins --json")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_plugins(as_json):

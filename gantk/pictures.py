@@ -56,3 +56,30 @@ def sample_grid(generator: torch.nn.Module, codec, latent_dim: int, seed: int, o
     picture = grid(to_uint8(images.cpu().numpy().astype(np.float32)), columns=columns)
     with atomic_path(out) as temporary:
         picture.save(temporary, format="PNG")
+
+
+def score_histogram(scores: np.ndarray, threshold: float, out: Path,
+                    labels: np.ndarray | None = None) -> None:
+    """Anomaly scores as a histogram with the threshold marked (split by label when known)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 3.5))
+    finite = scores[np.isfinite(scores)]
+    bins = np.histogram_bin_edges(finite, bins=60)
+    if labels is None:
+        axes.hist(finite, bins=bins, color="tab:blue")
+    else:
+        axes.hist(scores[labels == 0], bins=bins, alpha=0.6, label="label 0 (normal)")
+        axes.hist(scores[labels == 1], bins=bins, alpha=0.6, label="label 1 (outlier)")
+        axes.legend()
+    axes.axvline(threshold, color="tab:red", linestyle="--", label="threshold")
+    axes.set_xlabel("anomaly score (higher = more anomalous)")
+    axes.set_ylabel("rows")
+    axes.set_yscale("log")
+    figure.tight_layout()
+    with atomic_path(out) as temporary:
+        figure.savefig(temporary, format="png", dpi=100)
+    plt.close(figure)

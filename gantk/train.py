@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import pandas as pd
 import torch
 from torch import nn
 from tqdm import tqdm
@@ -108,7 +109,7 @@ def _prepare_directory(directory: Path, resume: bool, force: bool) -> None:
 
 
 def train(
-    data: str | Path, directory: str | Path, options: TrainOptions | None = None, *,
+    data: str | Path | pd.DataFrame, directory: str | Path, options: TrainOptions | None = None, *,
     label_column: str | None = None, categorical: Iterable[str] = (), conditional: bool = False,
     resume: bool = False, force: bool = False, quiet: bool = False,
 ) -> Path:

@@ -186,15 +186,24 @@ def codec_from_dict(values: dict) -> TableCodec | ImageCodec:
 
 
 def load_training_data(
-    path: str | Path, label_column: str | None = None, categorical: Iterable[str] = (),
+    path: str | Path | pd.DataFrame, label_column: str | None = None,
+    categorical: Iterable[str] = (),
     normalization: str = "quantile", seed: int = 0, codec: TableCodec | ImageCodec | None = None,
     conditional_images: bool = False,
 ) -> tuple[TableCodec | ImageCodec, Encoded]:
-    """Read ``path`` (a table or an image source), fit a codec unless given one, and encode it.
+    """Read ``path`` (a table or an image source, or take a DataFrame), fit a codec unless given
+    one, and encode it.
 
     Tables are conditioned on ``label_column``; images on the labels they carry (class
     subfolders, ``y`` in an .npz, an IDX label file) when ``conditional_images``.
     """
+    if isinstance(path, pd.DataFrame):
+        frame, source = path, "the data"
+        if len(frame) < 2:
+            raise DataError(f"{source}: {len(frame)} row(s); at least 2 are needed")
+        if codec is None:
+            codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source)
+        return codec, codec.encode(frame, source)
     source = str(path)
     if is_table_path(path):
         frame = read_table(path, min_rows=2)

@@ -67,6 +67,69 @@ def read_table(path: str | Path, min_rows: int = 1) -> pd.DataFrame:
     return frame
 
 
+def iter_table(path: str | Path, rows: int):
+    """Read a CSV or Parquet file ``rows`` at a time (memory bounded by the chunk, not the file).
+    Each chunk's index continues the file's row numbers, so errors can name the right row."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        read_table(path)  # raises the same one-line errors as a whole-file read
+    start = 0
+    try:
+        if path.suffix.lower() == ".csv":
+            chunks = pd.read_csv(path, chunksize=rows)
+        else:
+            import pyarrow.parquet as pq
+
+            chunks = (batch.to_pandas() for batch in pq.ParquetFile(path).iter_batches(rows))
+        for chunk in chunks:
+            chunk.index = pd.RangeIndex(start, start + len(chunk))
+            start += len(chunk)
+            yield chunk
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+        raise DataError(f"{path}: cannot read the table near row {start + 1}: {first_line}") from None
+
+
+class TableWriter:
+    """Append DataFrame chunks to a CSV or Parquet file that appears, complete, only on close."""
+
+    def __init__(self, path: str | Path):
+        from gantk.files import atomic_path
+
+        self.path = Path(path)
+        if self.path.suffix.lower() not in TABLE_SUFFIXES:
+            raise DataError(f"{self.path}: unknown table format (use .csv or .parquet)")
+        self._atomic = atomic_path(self.path)
+        self._parquet = None
+        self._started = False
+
+    def __enter__(self) -> TableWriter:
+        self._temporary = self._atomic.__enter__()
+        return self
+
+    def write(self, chunk: pd.DataFrame) -> None:
+        if self.path.suffix.lower() == ".csv":
+            chunk.to_csv(self._temporary, index=False, header=not self._started,
+                         mode="a" if self._started else "w")
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            if self._parquet is None:
+                table = pa.Table.from_pandas(chunk, preserve_index=False)
+                self._parquet = pq.ParquetWriter(self._temporary, table.schema)
+            else:
+                table = pa.Table.from_pandas(chunk, schema=self._parquet.schema,
+                                             preserve_index=False)
+            self._parquet.write_table(table)
+        self._started = True
+
+    def __exit__(self, *exc_info) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        self._atomic.__exit__(*exc_info)
+
+
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     """Write CSV or Parquet (by extension) atomically: a temporary file renamed when complete."""
     from gantk.files import atomic_path

@@ -210,17 +210,17 @@ def _categories_back(choice: np.ndarray, column: ColumnSchema) -> pd.Series:
 
 # -- numeric helpers -----------------------------------------------------------------------
 def _as_numbers(series: pd.Series, name: str) -> np.ndarray:
+    """Numbers of a column being encoded; ±inf becomes the most extreme finite value, which every
+    normalisation maps to the edge of what it saw (an anomaly scores as one)."""
     numbers = pd.to_numeric(series, errors="coerce")
     bad = numbers.isna() & series.notna()
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"column {name!r}, row {row + 1}: {series.iloc[row]!r} is not a number")
+        position = int(np.flatnonzero(bad.to_numpy())[0])
+        row = series.index[position] + 1 if isinstance(series.index, pd.RangeIndex) else position + 1
+        raise DataError(f"column {name!r}, row {row}: {series.iloc[position]!r} is not a number")
     values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
-    infinite = np.isinf(values)
-    if infinite.any():
-        row = int(np.flatnonzero(infinite)[0])
-        raise DataError(f"column {name!r}, row {row + 1}: infinite value")
-    return values
+    return np.nan_to_num(values, nan=np.nan, posinf=np.finfo(np.float64).max,
+                         neginf=np.finfo(np.float64).min)
 
 
 def _numbers_back(values: np.ndarray, column: ColumnSchema) -> pd.Series:

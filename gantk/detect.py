@@ -1,0 +1,153 @@
+"""``GANDetector``: anomaly detection with a trained GAN, following scikit-learn and PyOD.
+
+``fit(X)`` trains a GAN on X (assumed mostly normal), fits a scorer on it and sets
+``decision_scores_`` (higher = more anomalous), ``threshold_`` (the 1 - contamination quantile of
+those) and ``labels_``. A fitted detector saves to a model directory (the GAN plus the scorer's
+state) and loads back to score new data.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from safetensors.torch import load_file, save_file
+from sklearn.base import BaseEstimator, OutlierMixin
+
+from gantk.errors import DataError, GantkError, ModelFileError
+from gantk.files import atomic_path
+from gantk.model import load_model, read_config, save_model, sha256_of
+from gantk.scoring import Scorer, build_scorer
+from gantk.train import TrainOptions, train
+
+DETECTOR_FILE = "detector.safetensors"
+DEFAULT_SCORER = "dknn"
+
+
+def check_contamination(contamination: float) -> None:
+    if not 0 < contamination <= 0.5:
+        raise GantkError(f"contamination must be in (0, 0.5], got {contamination}")
+
+
+def as_frame(X) -> pd.DataFrame:
+    """DataFrames pass through; 2-D arrays get columns x0, x1, ..."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    array = np.asarray(X)
+    if array.ndim != 2:
+        raise DataError(f"expected a table (2-D array or DataFrame), got shape {array.shape}")
+    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+
+
+class GANDetector(OutlierMixin, BaseEstimator):
+    """Unsupervised outlier detection from what a GAN learned about normal data.
+
+    Parameters follow PyOD: ``contamination`` is the expected share of outliers and sets
+    ``threshold_``. ``scorer`` names a registered scorer (``dknn`` by default; see
+    ``gantk plugins``). The remaining parameters configure the GAN's training.
+    """
+
+    def __init__(self, scorer: str = DEFAULT_SCORER, contamination: float = 0.1,
+                 steps: int = 1000, batch_size: int = 256, loss: str = "ns",
+                 architecture: str | None = None, seed: int = 0, device: str = "cpu",
+                 quiet: bool = True):
+        self.scorer = scorer
+        self.contamination = contamination
+        self.steps = steps
+        self.batch_size = batch_size
+        self.loss = loss
+        self.architecture = architecture
+        self.seed = seed
+        self.device = device
+        self.quiet = quiet
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(self, X, y=None) -> GANDetector:
+        check_contamination(self.contamination)
+        frame = as_frame(X)
+        options = TrainOptions(architecture=self.architecture, loss=self.loss, steps=self.steps,
+                               batch_size=self.batch_size, seed=self.seed, device=self.device)
+        with tempfile.TemporaryDirectory(prefix="gantk-detect-") as scratch:
+            directory = train(frame, Path(scratch) / "model", options, quiet=self.quiet)
+            self.model_ = load_model(directory, self.device)
+        features = self._encode(frame)
+        self.scorer_ = build_scorer(self.scorer).fit(self.model_, features, seed=self.seed)
+        self.decision_scores_ = self._score_encoded(features)
+        self._set_threshold()
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = frame.shape[1]
+        return self
+
+    def _set_threshold(self) -> None:
+        self.threshold_ = float(np.quantile(self.decision_scores_, 1 - self.contamination))
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
+        self.score_range_ = (float(self.decision_scores_.min()), float(self.decision_scores_.max()))
+
+    def _encode(self, frame: pd.DataFrame, source: str = "the data") -> torch.Tensor:
+        return torch.as_tensor(self.model_.codec.encode(frame, source).features)
+
+    def _score_encoded(self, features: torch.Tensor) -> np.ndarray:
+        return self.scorer_.score(self.model_, features).numpy().astype(np.float64)
+
+    # -- scoring ---------------------------------------------------------------------------
+    def decision_function(self, X, source: str = "the data") -> np.ndarray:
+        """Anomaly scores: higher = more anomalous."""
+        frame = as_frame(X)
+        if not isinstance(X, pd.DataFrame) and hasattr(self, "feature_names_in_"):
+            frame.columns = self.feature_names_in_
+        return self._score_encoded(self._encode(frame, source))
+
+    def predict(self, X) -> np.ndarray:
+        """1 for outliers (score above ``threshold_``), 0 for inliers, as PyOD does."""
+        return (self.decision_function(X) > self.threshold_).astype(int)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """(P(inlier), P(outlier)) by min-max scaling against the training scores (PyOD's
+        'linear' method): a score at the training minimum is 0, at the maximum 1."""
+        scores = self.decision_function(X)
+        low, high = self.score_range_
+        outlier = np.clip((scores - low) / max(high - low, 1e-12), 0, 1)
+        return np.column_stack([1 - outlier, outlier])
+
+    # -- files -----------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """A model directory: the GAN (config.json, weights) plus the scorer's learned state."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {k: v.contiguous() for k, v in self.scorer_.state().items()}
+        with atomic_path(directory / DETECTOR_FILE) as temporary:
+            save_file(state, str(temporary), metadata={"format": "gantk-detector"})
+        config = {key: value for key, value in self.model_.config.items()
+                  if key not in ("format_version", "gantk_version", "weights")}
+        config["detector"] = {
+            "scorer": self.scorer, "contamination": self.contamination,
+            "threshold": self.threshold_, "params": self.get_params(),
+            "score_range": list(self.score_range_),
+            "state": {"file": DETECTOR_FILE, "sha256": sha256_of(directory / DETECTOR_FILE)},
+        }
+        nets = {"generator_ema": self.model_.generator, "discriminator": self.model_.discriminator}
+        save_model(directory, config, nets)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str = "cpu") -> GANDetector:
+        directory = Path(directory)
+        config = read_config(directory)
+        if "detector" not in config:
+            raise ModelFileError(f"{directory}: a GAN model but not a detector (train one with "
+                                 "gantk detect --save-model)")
+        details = config["detector"]
+        state_path = directory / details["state"]["file"]
+        if not state_path.exists() or sha256_of(state_path) != details["state"]["sha256"]:
+            raise ModelFileError(f"{state_path}: missing, truncated or modified")
+        detector = cls(**details["params"])
+        detector.model_ = load_model(directory, device)
+        detector.scorer_: Scorer = build_scorer(details["scorer"])
+        detector.scorer_.load_state(detector.model_, load_file(str(state_path)))
+        detector.threshold_ = details["threshold"]
+        detector.score_range_ = tuple(details["score_range"])
+        return detector

@@ -1,0 +1,63 @@
+"""The contract an anomaly scorer fulfils, and the k-NN search the feature-based ones share.
+
+A scorer turns a trained GAN into anomaly scores: ``fit`` sees the encoded training data once (and
+may learn something of its own, like an encoder), ``score`` maps encoded rows to numbers where
+higher means more anomalous. ``state``/``load_state`` carry what it learned into the model
+directory as tensors (safetensors: nothing executes on load).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from gantk import plugins
+from gantk.model import GANModel
+
+CHUNK = 4096
+
+
+class Scorer:
+    """Base class for scorers registered through ``gantk_register_scorers``."""
+
+    def fit(self, model: GANModel, features: torch.Tensor, seed: int = 0) -> Scorer:
+        return self
+
+    def score(self, model: GANModel, features: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {}
+
+    def load_state(self, model: GANModel, state: dict[str, torch.Tensor]) -> None:
+        """Restore what ``fit`` learned; ``model`` is the GAN the scorer belongs to."""
+
+
+def build_scorer(name: str) -> Scorer:
+    return plugins.lookup("scorer", name).factory()
+
+
+@torch.no_grad()
+def discriminator_features(model: GANModel, features: torch.Tensor) -> torch.Tensor:
+    """D's last hidden layer for each row, in chunks; what D learned to tell real from fake."""
+    if not hasattr(model.discriminator, "features"):
+        raise TypeError(f"architecture {model.config['architecture']!r}: D has no features()")
+    device = next(model.discriminator.parameters()).device
+    return torch.cat([
+        model.discriminator.features(features[start:start + CHUNK].to(device)).float().cpu()
+        for start in range(0, len(features), CHUNK)
+    ])
+
+
+def mean_knn_distance(queries: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:
+    """Mean Euclidean distance from each query to its k nearest reference rows (exact, chunked
+    matrix products, so a million queries need no index and bounded memory)."""
+    k = min(k, len(reference))
+    squared_reference = reference.pow(2).sum(dim=1)
+    out = []
+    for start in range(0, len(queries), CHUNK):
+        chunk = queries[start:start + CHUNK]
+        squared = (chunk.pow(2).sum(dim=1, keepdim=True) + squared_reference
+                   - 2 * chunk @ reference.T).clamp_min_(0)
+        nearest = torch.topk(squared, k, dim=1, largest=False).values
+        out.append(nearest.sqrt().mean(dim=1))
+    return torch.cat(out)

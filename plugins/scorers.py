@@ -1,0 +1,131 @@
+"""Built-in anomaly scorers. Each says which idea it follows; docs/scores.md compares them."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from gantk.hookspecs import hookimpl
+from gantk.model import GANModel
+from gantk.scoring import CHUNK, Scorer, discriminator_features, mean_knn_distance
+
+#: most rows kept as the k-NN reference: bounds memory and time for scoring millions of rows
+REFERENCE_ROWS = 10_000
+
+
+class DiscriminatorScorer(Scorer):
+    """``disc``: D's logit. Anomalies sit where the generator puts little mass, so D has only ever
+    seen real points there and calls them real with confidence: a high logit means anomalous.
+    (PyOD's GAAL detectors read D the other way round.) The weakest scorer: docs/scores.md."""
+
+    @torch.no_grad()
+    def score(self, model, features):
+        device = next(model.discriminator.parameters()).device
+        return torch.cat([model.discriminator(features[s:s + CHUNK].to(device)).float().cpu()
+                          for s in range(0, len(features), CHUNK)])
+
+
+class FeatureKNNScorer(Scorer):
+    """``dknn``: mean distance to the k nearest training rows in D's feature space. D learned which
+    directions separate real rows from near-misses; distances there weigh columns by what D found
+    telling, where raw k-NN weighs every column alike."""
+
+    def __init__(self, k: int = 35):
+        self.k = k
+        self.reference: torch.Tensor | None = None
+
+    def fit(self, model, features, seed=0):
+        rows = features
+        if len(rows) > REFERENCE_ROWS:
+            pick = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))
+            rows = rows[pick[:REFERENCE_ROWS]]
+        self.reference = discriminator_features(model, rows)
+        return self
+
+    def score(self, model, features):
+        return mean_knn_distance(discriminator_features(model, features), self.reference, self.k)
+
+    def state(self):
+        return {"reference": self.reference}
+
+    def load_state(self, model, state):
+        self.reference = state["reference"]
+
+
+class Encoder(nn.Module):
+    """x → z, built from a copy of D's feature layers plus a linear head (f-AnoGAN's izi setup)."""
+
+    def __init__(self, discriminator: nn.Module, feature_size: int, latent_dim: int):
+        super().__init__()
+        self.body = copy.deepcopy(discriminator)
+        self.head = nn.Linear(feature_size, latent_dim)
+
+    def forward(self, x):
+        return torch.tanh(self.head(self.body.features(x))) * 3
+
+
+class EncoderScorer(Scorer):
+    """``izif``: f-AnoGAN (Schlegl et al. 2019). With G and D frozen, an encoder E learns to map each
+    training row to the z that regenerates it; the score is the reconstruction error
+    ||x - G(E(x))||² plus the residual in D's features ||f(x) - f(G(E(x)))||². Rows unlike the
+    training data regenerate badly."""
+
+    def __init__(self, steps: int = 400, batch_size: int = 256, kappa: float = 1.0):
+        self.steps, self.batch_size, self.kappa = steps, batch_size, kappa
+        self.encoder: Encoder | None = None
+
+    def _make_encoder(self, model: GANModel, example: torch.Tensor) -> Encoder:
+        with torch.no_grad():
+            size = model.discriminator.features(example[:2]).shape[1]
+        return Encoder(model.discriminator, size, model.spec.latent_dim)
+
+    def fit(self, model, features, seed=0):
+        torch.manual_seed(seed)
+        device = next(model.generator.parameters()).device
+        features = features.to(device)
+        self.encoder = self._make_encoder(model, features).to(device).train()
+        model.generator.requires_grad_(False)
+        model.discriminator.requires_grad_(False)
+        optimizer = torch.optim.Adam(self.encoder.parameters(), lr=1e-3, betas=(0.5, 0.999))
+        order = torch.Generator().manual_seed(seed)
+        for _ in range(self.steps):
+            index = torch.randint(len(features), (min(self.batch_size, len(features)),),
+                                  generator=order).to(device)
+            loss = self._residuals(model, features[index]).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        model.generator.requires_grad_(True)
+        model.discriminator.requires_grad_(True)
+        self.encoder.eval()
+        return self
+
+    def _residuals(self, model, x):
+        rebuilt = model.generator(self.encoder(x), None)
+        pixels = (x - rebuilt).pow(2).flatten(1).mean(dim=1)
+        features = (model.discriminator.features(x) - model.discriminator.features(rebuilt))
+        return pixels + self.kappa * features.pow(2).mean(dim=1)
+
+    @torch.no_grad()
+    def score(self, model, features):
+        device = next(model.generator.parameters()).device
+        return torch.cat([self._residuals(model, features[s:s + CHUNK].to(device)).float().cpu()
+                          for s in range(0, len(features), CHUNK)])
+
+    def state(self):
+        return {f"encoder.{k}": v for k, v in self.encoder.state_dict().items()}
+
+    def load_state(self, model, state):
+        example = torch.zeros((2, *model.spec.data_shape))
+        self.encoder = self._make_encoder(model, example)
+        self.encoder.load_state_dict({k[len("encoder."):]: v for k, v in state.items()})
+        self.encoder.eval()
+
+
+@hookimpl
+def gantk_register_scorers(register):
+    register("dknn", FeatureKNNScorer, description="k-NN distance in D's feature space (default)")
+    register("izif", EncoderScorer, description="f-AnoGAN encoder: reconstruction + D-feature residual")
+    register("disc", DiscriminatorScorer, description="D's own logit, oriented to anomalies")
