@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from sklearn.base import BaseEstimator, OutlierMixin
 
+from gantk.data.images import ImageSet, images_from_array
 from gantk.errors import DataError, GantkError, ModelFileError
 from gantk.files import atomic_path
 from gantk.model import load_model, read_config, save_model, sha256_of
@@ -32,13 +33,16 @@ def check_contamination(contamination: float) -> None:
         raise GantkError(f"contamination must be in (0, 0.5], got {contamination}")
 
 
-def as_frame(X) -> pd.DataFrame:
-    """DataFrames pass through; 2-D arrays get columns x0, x1, ..."""
-    if isinstance(X, pd.DataFrame):
+def as_data(X) -> pd.DataFrame | ImageSet:
+    """DataFrames and ImageSets pass through; 2-D arrays become tables with columns x0, x1, ...;
+    3-D and 4-D arrays are images (uint8, or floats in [0, 1])."""
+    if isinstance(X, (pd.DataFrame, ImageSet)):
         return X
     array = np.asarray(X)
+    if array.ndim in (3, 4):
+        return images_from_array(array)
     if array.ndim != 2:
-        raise DataError(f"expected a table (2-D array or DataFrame), got shape {array.shape}")
+        raise DataError(f"expected a table (2-D) or images (3-D/4-D), got shape {array.shape}")
     return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
 
 
@@ -67,19 +71,19 @@ class GANDetector(OutlierMixin, BaseEstimator):
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, X, y=None) -> GANDetector:
         check_contamination(self.contamination)
-        frame = as_frame(X)
+        data = as_data(X)
         options = TrainOptions(architecture=self.architecture, loss=self.loss, steps=self.steps,
                                batch_size=self.batch_size, seed=self.seed, device=self.device)
         with tempfile.TemporaryDirectory(prefix="gantk-detect-") as scratch:
-            directory = train(frame, Path(scratch) / "model", options, quiet=self.quiet)
+            directory = train(data, Path(scratch) / "model", options, quiet=self.quiet)
             self.model_ = load_model(directory, self.device)
-        features = self._encode(frame)
+        features = self._encode(data)
         self.scorer_ = build_scorer(self.scorer).fit(self.model_, features, seed=self.seed)
         self.decision_scores_ = self._score_encoded(features)
         self._set_threshold()
         if isinstance(X, pd.DataFrame):
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = frame.shape[1]
+        self.n_features_in_ = data.shape[1] if isinstance(data, pd.DataFrame) else None
         return self
 
     def _set_threshold(self) -> None:
@@ -87,8 +91,14 @@ class GANDetector(OutlierMixin, BaseEstimator):
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
         self.score_range_ = (float(self.decision_scores_.min()), float(self.decision_scores_.max()))
 
-    def _encode(self, frame: pd.DataFrame, source: str = "the data") -> torch.Tensor:
-        return torch.as_tensor(self.model_.codec.encode(frame, source).features)
+    def _encode(self, data: pd.DataFrame | ImageSet, source: str = "the data") -> torch.Tensor:
+        if isinstance(data, ImageSet):
+            if self.model_.codec.kind != "image":
+                raise DataError(f"{source}: images given to a detector trained on a table")
+            return torch.as_tensor(self.model_.codec.encode_images(data, source).features)
+        if self.model_.codec.kind != "table":
+            raise DataError(f"{source}: a table given to a detector trained on images")
+        return torch.as_tensor(self.model_.codec.encode(data, source).features)
 
     def _score_encoded(self, features: torch.Tensor) -> np.ndarray:
         return self.scorer_.score(self.model_, features).numpy().astype(np.float64)
@@ -96,10 +106,11 @@ class GANDetector(OutlierMixin, BaseEstimator):
     # -- scoring ---------------------------------------------------------------------------
     def decision_function(self, X, source: str = "the data") -> np.ndarray:
         """Anomaly scores: higher = more anomalous."""
-        frame = as_frame(X)
-        if not isinstance(X, pd.DataFrame) and hasattr(self, "feature_names_in_"):
-            frame.columns = self.feature_names_in_
-        return self._score_encoded(self._encode(frame, source))
+        data = as_data(X)
+        if isinstance(data, pd.DataFrame) and not isinstance(X, pd.DataFrame) and hasattr(
+                self, "feature_names_in_"):
+            data.columns = self.feature_names_in_
+        return self._score_encoded(self._encode(data, source))
 
     def predict(self, X) -> np.ndarray:
         """1 for outliers (score above ``threshold_``), 0 for inliers, as PyOD does."""

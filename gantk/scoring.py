@@ -54,8 +54,9 @@ def mean_knn_distance(queries: torch.Tensor, reference: torch.Tensor, k: int) ->
     k = min(k, len(reference))
     squared_reference = reference.pow(2).sum(dim=1)
     out = []
-    for start in range(0, len(queries), CHUNK):
-        chunk = queries[start:start + CHUNK]
+    rows = 1024  # a 1024 x reference distance block: 40 MB for 10,000 reference rows
+    for start in range(0, len(queries), rows):
+        chunk = queries[start:start + rows]
         squared = (chunk.pow(2).sum(dim=1, keepdim=True) + squared_reference
                    - 2 * chunk @ reference.T).clamp_min_(0)
         nearest = torch.topk(squared, k, dim=1, largest=False).values

@@ -167,3 +167,14 @@ def test_detect_bad_input(labelled_csv, tmp_path, run_cli):
         assert len(result.stderr.strip().splitlines()) == 1
     same = run_cli("detect", labelled_csv, "-o", labelled_csv, "--steps", "5", "-q")
     assert same.exit_code == 2 and "overwrite the input" in same.stderr
+
+
+def test_images_one_class(digits_npz):
+    """Train on one kind of image, score others: the other kind must score higher."""
+    with np.load(digits_npz) as archive:
+        images, labels = archive["X"], archive["y"]
+    detector = GANDetector(steps=60, batch_size=16).fit(images[labels == 0])
+    scores = detector.decision_function(images)
+    assert roc_auc_score(labels, scores) > 0.9
+    with pytest.raises(GantkError, match="a table given to a detector trained on images"):
+        detector.decision_function(np.zeros((3, 4)))

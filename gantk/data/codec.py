@@ -186,7 +186,7 @@ def codec_from_dict(values: dict) -> TableCodec | ImageCodec:
 
 
 def load_training_data(
-    path: str | Path | pd.DataFrame, label_column: str | None = None,
+    path: str | Path | pd.DataFrame | ImageSet, label_column: str | None = None,
     categorical: Iterable[str] = (),
     normalization: str = "quantile", seed: int = 0, codec: TableCodec | ImageCodec | None = None,
     conditional_images: bool = False,
@@ -205,15 +205,18 @@ def load_training_data(
             codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source)
         return codec, codec.encode(frame, source)
     source = str(path)
-    if is_table_path(path):
+    if not isinstance(path, ImageSet) and is_table_path(path):
         frame = read_table(path, min_rows=2)
         if codec is None:
             codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source)
         return codec, codec.encode(frame, source)
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: no such file or folder")
-    images = read_images(path)
+    if isinstance(path, ImageSet):
+        images = path
+    else:
+        path = Path(path)
+        if not path.exists():
+            raise DataError(f"{path}: no such file or folder")
+        images = read_images(path)
     if codec is None:
         if label_column is not None:
             raise DataError(f"{path}: --label-column is for tables; use --conditional for images")

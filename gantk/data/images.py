@@ -101,20 +101,28 @@ def _read_npz(path: Path) -> ImageSet:
             raw_labels = archive["y"] if "y" in archive else None
     except (ValueError, OSError) as error:
         raise DataError(f"{path}: cannot read the .npz file ({error})") from None
+    if images.ndim < 3:
+        raise DataError(f"{path}: X has shape {images.shape}; expected a stack of images")
+    labels, class_names = _labels_from_values(raw_labels, len(images), path)
+    return images_from_array(images, labels, class_names, str(path))
+
+
+def images_from_array(images: np.ndarray, labels: np.ndarray | None = None,
+                      class_names: list[str] | None = None, source: str = "the images") -> ImageSet:
+    """An ImageSet from (N, H, W), (N, H, W, C) or (N, C, H, W) pixels, uint8 or floats in [0, 1]."""
+    images = np.asarray(images)
     if images.ndim == 3:
         images = images[:, None]
     elif images.ndim == 4 and images.shape[-1] in (1, 3) and images.shape[1] not in (1, 3):
         images = images.transpose(0, 3, 1, 2)
     if images.ndim != 4 or images.shape[1] not in (1, 3):
         raise DataError(
-            f"{path}: X has shape {images.shape}; expected (N, H, W), (N, H, W, C) or (N, C, H, W) "
-            "with 1 or 3 channels"
+            f"{source}: images of shape {images.shape}; expected (N, H, W), (N, H, W, C) or "
+            "(N, C, H, W) with 1 or 3 channels"
         )
     if np.issubdtype(images.dtype, np.floating) and images.size and float(images.max()) <= 1.0:
         images = images * 255.0
-    pixels = _to_unit_range(np.clip(images, 0, 255))
-    labels, class_names = _labels_from_values(raw_labels, len(pixels), path)
-    return ImageSet(pixels, labels, class_names)
+    return ImageSet(_to_unit_range(np.clip(images, 0, 255)), labels, class_names)
 
 
 def _labels_from_values(values, count: int, path: Path):

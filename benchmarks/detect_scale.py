@@ -1,0 +1,77 @@
+"""Scoring a million rows from CSV with a saved detector: rows/s and peak memory, next to the time
+pandas alone needs to read the same file (the anchor), measured in the same run.
+
+    python benchmarks/detect_scale.py [--rows 1000000] [--set 16_http]
+
+Tiles an ADBench set to --rows rows in a temporary CSV, trains and saves a detector on a 50,000-row
+sample, then runs `gantk detect BIG.csv --model DIR -o OUT.csv` in a subprocess and reads its peak
+resident memory from the kernel. Writes JSON to benchmarks/results/detect_scale.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gantk.detect import GANDetector
+
+ADBENCH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "adbench"
+
+
+def peak_memory_of(command: list[str]) -> tuple[float, float]:
+    """(seconds, peak resident MiB) of a child process."""
+    started = time.perf_counter()
+    subprocess.run(command, check=True)
+    seconds = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, peak_kib / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--set", default="16_http")
+    args = parser.parse_args()
+    with np.load(ADBENCH / f"{args.set}.npz", allow_pickle=False) as archive:
+        X = archive["X"].astype(np.float64)
+    tiled = np.tile(X, (-(-args.rows // len(X)), 1))[: args.rows]
+    columns = [f"x{i}" for i in range(X.shape[1])]
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        big = scratch / "big.csv"
+        pd.DataFrame(tiled, columns=columns).to_csv(big, index=False)
+        sample = pd.DataFrame(X, columns=columns).sample(50_000, random_state=0)
+        GANDetector(contamination=0.05).fit(sample).save(scratch / "detector")
+
+        started = time.perf_counter()
+        pd.read_csv(big)
+        pandas_seconds = time.perf_counter() - started
+        seconds, peak = peak_memory_of([sys.executable, "-m", "gantk", "detect", str(big),
+                                        "--model", str(scratch / "detector"),
+                                        "-o", str(scratch / "out.csv"), "--quiet"])
+        size = big.stat().st_size / 2**20
+    result = {"rows": args.rows, "set": args.set, "csv_mib": size,
+              "pandas_read_seconds": pandas_seconds, "detect_seconds": seconds,
+              "rows_per_second": args.rows / seconds, "peak_rss_mib": peak}
+    print(f"{args.rows:,} rows of {args.set} ({size:.0f} MiB CSV)")
+    print(f"{'step':44} {'seconds':>8} {'vs pandas read':>15}")
+    print(f"{'pandas.read_csv alone (anchor)':44} {pandas_seconds:8.1f} {1:15.1f}x")
+    print(f"{'gantk detect --model (read, score, write)':44} {seconds:8.1f} "
+          f"{seconds / pandas_seconds:15.1f}x")
+    print(f"rows/s: {args.rows / seconds:,.0f}   peak resident memory: {peak:.0f} MiB")
+    out = Path(__file__).parent / "results" / "detect_scale.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
