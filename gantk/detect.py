@@ -72,13 +72,15 @@ class GANDetector(OutlierMixin, BaseEstimator):
     def fit(self, X, y=None) -> GANDetector:
         check_contamination(self.contamination)
         data = as_data(X)
-        options = TrainOptions(architecture=self.architecture, loss=self.loss, steps=self.steps,
+        scorer = build_scorer(self.scorer)
+        options = TrainOptions(architecture=self.architecture or scorer.architecture,
+                               loss=self.loss, steps=self.steps,
                                batch_size=self.batch_size, seed=self.seed, device=self.device)
         with tempfile.TemporaryDirectory(prefix="gantk-detect-") as scratch:
             directory = train(data, Path(scratch) / "model", options, quiet=self.quiet)
             self.model_ = load_model(directory, self.device)
         features = self._encode(data)
-        self.scorer_ = build_scorer(self.scorer).fit(self.model_, features, seed=self.seed)
+        self.scorer_ = scorer.fit(self.model_, features, seed=self.seed)
         self.decision_scores_ = self._score_encoded(features)
         self._set_threshold()
         if isinstance(X, pd.DataFrame):

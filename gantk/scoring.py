@@ -19,6 +19,9 @@ CHUNK = 4096
 class Scorer:
     """Base class for scorers registered through ``gantk_register_scorers``."""
 
+    #: the architecture this scorer needs (used when the detector names none), e.g. "vaegan"
+    architecture: str | None = None
+
     def fit(self, model: GANModel, features: torch.Tensor, seed: int = 0) -> Scorer:
         return self
 

@@ -238,10 +238,16 @@ class Trainer:
         loss.backward()
         self.optimizer_d.step()
         return {"d_loss": loss, "real_logits": real_logits, "fake_logits": fake_logits,
-                "labels": labels, "fake": fake}
+                "labels": labels, "fake": fake, "real": real}
 
-    def generator_step(self, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    def generator_step(self, fake: torch.Tensor, real: torch.Tensor,
+                       labels: torch.Tensor | None) -> torch.Tensor:
+        """G's update; an architecture may add a loss of its own (VAE-GAN's encoder terms) by
+        giving its generator an ``auxiliary_loss(real, labels, discriminator)`` method."""
         loss = self.loss.generator_loss(self.discriminator(fake, labels))
+        auxiliary = getattr(self.generator, "auxiliary_loss", None)
+        if auxiliary is not None:
+            loss = loss + auxiliary(real, labels, self.discriminator)
         self.optimizer_g.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer_g.step()
@@ -269,7 +275,7 @@ class Trainer:
             while self.step < total:
                 for _ in range(self.loss.n_critic):
                     d = self.discriminator_step()
-                g_loss = self.generator_step(d["fake"], d["labels"])
+                g_loss = self.generator_step(d["fake"], d["real"], d["labels"])
                 self.step += 1
                 self.update_ema()
                 self._check_finite(d["d_loss"], g_loss)

@@ -178,3 +178,14 @@ def test_images_one_class(digits_npz):
     assert roc_auc_score(labels, scores) > 0.9
     with pytest.raises(GantkError, match="a table given to a detector trained on images"):
         detector.decision_function(np.zeros((3, 4)))
+
+
+def test_vae_scorer_uses_the_vaegan_encoder():
+    """Far-away rows regenerate badly (rows breaking a correlation do not: see docs/scores.md)."""
+    X, y = blob_with_outliers()
+    X[y == 1] += 4
+    detector = GANDetector(scorer="vae", steps=300).fit(X)
+    assert detector.model_.config["architecture"] == "vaegan"
+    assert roc_auc_score(y, detector.decision_scores_) > 0.85
+    with pytest.raises(GantkError, match="scorer 'vae' needs the vaegan architecture"):
+        GANDetector(scorer="vae", architecture="mlp", steps=5).fit(X)

@@ -259,3 +259,16 @@ def test_adult_samples_keep_columns_and_dtypes(tmp_path, run_cli):
     assert synthetic.dtypes.astype(str).tolist() == real.dtypes.astype(str).tolist()
     assert set(synthetic["workclass"]) <= set(real["workclass"])
     assert synthetic["age"].between(real["age"].min(), real["age"].max()).all()
+
+
+def test_vaegan_trains_its_encoder_through_the_generator_step(mixed_csv, tmp_path):
+    import torch as torch_
+
+    train(mixed_csv, tmp_path / "m", TrainOptions(architecture="vaegan", steps=40, seed=0),
+          quiet=True)
+    model = load_model(tmp_path / "m")
+    torch_.manual_seed(0)
+    untrained = type(model.generator)(model.spec)
+    trained_weight = model.generator.encoder[0].weight
+    assert not torch_.allclose(trained_weight, untrained.encoder[0].weight)
+    assert len(sample(model, 20)) == 20
