@@ -90,8 +90,9 @@ class DCGANDiscriminator(nn.Module):
         self.label_projection = nn.Embedding(spec.n_classes, features) if spec.n_classes else None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """D's last feature maps pooled over space: what D learned about the images."""
-        return self.main(x).sum(dim=(2, 3))
+        """D's last feature maps, flattened: what D learned about the images, and where. (Pooling
+        over space threw the layout away: MNIST one-class ROC-AUC fell to near chance.)"""
+        return self.main(x).flatten(1)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         maps = self.main(x)
