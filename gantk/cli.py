@@ -149,7 +149,7 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
     """Score every row of DATA (CSV/Parquet) for how anomalous it is; higher = more anomalous."""
     from gantk.data.tables import read_table
     from gantk.detect import GANDetector, check_contamination
-    from gantk.detect_files import score_table
+    from gantk.detect_files import outlier_labels, score_table
 
     if contamination is not None and threshold is not None:
         raise GantkError("give --contamination or --threshold, not both")
@@ -167,6 +167,8 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
             if label_column not in frame.columns:
                 raise GantkError(f"{source}: no column {label_column!r} for --label-column "
                                  f"(columns: {', '.join(map(str, frame.columns))})")
+            if not train_data:
+                outlier_labels(frame[label_column], label_column)  # fail before training, not after
             frame = frame.drop(columns=[label_column])
         detector = GANDetector(scorer=scorer, contamination=contamination or 0.05, steps=steps,
                                seed=seed, quiet=quiet).fit(frame)

@@ -151,6 +151,7 @@ def test_detect_bad_input(labelled_csv, tmp_path, run_cli):
     typed = pd.read_csv(labelled_csv).astype({"b": object})
     typed.loc[7, "b"] = "seven"
     typed.to_csv(tmp_path / "typed.csv", index=False)
+    pd.read_csv(labelled_csv).assign(kind="normal").to_csv(tmp_path / "kinds.csv", index=False)
     cases = [
         (["--model", tmp_path / "det", "--label-column", "y"], tmp_path / "renamed.csv",
          "missing column(s) 'a'; unexpected column(s) 'alpha'"),
@@ -158,6 +159,8 @@ def test_detect_bad_input(labelled_csv, tmp_path, run_cli):
          "column 'b', row 8: 'seven' is not a number"),
         (["--contamination", "0.7"], labelled_csv, "contamination must be in (0, 0.5]"),
         (["--label-column", "nope"], labelled_csv, "no column 'nope' for --label-column"),
+        (["--label-column", "kind"], tmp_path / "kinds.csv",
+         "label column 'kind' must hold 0/1 (1 = outlier)"),
         (["--model", tmp_path / "nothing"], labelled_csv, "no such model directory"),
     ]
     for options, data, message in cases:
