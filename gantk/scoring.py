@@ -40,15 +40,19 @@ def build_scorer(name: str) -> Scorer:
 
 
 @torch.no_grad()
+def map_in_chunks(function, features: torch.Tensor, module: torch.nn.Module) -> torch.Tensor:
+    """``function`` over ``features`` CHUNK rows at a time on ``module``'s device, back on the CPU:
+    bounded memory for any number of rows."""
+    device = next(module.parameters()).device
+    return torch.cat([function(features[start:start + CHUNK].to(device)).float().cpu()
+                      for start in range(0, len(features), CHUNK)])
+
+
 def discriminator_features(model: GANModel, features: torch.Tensor) -> torch.Tensor:
-    """D's last hidden layer for each row, in chunks; what D learned to tell real from fake."""
+    """D's last hidden layer for each row; what D learned to tell real from fake."""
     if not hasattr(model.discriminator, "features"):
         raise TypeError(f"architecture {model.config['architecture']!r}: D has no features()")
-    device = next(model.discriminator.parameters()).device
-    return torch.cat([
-        model.discriminator.features(features[start:start + CHUNK].to(device)).float().cpu()
-        for start in range(0, len(features), CHUNK)
-    ])
+    return map_in_chunks(model.discriminator.features, features, model.discriminator)
 
 
 def mean_knn_distance(queries: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:

@@ -10,7 +10,7 @@ from torch import nn
 from gantk.errors import GantkError
 from gantk.hookspecs import hookimpl
 from gantk.model import GANModel
-from gantk.scoring import CHUNK, Scorer, discriminator_features, mean_knn_distance
+from gantk.scoring import Scorer, discriminator_features, map_in_chunks, mean_knn_distance
 
 #: most rows kept as the k-NN reference: bounds memory and time for scoring millions of rows
 REFERENCE_ROWS = 10_000
@@ -21,11 +21,8 @@ class DiscriminatorScorer(Scorer):
     seen real points there and calls them real with confidence: a high logit means anomalous.
     (PyOD's GAAL detectors read D the other way round.) The weakest scorer: docs/scores.md."""
 
-    @torch.no_grad()
     def score(self, model, features):
-        device = next(model.discriminator.parameters()).device
-        return torch.cat([model.discriminator(features[s:s + CHUNK].to(device)).float().cpu()
-                          for s in range(0, len(features), CHUNK)])
+        return map_in_chunks(model.discriminator, features, model.discriminator)
 
 
 class FeatureKNNScorer(Scorer):
@@ -109,11 +106,8 @@ class EncoderScorer(Scorer):
         features = (model.discriminator.features(x) - model.discriminator.features(rebuilt))
         return pixels + self.kappa * features.pow(2).mean(dim=1)
 
-    @torch.no_grad()
     def score(self, model, features):
-        device = next(model.generator.parameters()).device
-        return torch.cat([self._residuals(model, features[s:s + CHUNK].to(device)).float().cpu()
-                          for s in range(0, len(features), CHUNK)])
+        return map_in_chunks(lambda x: self._residuals(model, x), features, model.generator)
 
     def state(self):
         return {f"encoder.{k}": v for k, v in self.encoder.state_dict().items()}
@@ -138,17 +132,14 @@ class VAEScorer(Scorer):
                              f"{model.config['architecture']!r}")
         return self
 
-    @torch.no_grad()
     def score(self, model, features):
-        device = next(model.generator.parameters()).device
-        out = []
-        for start in range(0, len(features), CHUNK):
-            x = features[start:start + CHUNK].to(device)
+        def residual(x):
             rebuilt = model.generator(model.generator.encode(x)[0], None)
-            residual = (model.discriminator.features(x)
-                        - model.discriminator.features(rebuilt)).pow(2).mean(dim=1)
-            out.append(((x - rebuilt).pow(2).mean(dim=1) + residual).float().cpu())
-        return torch.cat(out)
+            in_features = (model.discriminator.features(x)
+                           - model.discriminator.features(rebuilt)).pow(2).mean(dim=1)
+            return (x - rebuilt).pow(2).mean(dim=1) + in_features
+
+        return map_in_chunks(residual, features, model.generator)
 
 
 class EnsembleScorer(Scorer):
