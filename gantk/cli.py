@@ -16,7 +16,30 @@ from gantk.errors import GantkError
 
 
 class GantkGroup(click.Group):
-    """Turns ``GantkError`` into ``Error: <message>`` on stderr and exit code 2, no traceback."""
+    """Turns ``GantkError`` into ``Error: <message>`` on stderr and exit code 2, no traceback.
+
+    Plugins (and so torch, which the built-in ones import) load only when a command needs them
+    or one is not built in: ``gantk sample model.onnx`` runs without importing torch.
+    """
+
+    _plugin_commands_added = False
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is None and not self._plugin_commands_added:
+            self._add_plugin_commands()
+            command = super().get_command(ctx, name)
+        return command
+
+    def list_commands(self, ctx):
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+    def _add_plugin_commands(self) -> None:
+        if not self._plugin_commands_added:
+            self._plugin_commands_added = True
+            plugins.ensure_loaded()
+            plugins.pm.hook.gantk_register_commands(cli=self)
 
     def invoke(self, ctx):
         try:
@@ -98,28 +121,42 @@ def train(data, model_dir, arch, loss, label_column, conditional, categorical, n
 Examples:
   gantk sample adult-model/ -n 5000 -o synthetic.csv
   gantk sample adult-model/ -n 100 -o rich.parquet --label '>50K'
-  gantk sample digits/ -n 64 -o digits.npz""")
+  gantk sample digits/ -n 64 -o digits.npz
+  gantk sample adult.onnx -n 5000 -o synthetic.csv        # onnxruntime only, no torch""")
 @click.argument("model", type=click.Path())
 @click.option("-n", "count", type=int, required=True, help="How many samples.")
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="Tables: .csv or .parquet. Images: a folder of PNGs or an .npz.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--label", help="Class to generate (conditional models).")
-@click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda.")
+@click.option("--device", default="cpu", show_default=True,
+              help="Model directories: auto, cpu or cuda.")
+@click.option("--provider", default="auto", show_default=True,
+              help=".onnx files: onnxruntime's auto, cpu or cuda.")
 @click.option("-q", "--quiet", is_flag=True)
-def sample(model, count, output, seed, label, device, quiet):
-    """Draw N samples from a trained MODEL directory."""
-    from gantk.model import load_model
-    from gantk.sample import sample as draw
-    from gantk.sample import write_samples
-    from gantk.train import resolve_device
+def sample(model, count, output, seed, label, device, provider, quiet):
+    """Draw N samples from a trained MODEL directory or an exported generator (.onnx)."""
+    from gantk.samples import write_samples
 
     if count < 1:
         raise GantkError(f"-n must be at least 1, got {count}")
-    samples = draw(load_model(model, resolve_device(device)), count, seed, label)
+    if _is_onnx(model):
+        from gantk.runtime import OnnxGenerator
+
+        samples = OnnxGenerator(model, provider).sample(count, seed, label)
+    else:
+        from gantk.model import load_model
+        from gantk.sample import sample as draw
+        from gantk.train import resolve_device
+
+        samples = draw(load_model(model, resolve_device(device)), count, seed, label)
     write_samples(samples, output)
     if not quiet:
         click.echo(f"{count} samples written to {output}", err=True)
+
+
+def _is_onnx(path) -> bool:
+    return str(path).lower().endswith(".onnx")
 
 
 @cli.command(epilog="""\b
@@ -127,13 +164,16 @@ Examples:
   gantk detect transactions.csv -o scored.csv                 # train on the data, score it
   gantk detect new.csv -o scored.parquet --model fraud-detector/
   gantk detect data.csv -o scored.csv --train clean.csv --save-model fraud-detector/
-  gantk detect cardio.csv -o scored.csv --label-column y      # also prints ROC-AUC and AP""")
+  gantk detect cardio.csv -o scored.csv --label-column y      # also prints ROC-AUC and AP
+  gantk detect photos/ -o scores.csv --train normal-photos/  # a row per image""")
 @click.argument("data", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(),
-              help="CSV or Parquet: DATA's rows and columns plus score and is_outlier.")
-@click.option("--model", type=click.Path(), help="A detector saved with --save-model: only score.")
+              help="CSV or Parquet: DATA's rows and columns (images: their paths) plus score "
+              "and is_outlier.")
+@click.option("--model", type=click.Path(),
+              help="A detector saved with --save-model, or exported to .onnx: only score.")
 @click.option("--train", "train_data", type=click.Path(),
-              help="Train on this (clean) table instead of on DATA.")
+              help="Train on this (clean) table or image set instead of on DATA.")
 @click.option("--scorer", default="dknn", show_default=True, help="Scorer plugin.")
 @click.option("--contamination", type=float,
               help="Expected share of outliers; sets the threshold. [default: 0.05]")
@@ -146,45 +186,101 @@ Examples:
 @click.option("-q", "--quiet", is_flag=True)
 def detect(data, output, model, train_data, scorer, contamination, threshold, label_column,
            save_model, steps, seed, quiet):
-    """Score every row of DATA (CSV/Parquet) for how anomalous it is; higher = more anomalous."""
-    from gantk.data.tables import read_table
-    from gantk.detect import GANDetector, check_contamination
-    from gantk.detect_files import outlier_labels, score_table
+    """Score every row of DATA (CSV/Parquet) or every image (a folder, .npz or MNIST IDX) for how
+    anomalous it is; higher = more anomalous."""
+    from gantk.data.images import is_image_source
+    from gantk.data.tables import is_table_path
+    from gantk.detect_files import check_contamination, score_images, score_table
 
     if contamination is not None and threshold is not None:
         raise GantkError("give --contamination or --threshold, not both")
     if contamination is not None:
         check_contamination(contamination)
+    images = not is_table_path(data) and is_image_source(data)
+    if images and label_column is not None:
+        raise GantkError(f"{data}: --label-column is for tables; images are scored without one")
     if model:
         if train_data or save_model:
             raise GantkError("--model scores with a saved detector: --train and --save-model "
                              "do not apply")
-        detector = GANDetector.load(model)
+        detector = _load_detector(model)
     else:
-        source = train_data or data
-        frame = read_table(source, min_rows=2)
-        if label_column is not None:
-            if label_column not in frame.columns:
-                raise GantkError(f"{source}: no column {label_column!r} for --label-column "
-                                 f"(columns: {', '.join(map(str, frame.columns))})")
-            if not train_data:
-                outlier_labels(frame[label_column], label_column)  # fail before training, not after
-            frame = frame.drop(columns=[label_column])
+        from gantk.detect import GANDetector
+
         detector = GANDetector(scorer=scorer, contamination=contamination or 0.05, steps=steps,
-                               seed=seed, quiet=quiet).fit(frame)
+                               seed=seed, quiet=quiet)
+        detector.fit(_detector_training_data(train_data or data, label_column,
+                                             check_labels=not train_data))
         if save_model:
             detector.save(save_model)
     if threshold is None and (contamination is None or (not model and not train_data)):
         threshold = detector.threshold_
-    report = score_table(data, output, detector.decision_function, threshold=threshold,
-                         contamination=contamination, label_column=label_column, quiet=quiet)
+    if images:
+        report = score_images(data, output, detector.decision_function, threshold=threshold,
+                              contamination=contamination)
+    else:
+        report = score_table(data, output, detector.decision_function, threshold=threshold,
+                             contamination=contamination, label_column=label_column, quiet=quiet)
     if not quiet:
-        click.echo(f"{report.rows} rows scored, {report.outliers} outliers above "
-                   f"{report.threshold:.4g}; written to {output} (histogram: {report.histogram})",
-                   err=True)
+        click.echo(f"{report.rows} {'images' if images else 'rows'} scored, {report.outliers} "
+                   f"outliers above {report.threshold:.4g}; written to {output} "
+                   f"(histogram: {report.histogram})", err=True)
     if report.roc_auc is not None:
         click.echo(f"ROC-AUC {report.roc_auc:.4f}  average precision "
                    f"{report.average_precision:.4f}")
+
+
+def _load_detector(model):
+    """A saved detector directory (PyTorch) or an exported .onnx one (onnxruntime, no torch)."""
+    if _is_onnx(model):
+        from gantk.runtime import OnnxDetector
+
+        return OnnxDetector(model)
+    from gantk.detect import GANDetector
+
+    return GANDetector.load(model)
+
+
+def _detector_training_data(source, label_column: str | None, check_labels: bool):
+    """The table (without the label column) or the images a detector trains on."""
+    from gantk.data.images import is_image_source, read_images
+    from gantk.data.tables import is_table_path, read_table
+    from gantk.detect_files import outlier_labels
+
+    if not is_table_path(source) and is_image_source(source):
+        return read_images(source)
+    frame = read_table(source, min_rows=2)
+    if label_column is None:
+        return frame
+    if label_column not in frame.columns:
+        raise GantkError(f"{source}: no column {label_column!r} for --label-column "
+                         f"(columns: {', '.join(map(str, frame.columns))})")
+    if check_labels:
+        outlier_labels(frame[label_column], label_column)  # fail before training, not after
+    return frame.drop(columns=[label_column])
+
+
+@cli.command(epilog="""\b
+Examples:
+  gantk export adult-model/ -o adult.onnx
+  gantk export fraud-detector/ -o fraud.onnx --what detector""")
+@click.argument("model_dir", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(), help="The .onnx file to write.")
+@click.option("--what", type=click.Choice(["generator", "detector"]), default="generator",
+              show_default=True, help="The generator, or a detector saved by gantk detect.")
+@click.option("--opset", type=int, help="ONNX opset version [default: the exporter's].")
+@click.option("-q", "--quiet", is_flag=True)
+def export(model_dir, output, what, opset, quiet):
+    """Export MODEL_DIR as one self-contained ONNX file, checked against PyTorch first."""
+    from gantk.export import export_model
+
+    report = export_model(model_dir, output, what, opset)
+    if not quiet:
+        decoded = ("" if report.decoded_max_abs_diff is None else
+                   f", decoding in the graph vs gantk's {report.decoded_max_abs_diff:.2g}")
+        click.echo(f"{report.what} written to {output} ({report.size_bytes / 1e6:.2f} MB); "
+                   f"onnxruntime vs PyTorch: max difference {report.max_abs_diff:.2g}"
+                   f"{decoded}", err=True)
 
 
 @cli.command(name="plugins", epilog="Example:\n\n  gantk plugins --json")
@@ -201,10 +297,6 @@ def list_plugins(as_json):
         for kind, names in plugin["registered"].items():
             click.echo(f"  {kind}: {', '.join(names)}")
         click.echo(f"  hooks: {', '.join(plugin['hooks'])}")
-
-
-plugins.load_entry_point_plugins()
-plugins.pm.hook.gantk_register_commands(cli=cli)
 
 
 def main() -> None:

@@ -18,7 +18,8 @@ from safetensors.torch import load_file, save_file
 from sklearn.base import BaseEstimator, OutlierMixin
 
 from gantk.data.images import ImageSet, images_from_array
-from gantk.errors import DataError, GantkError, ModelFileError
+from gantk.detect_files import check_contamination
+from gantk.errors import DataError, ModelFileError
 from gantk.files import atomic_path
 from gantk.model import load_model, read_config, save_model, sha256_of
 from gantk.scoring import Scorer, build_scorer
@@ -26,11 +27,6 @@ from gantk.train import TrainOptions, train
 
 DETECTOR_FILE = "detector.safetensors"
 DEFAULT_SCORER = "dknn"
-
-
-def check_contamination(contamination: float) -> None:
-    if not 0 < contamination <= 0.5:
-        raise GantkError(f"contamination must be in (0, 0.5], got {contamination}")
 
 
 def as_data(X) -> pd.DataFrame | ImageSet:

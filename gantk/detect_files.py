@@ -1,7 +1,8 @@
-"""``gantk detect`` on files: score a table chunk by chunk and write it back with the scores.
+"""``gantk detect`` on files: score a table chunk by chunk and write it back with the scores, or
+score a set of images and write a table with a row per image.
 
-Memory is bounded by the chunk size (plus 4 bytes a row for the scores, kept for the histogram,
-the metrics and a contamination-based threshold).
+Tables stream: memory is bounded by the chunk size (plus 4 bytes a row for the scores, kept for
+the histogram, the metrics and a contamination-based threshold).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 from tqdm import tqdm
 
-from gantk.data.tables import TableWriter, iter_table
+from gantk.data.images import read_images
+from gantk.data.tables import TableWriter, is_table_path, iter_table, write_table
 from gantk.errors import DataError, GantkError
 
 CHUNK_ROWS = 100_000
@@ -28,6 +30,11 @@ class DetectReport:
     roc_auc: float | None = None
     average_precision: float | None = None
     histogram: Path | None = None
+
+
+def check_contamination(contamination: float) -> None:
+    if not 0 < contamination <= 0.5:
+        raise GantkError(f"contamination must be in (0, 0.5], got {contamination}")
 
 
 def outlier_labels(values: pd.Series, column: str) -> np.ndarray:
@@ -83,8 +90,38 @@ def score_table(
     if labels is not None and 0 < labels.sum() < len(labels):
         report.roc_auc = float(roc_auc_score(labels, scores))
         report.average_precision = float(average_precision_score(labels, scores))
+    _draw_histogram(report, scores, out, labels)
+    return report
+
+
+def score_images(
+    data: str | Path, out: str | Path, score_images_of, *, threshold: float | None,
+    contamination: float | None,
+) -> DetectReport:
+    """Score every image of ``data`` (a folder, an .npz or IDX files) with
+    ``score_images_of(images, source) -> scores``; ``out`` gets a row per image: ``image`` (its
+    path in the folder, or its index), ``class`` when the images carry labels, ``score`` and
+    ``is_outlier``."""
+    data, out = Path(data), Path(out)
+    if not is_table_path(out):
+        raise DataError(f"{out}: the scores of images go to a .csv or .parquet file")
+    images = read_images(data)
+    scores = np.asarray(score_images_of(images, str(data)), dtype=np.float64)
+    if threshold is None:
+        threshold = float(np.quantile(scores, 1 - contamination))
+    columns = {"image": images.names or [str(index) for index in range(len(scores))]}
+    if images.labels is not None:
+        columns["class"] = [images.class_names[label] for label in images.labels]
+    table = pd.DataFrame(columns).assign(score=scores, is_outlier=(scores > threshold).astype(int))
+    write_table(table, out)
+    report = DetectReport(len(scores), int(table["is_outlier"].sum()), threshold)
+    _draw_histogram(report, scores, out, None)
+    return report
+
+
+def _draw_histogram(report: DetectReport, scores: np.ndarray, out: Path,
+                    labels: np.ndarray | None) -> None:
     from gantk.pictures import score_histogram
 
     report.histogram = out.with_name(f"{out.stem}_scores.png")
-    score_histogram(scores, threshold, report.histogram, labels)
-    return report
+    score_histogram(scores, report.threshold, report.histogram, labels)

@@ -1,15 +1,21 @@
-"""Pictures people would rather look at than read: loss curves and sample grids."""
+"""Pictures people would rather look at than read: loss curves, sample grids, score histograms.
+
+torch is imported only by ``sample_grid``: the torch-free runtime draws score histograms too.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from gantk.data.images import grid, to_uint8
 from gantk.files import atomic_path
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 def plot_losses(log_path: Path, out: Path) -> None:
@@ -38,10 +44,11 @@ def plot_losses(log_path: Path, out: Path) -> None:
     plt.close(figure)
 
 
-@torch.no_grad()
-def sample_grid(generator: torch.nn.Module, codec, latent_dim: int, seed: int, out: Path,
+def sample_grid(generator: nn.Module, codec, latent_dim: int, seed: int, out: Path,
                 count: int = 64) -> None:
     """A grid from fixed noise (the same every time for a seed); a row per class if conditional."""
+    import torch
+
     device = next(generator.parameters()).device
     noise = torch.randn(count, latent_dim, generator=torch.Generator().manual_seed(seed))
     columns = 8
@@ -51,7 +58,8 @@ def sample_grid(generator: torch.nn.Module, codec, latent_dim: int, seed: int, o
         labels = torch.arange(count) % columns
     was_training = generator.training
     generator.eval()
-    images = generator(noise.to(device), None if labels is None else labels.to(device))
+    with torch.no_grad():
+        images = generator(noise.to(device), None if labels is None else labels.to(device))
     generator.train(was_training)
     picture = grid(to_uint8(images.cpu().numpy().astype(np.float32)), columns=columns)
     with atomic_path(out) as temporary:

@@ -79,10 +79,14 @@ def load_entry_point_plugins() -> None:
     pm.check_pending()
 
 
-def registry(kind: str) -> dict[str, Registered]:
-    """Every name registered for ``kind`` ('architecture', 'loss' or 'scorer'), by name."""
+def ensure_loaded() -> None:
     if not _loaded:
         load_entry_point_plugins()
+
+
+def registry(kind: str) -> dict[str, Registered]:
+    """Every name registered for ``kind`` ('architecture', 'loss' or 'scorer'), by name."""
+    ensure_loaded()
     found: dict[str, Registered] = {}
     for impl in getattr(pm.hook, KINDS[kind]).get_hookimpls():
 

@@ -10,7 +10,13 @@ from torch import nn
 from gantk.errors import GantkError
 from gantk.hookspecs import hookimpl
 from gantk.model import GANModel
-from gantk.scoring import Scorer, discriminator_features, map_in_chunks, mean_knn_distance
+from gantk.scoring import (
+    Scorer,
+    discriminator_features,
+    knn_block,
+    map_in_chunks,
+    mean_knn_distance,
+)
 
 #: most rows kept as the k-NN reference: bounds memory and time for scoring millions of rows
 REFERENCE_ROWS = 10_000
@@ -23,6 +29,9 @@ class DiscriminatorScorer(Scorer):
 
     def score(self, model, features):
         return map_in_chunks(model.discriminator, features, model.discriminator)
+
+    def graph(self, model):
+        return model.discriminator
 
 
 class FeatureKNNScorer(Scorer):
@@ -50,6 +59,9 @@ class FeatureKNNScorer(Scorer):
 
     def load_state(self, model, state):
         self.reference = state["reference"]
+
+    def graph(self, model):
+        return lambda x: knn_block(model.discriminator.features(x), self.reference, self.k)
 
 
 class Encoder(nn.Module):
@@ -107,7 +119,10 @@ class EncoderScorer(Scorer):
         return pixels + self.kappa * features.pow(2).mean(dim=1)
 
     def score(self, model, features):
-        return map_in_chunks(lambda x: self._residuals(model, x), features, model.generator)
+        return map_in_chunks(self.graph(model), features, model.generator)
+
+    def graph(self, model):
+        return lambda x: self._residuals(model, x)
 
     def state(self):
         return {f"encoder.{k}": v for k, v in self.encoder.state_dict().items()}
@@ -133,13 +148,16 @@ class VAEScorer(Scorer):
         return self
 
     def score(self, model, features):
+        return map_in_chunks(self.graph(model), features, model.generator)
+
+    def graph(self, model):
         def residual(x):
             rebuilt = model.generator(model.generator.encode(x)[0], None)
             in_features = (model.discriminator.features(x)
                            - model.discriminator.features(rebuilt)).pow(2).mean(dim=1)
             return (x - rebuilt).pow(2).mean(dim=1) + in_features
 
-        return map_in_chunks(residual, features, model.generator)
+        return residual
 
 
 class EnsembleScorer(Scorer):

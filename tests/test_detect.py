@@ -192,3 +192,27 @@ def test_vae_scorer_uses_the_vaegan_encoder():
     assert roc_auc_score(y, detector.decision_scores_) > 0.85
     with pytest.raises(GantkError, match="scorer 'vae' needs the vaegan architecture"):
         GANDetector(scorer="vae", architecture="mlp", steps=5).fit(X)
+
+
+def test_detect_an_image_folder(digits_npz, tmp_path, run_cli):
+    """Train on a folder of one kind of image, score a folder with class subfolders: a row per
+    image, named by its path, and the other kind scores higher."""
+    from PIL import Image
+
+    with np.load(digits_npz) as archive:
+        images, labels = archive["X"], archive["y"]
+    for index, (pixels, label) in enumerate(zip(images, labels, strict=True)):
+        for folder in ([tmp_path / "normal"] if label == 0 else []) + [tmp_path / "mixed" / f"c{label}"]:
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels).save(folder / f"{index:02d}.png")
+    out = tmp_path / "scores.csv"
+    result = run_cli("detect", tmp_path / "mixed", "-o", out, "--train", tmp_path / "normal",
+                     "--steps", "60", "--contamination", "0.5", "-q")
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(out)
+    assert list(scored.columns) == ["image", "class", "score", "is_outlier"]
+    assert scored["image"].iloc[0] == "c0/00.png" and len(scored) == len(images)
+    assert roc_auc_score(scored["class"] == "c1", scored["score"]) > 0.9
+    assert scored["is_outlier"].mean() == pytest.approx(0.5, abs=0.05)
+    bad = run_cli("detect", tmp_path / "mixed", "-o", out, "--label-column", "y", "-q")
+    assert bad.exit_code == 2 and "--label-column is for tables" in bad.stderr

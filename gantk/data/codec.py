@@ -103,7 +103,10 @@ class TableCodec:
 
     def decode(self, features: np.ndarray, labels: np.ndarray | None,
                rng: np.random.Generator | None) -> pd.DataFrame:
-        frame = self.transformer.inverse_transform(features, rng)
+        return self.with_labels(self.transformer.inverse_transform(features, rng), labels)
+
+    def with_labels(self, frame: pd.DataFrame, labels: np.ndarray | None) -> pd.DataFrame:
+        """Put the label column (class indices → values) back where it was in the training data."""
         if self.label:
             values = pd.Series(np.array(self.classes, dtype=object)[labels])
             try:

@@ -24,6 +24,8 @@ class ImageSet:
     pixels: np.ndarray  # float32 (N, C, H, W) in [-1, 1]
     labels: np.ndarray | None  # int64 (N,) indices into class_names
     class_names: list[str] | None
+    #: where each image came from (a path relative to the folder read, or its index)
+    names: list[str] | None = None
 
 
 def is_image_source(path: str | Path) -> bool:
@@ -89,7 +91,8 @@ def _read_folder(folder: Path) -> ImageSet:
             size[1], size[0], channels))
     pixels = _to_unit_range(np.stack(arrays).transpose(0, 3, 1, 2))
     labels = np.array([label for _, label in files], dtype=np.int64) if class_names else None
-    return ImageSet(pixels, labels, class_names)
+    names = [file.relative_to(folder).as_posix() for file, _ in files]
+    return ImageSet(pixels, labels, class_names, names)
 
 
 def _read_npz(path: Path) -> ImageSet:

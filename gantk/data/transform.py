@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtri
 from sklearn.mixture import BayesianGaussianMixture
 
 from gantk.data.tables import ColumnSchema, TableSchema
@@ -132,14 +132,30 @@ class TableTransformer:
         return np.concatenate(parts, axis=1).astype(np.float32)
 
     # -- floats → rows ---------------------------------------------------------------------
+    @property
+    def n_draws(self) -> int:
+        """How many uniform draws decoding one row takes: one per probability block."""
+        return sum(activation == "softmax" for activation, _ in self.layout)
+
     def inverse_transform(
         self, encoded: np.ndarray, rng: np.random.Generator | None = None
     ) -> pd.DataFrame:
         """Decode generator output. Categories (and modes, and missingness) are drawn from the
         generator's probabilities with ``rng``; without one, the most probable is taken."""
+        uniforms = None if rng is None else rng.random((len(encoded), self.n_draws))
+        return self.frame_from_values(self.decode_values(encoded, uniforms))
+
+    def decode_values(self, encoded: np.ndarray, uniforms: np.ndarray | None) -> np.ndarray:
+        """The numeric half of decoding: a float64 (rows, columns) array of final numbers, with
+        category *codes* in categorical columns and NaN for missing values.
+
+        ``uniforms`` (rows, n_draws) in [0, 1) pick each probability block's outcome by inverse
+        CDF; None takes the most probable. gantk's ONNX export computes exactly this in the graph
+        (``gantk.export.TableDecoder``), checked against this function at every export.
+        """
         encoded = np.asarray(encoded, dtype=np.float64)
-        columns: dict[str, pd.Series] = {}
-        start = 0
+        out = np.empty((len(encoded), len(self.schema.columns)), dtype=np.float64)
+        start, draw = 0, 0
 
         def take(width: int) -> np.ndarray:
             nonlocal start
@@ -147,11 +163,18 @@ class TableTransformer:
             start += width
             return block
 
-        for column, encoder in zip(self.schema.columns, self.encoders, strict=True):
+        def choose(width: int) -> np.ndarray:
+            nonlocal draw
+            u = None if uniforms is None else uniforms[:, draw]
+            draw += 1
+            return _choose(take(width), u)
+
+        for index, (column, encoder) in enumerate(zip(self.schema.columns, self.encoders,
+                                                      strict=True)):
             kind = encoder["type"]
             if kind == "onehot":
-                choice = _choose(take(len(column.categories) + encoder["missing"]), rng)
-                columns[column.name] = _categories_back(choice, column)
+                choice = choose(len(column.categories) + encoder["missing"]).astype(np.float64)
+                out[:, index] = np.where(choice >= len(column.categories), np.nan, choice)
                 continue
             if kind == "constant":
                 values = np.full(len(encoded), np.nan if encoder["value"] is None
@@ -160,11 +183,21 @@ class TableTransformer:
                 values = _quantile_inverse(take(1)[:, 0], np.asarray(encoder["quantiles"]))
             else:
                 scaled = take(1)[:, 0]
-                mode = _choose(take(len(encoder["means"])), rng)
-                values = _modes_inverse(scaled, mode, encoder)
+                values = _modes_inverse(scaled, choose(len(encoder["means"])), encoder)
             if encoder["missing"]:
-                values = np.where(_choose(take(2), rng) == 1, np.nan, values)
-            columns[column.name] = _numbers_back(values, column)
+                values = np.where(choose(2) == 1, np.nan, values)
+            out[:, index] = _finish_numbers(values, column)
+        return out
+
+    def frame_from_values(self, values: np.ndarray) -> pd.DataFrame:
+        """The other half: category codes become labels, every column gets its dtype back."""
+        columns: dict[str, pd.Series] = {}
+        for index, column in enumerate(self.schema.columns):
+            if column.kind in ("categorical", "boolean"):
+                codes = np.nan_to_num(values[:, index], nan=len(column.categories))
+                columns[column.name] = _categories_back(codes.astype(np.int64), column)
+            else:
+                columns[column.name] = _restore_dtype(pd.Series(values[:, index]), column.dtype)
         return pd.DataFrame(columns)
 
 
@@ -193,13 +226,13 @@ def _same_kind(value, categories: list):
     return value
 
 
-def _choose(probabilities: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
-    if rng is None:
+def _choose(probabilities: np.ndarray, uniforms: np.ndarray | None) -> np.ndarray:
+    """The outcome of each row's probability block: inverse CDF at ``uniforms``, or argmax."""
+    if uniforms is None:
         return probabilities.argmax(axis=1)
     probabilities = np.clip(probabilities, 0, None) + 1e-12
     cumulative = np.cumsum(probabilities / probabilities.sum(axis=1, keepdims=True), axis=1)
-    draws = rng.random((len(probabilities), 1))
-    return np.minimum((cumulative < draws).sum(axis=1), probabilities.shape[1] - 1)
+    return np.minimum((cumulative < uniforms[:, None]).sum(axis=1), probabilities.shape[1] - 1)
 
 
 def _categories_back(choice: np.ndarray, column: ColumnSchema) -> pd.Series:
@@ -223,14 +256,15 @@ def _as_numbers(series: pd.Series, name: str) -> np.ndarray:
                          neginf=np.finfo(np.float64).min)
 
 
-def _numbers_back(values: np.ndarray, column: ColumnSchema) -> pd.Series:
+def _finish_numbers(values: np.ndarray, column: ColumnSchema) -> np.ndarray:
+    """Clip to the observed range; round integers, and others to the decimals observed."""
     if column.minimum is not None:
         values = np.clip(values, column.minimum, column.maximum)
     if column.kind == "integer":
-        values = np.round(values)
-    elif column.decimals is not None:
-        values = np.round(values, column.decimals)
-    return _restore_dtype(pd.Series(values), column.dtype)
+        return np.round(values)
+    if column.decimals is not None:
+        return np.round(values, column.decimals)
+    return values
 
 
 def _restore_dtype(values: pd.Series, dtype: str) -> pd.Series:
@@ -251,8 +285,15 @@ def _quantile_forward(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
     return ndtri(np.clip(ranks, 1e-7, 1 - 1e-7))
 
 
+def quantile_nodes(count: int) -> np.ndarray:
+    """Where the forward transform puts each of ``count`` quantiles on the normal scale."""
+    return ndtri(np.clip(np.linspace(0, 1, count), 1e-7, 1 - 1e-7))
+
+
 def _quantile_inverse(normal: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
-    return np.interp(ndtr(normal), np.linspace(0, 1, len(quantiles)), quantiles)
+    """Piecewise linear between the quantiles' normal scores: the same curve as the forward
+    transform's, and computable without erf (which onnxruntime has only in float32)."""
+    return np.interp(normal, quantile_nodes(len(quantiles)), quantiles)
 
 
 def _fit_modes(values: np.ndarray, seed: int) -> dict:

@@ -1,0 +1,363 @@
+"""``gantk export``: a trained generator or detector as one self-contained ONNX file.
+
+The graph goes as far towards final values as onnxruntime can: a table generator's graph ends in
+``TableDecoder`` (inverse normalisation, category and missing-value draws, clipping, rounding), so
+its ``values`` output holds each column's final number, or its category's index; an image
+generator's ends in uint8 pixels. What a graph cannot hold (column names, category labels, dtypes,
+the label column) travels as JSON in the file's metadata, which ``gantk.runtime`` reads.
+
+Exporter: ``torch.onnx.export(dynamo=True)``, torch's default and maintained path (the TorchScript
+exporter is deprecated); it needs ``onnxscript`` at export time only. Every export is checked by
+running the written bytes in onnxruntime against PyTorch, and refused beyond tolerance.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from gantk import __version__
+from gantk.data.images import to_uint8
+from gantk.data.transform import TableTransformer, quantile_nodes
+from gantk.errors import GantkError, ModelFileError
+from gantk.files import atomic_path
+from gantk.model import GANModel, load_model, read_config
+from gantk.runtime import METADATA_KEY, ONNX_FORMAT_VERSION, open_session
+
+#: refuse a file whose generator output differs from PyTorch's by more than this
+TOLERANCE = 1e-4
+#: detector scores: relative to the score's size (distances in D's feature space can be large)
+SCORE_TOLERANCE = 1e-3
+CHECK_BATCHES = (1, 1024)
+
+
+@dataclass
+class ExportReport:
+    path: Path
+    what: str
+    max_abs_diff: float  # generator output (or scores) against PyTorch, over CHECK_BATCHES
+    decoded_max_abs_diff: float | None  # in-graph decoding against gantk's numpy decoding
+    size_bytes: int
+
+
+class TableDecoder(nn.Module):
+    """``TableTransformer.decode_values`` in torch operations, so it becomes part of the graph.
+
+    float32 generator output and float64 uniforms in, float64 (rows, columns) out. Work is done
+    in float64 as numpy does; the quantile inverse interpolates on the normal scale (no erf,
+    which onnxruntime lacks for float64).
+    """
+
+    def __init__(self, transformer: TableTransformer):
+        super().__init__()
+        self.steps: list[dict] = []
+        start, draw = 0, 0
+        for index, (column, encoder, blocks) in enumerate(zip(
+                transformer.schema.columns, transformer.encoders,
+                transformer._column_layouts(), strict=True)):
+            # numpy's draw order: the category or mode first, then missingness
+            offsets = np.cumsum([start] + [width for _, width in blocks]).tolist()
+            step = {"index": index, "kind": encoder["type"], "column": column,
+                    "blocks": list(zip(offsets, [width for _, width in blocks], strict=False))}
+            if encoder["type"] in ("onehot", "modes"):
+                step["draw"] = draw
+                draw += 1
+            if encoder["missing"] and encoder["type"] != "onehot":  # onehot: one more category
+                step["missing_draw"] = draw
+                draw += 1
+            if encoder["type"] == "constant":
+                step["value"] = encoder["value"]
+            elif encoder["type"] == "quantile":
+                quantiles = np.asarray(encoder["quantiles"], dtype=np.float64)
+                self.register_buffer(f"quantiles_{index}", torch.from_numpy(quantiles))
+                self.register_buffer(f"nodes_{index}",
+                                     torch.from_numpy(quantile_nodes(len(quantiles))))
+            elif encoder["type"] == "modes":
+                self.register_buffer(f"means_{index}",
+                                     torch.tensor(encoder["means"], dtype=torch.float64))
+                self.register_buffer(f"stds_{index}",
+                                     torch.tensor(encoder["stds"], dtype=torch.float64))
+            self.steps.append(step)
+            start = offsets[-1]
+
+    def forward(self, encoded: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
+        encoded = encoded.double()
+
+        def block(step: dict, number: int) -> torch.Tensor:
+            offset, width = step["blocks"][number]
+            return encoded[:, offset:offset + width]
+
+        columns = []
+        for step in self.steps:
+            index, kind, column = step["index"], step["kind"], step["column"]
+            if kind == "onehot":
+                choice = _choose(block(step, 0), uniforms[:, step["draw"]]).double()
+                columns.append(torch.where(choice >= len(column.categories), math.nan, choice))
+                continue
+            if kind == "constant":
+                value = step["value"]
+                values = torch.full_like(encoded[:, 0], math.nan if value is None else value)
+            elif kind == "quantile":
+                values = _finish_numbers(_interpolate(
+                    block(step, 0)[:, 0], getattr(self, f"nodes_{index}"),
+                    getattr(self, f"quantiles_{index}")), column)
+            else:
+                means, stds = getattr(self, f"means_{index}"), getattr(self, f"stds_{index}")
+                mode = _choose(block(step, 1), uniforms[:, step["draw"]])
+                values = _finish_numbers(
+                    block(step, 0)[:, 0].clamp(-1, 1) * 4 * stds[mode] + means[mode], column)
+            if "missing_draw" in step:  # last, as onnxruntime's Clip need not keep NaN
+                missing = _choose(block(step, -1), uniforms[:, step["missing_draw"]])
+                values = torch.where(missing == 1, math.nan, values)
+            columns.append(values)
+        return torch.stack(columns, dim=1)
+
+
+def _choose(probabilities: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
+    """Inverse-CDF draw per row, exactly as ``gantk.data.transform._choose``."""
+    probabilities = probabilities.clamp_min(0) + 1e-12
+    cumulative = torch.cumsum(probabilities / probabilities.sum(dim=1, keepdim=True), dim=1)
+    return (cumulative < uniforms[:, None]).sum(dim=1).clamp_max(probabilities.shape[1] - 1)
+
+
+def _interpolate(x: torch.Tensor, nodes: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """``np.interp(x, nodes, values)`` for increasing nodes, without a data-dependent loop."""
+    if len(nodes) > 2:
+        lower = (x[:, None] >= nodes[None, 1:-1]).sum(dim=1)
+    else:
+        lower = torch.zeros_like(x, dtype=torch.int64)
+    left, right = nodes[lower], nodes[lower + 1]
+    fraction = ((x - left) / (right - left)).clamp(0, 1)
+    return values[lower] + fraction * (values[lower + 1] - values[lower])
+
+
+def _finish_numbers(values: torch.Tensor, column) -> torch.Tensor:
+    if column.minimum is not None:
+        values = values.clamp(float(column.minimum), float(column.maximum))
+    if column.kind == "integer":
+        return torch.round(values)
+    if column.decimals is not None:
+        scale = 10.0 ** column.decimals
+        return torch.round(values * scale) / scale
+    return values
+
+
+class GeneratorGraph(nn.Module):
+    """Inputs ``z`` [, ``label``] [, ``u``] → final values and the raw generator output.
+
+    Tables: ``values`` float64 (rows, columns) and ``encoded``; images: ``images`` uint8 NHWC
+    and ``raw`` (the tanh output, NCHW). ``label`` exists for class-conditional models, ``u`` (the
+    uniforms that pick categories, modes and missingness) for tables.
+    """
+
+    def __init__(self, model: GANModel):
+        super().__init__()
+        self.generator = model.generator
+        self.conditional = model.codec.n_classes > 0
+        self.decoder = TableDecoder(model.codec.transformer) if model.codec.kind == "table" else None
+
+    @property
+    def input_names(self) -> list[str]:
+        return ["z"] + (["label"] if self.conditional else []) + (["u"] if self.decoder else [])
+
+    @property
+    def output_names(self) -> list[str]:
+        return ["values", "encoded"] if self.decoder is not None else ["images", "raw"]
+
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        named = dict(zip(self.input_names, inputs, strict=True))
+        raw = self.generator(named["z"], named.get("label"))
+        if self.decoder is not None:
+            return self.decoder(raw, named["u"]), raw
+        pixels = ((raw + 1.0) * 127.5 + 0.5).clamp(0, 255).to(torch.uint8)
+        return pixels.permute(0, 2, 3, 1), raw
+
+
+class DetectorGraph(nn.Module):
+    """Encoded rows (or [-1, 1] NCHW pixels) ``x`` → anomaly ``score``, higher = more anomalous."""
+
+    input_names = ["x"]
+    output_names = ["score"]
+
+    def __init__(self, detector):
+        super().__init__()
+        function = detector.scorer_.graph(detector.model_)
+        if function is None:
+            raise GantkError(f"scorer {detector.scorer!r} cannot be exported to ONNX")
+        self.function = function
+        # registered so their weights become initialisers, whatever the scorer closes over
+        self.nets = nn.ModuleList([detector.model_.generator, detector.model_.discriminator])
+        self.extra = nn.ModuleList([value for value in vars(detector.scorer_).values()
+                                    if isinstance(value, nn.Module)])
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.function(inputs[0]).float()
+
+
+def export_model(model_dir: str | Path, out: str | Path, what: str = "generator",
+                 opset: int | None = None) -> ExportReport:
+    """Export a model directory's generator (or its detector) to ``out``; checked, then written."""
+    model_dir, out = Path(model_dir), Path(out)
+    if out.suffix.lower() != ".onnx":
+        raise GantkError(f"{out}: the exported file must end in .onnx")
+    config = read_config(model_dir)
+    if what == "generator":
+        model = load_model(model_dir)
+        graph = GeneratorGraph(model).eval()
+        examples = _generator_inputs(model, 3, np.random.default_rng(0))
+        metadata = {"what": "generator", "latent_dim": model.spec.latent_dim}
+    elif what == "detector":
+        if "detector" not in config:
+            raise ModelFileError(f"{model_dir}: a GAN model but not a detector (train one with "
+                                 "gantk detect --save-model), so there is no detector to export")
+        from gantk.detect import GANDetector
+
+        detector = GANDetector.load(model_dir)
+        model = detector.model_
+        graph = DetectorGraph(detector).eval()
+        examples = [_detector_inputs(model, 3, np.random.default_rng(0))]
+        details = config["detector"]
+        metadata = {"what": "detector", "detector": {
+            key: details[key] for key in ("scorer", "contamination", "threshold", "score_range")}}
+    else:
+        raise GantkError(f"--what must be generator or detector, not {what!r}")
+    metadata.update({
+        "format": "gantk-onnx", "format_version": ONNX_FORMAT_VERSION,
+        "gantk_version": __version__, "architecture": config["architecture"],
+        "data": model.codec.to_dict(), "inputs": graph.input_names,
+        "outputs": graph.output_names,
+    })
+    onnx_bytes = _to_onnx(graph, examples, metadata, opset)
+    report = _verify(graph, model, onnx_bytes, metadata)
+    with atomic_path(out) as temporary:
+        temporary.write_bytes(onnx_bytes)
+    report.path, report.size_bytes = out, len(onnx_bytes)
+    return report
+
+
+def _generator_inputs(model: GANModel, rows: int, rng: np.random.Generator) -> list[np.ndarray]:
+    inputs = [rng.standard_normal((rows, model.spec.latent_dim), dtype=np.float32)]
+    if model.codec.n_classes:
+        inputs.append(rng.integers(0, model.codec.n_classes, rows))
+    if model.codec.kind == "table":
+        inputs.append(rng.random((rows, model.codec.transformer.n_draws)))
+    return inputs
+
+
+def _detector_inputs(model: GANModel, rows: int, rng: np.random.Generator) -> np.ndarray:
+    """Plausible encoded rows: what the generator makes (scores stay in a realistic range)."""
+    with torch.no_grad():
+        z = torch.as_tensor(rng.standard_normal((rows, model.spec.latent_dim), dtype=np.float32))
+        return model.generator(z, None).float().numpy()
+
+
+def _to_onnx(graph: nn.Module, examples: list[np.ndarray], metadata: dict,
+             opset: int | None) -> bytes:
+    import onnx
+
+    batch = torch.export.Dim("batch", min=1)
+    tensors = tuple(torch.as_tensor(example) for example in examples)
+    with tempfile_onnx() as path, warnings.catch_warnings(), _quiet_exporter():
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(
+                graph, tensors, str(path), dynamo=True, external_data=False,
+                input_names=list(graph.input_names), output_names=list(graph.output_names),
+                dynamic_shapes=(tuple({0: batch} for _ in tensors),), opset_version=opset,
+                optimize=True, verbose=False,
+            )
+        except Exception as error:  # the exporter's own errors are pages long; keep the gist
+            raise GantkError(f"ONNX export failed: {_gist(error)}") from error
+        proto = onnx.load(str(path))
+    proto.producer_name, proto.producer_version = "gantk", __version__
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, json.dumps(metadata)
+    return proto.SerializeToString()
+
+
+def _gist(error: Exception) -> str:
+    """The line of an exporter error that names the cause (after its 'Exception summary')."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if "## Exception summary" in lines:
+        after = lines[lines.index("## Exception summary") + 1:]
+        if after:
+            return after[0][:300]
+    return lines[0][:300] if lines else type(error).__name__
+
+
+@contextlib.contextmanager
+def _quiet_exporter():
+    """The exporter prints progress and logs notes (about torchvision) that are not the user's."""
+    log = logging.getLogger("torch.onnx")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        log.setLevel(level)
+
+
+@contextlib.contextmanager
+def tempfile_onnx():
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="gantk-export-") as folder:
+        yield Path(folder) / "graph.onnx"
+
+
+def _verify(graph: nn.Module, model: GANModel, onnx_bytes: bytes, metadata: dict) -> ExportReport:
+    """Run the bytes in onnxruntime against PyTorch on fresh inputs, batch 1 and a large batch."""
+    session, _ = open_session(onnx_bytes, "cpu", source="the exported graph")
+    rng = np.random.default_rng(12345)
+    worst, decoded_worst = 0.0, None
+    for rows in CHECK_BATCHES:
+        if metadata["what"] == "detector":
+            inputs = [_detector_inputs(model, rows, rng)]
+            inputs[0] += rng.normal(0, 0.3, inputs[0].shape).astype(np.float32)  # off-manifold too
+        else:
+            inputs = _generator_inputs(model, rows, rng)
+        feeds = dict(zip(graph.input_names, inputs, strict=True))
+        ours = session.run(None, feeds)
+        with torch.no_grad():
+            outputs = graph(*(torch.as_tensor(x) for x in inputs))
+            theirs = [value.numpy() for value in (
+                outputs if isinstance(outputs, tuple) else (outputs,))]
+        if metadata["what"] == "detector":
+            difference = np.abs(ours[0] - theirs[0]) / (1 + np.abs(theirs[0]))
+            worst = max(worst, float(difference.max()))
+            continue
+        worst = max(worst, float(np.abs(ours[1] - theirs[1]).max()))
+        decoded = (model.codec.transformer.decode_values(ours[1], inputs[-1])
+                   if model.codec.kind == "table" else to_uint8(ours[1]))
+        decoded_worst = max(decoded_worst or 0.0, _max_difference(ours[0], decoded))
+    limit = SCORE_TOLERANCE if metadata["what"] == "detector" else TOLERANCE
+    if not worst <= limit:
+        raise GantkError(f"the ONNX graph differs from PyTorch by {worst:.3g} (limit {limit:g}); "
+                         "nothing was written")
+    if decoded_worst is not None and not decoded_worst <= 1e-6:
+        raise GantkError(f"the graph's decoding differs from gantk's by {decoded_worst:.3g}; "
+                         "nothing was written")
+    return ExportReport(Path(), metadata["what"], worst, decoded_worst, len(onnx_bytes))
+
+
+def _max_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest relative difference of two arrays, where NaN must meet NaN."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if not np.array_equal(np.isnan(a), np.isnan(b)):
+        return math.inf
+    both = ~np.isnan(a)
+    if not both.any():
+        return 0.0
+    return float((np.abs(a[both] - b[both]) / (1 + np.abs(b[both]))).max())
+

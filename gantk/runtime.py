@@ -1,0 +1,145 @@
+"""Running exported ``.onnx`` files with onnxruntime alone: this module never imports torch.
+
+``OnnxGenerator(path).sample(n)`` makes rows (a DataFrame) or images; ``OnnxDetector(path)``
+scores rows or images. What the graph cannot hold (column names, categories, dtypes, the label
+column, the threshold) comes from the JSON that ``gantk export`` stores in the file's metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gantk.data.codec import ImageCodec, TableCodec, codec_from_dict
+from gantk.data.images import ImageSet, images_from_array
+from gantk.errors import DataError, GantkError, ModelFileError
+from gantk.samples import BATCH, ImageSamples, assemble, random_inputs
+
+ONNX_FORMAT_VERSION = 1
+METADATA_KEY = "gantk"
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+
+
+def choose_providers(provider: str) -> list[str]:
+    """``auto``: CUDA when onnxruntime-gpu sees a GPU, else CPU."""
+    import onnxruntime
+
+    available = onnxruntime.get_available_providers()
+    if provider == "auto":
+        return [PROVIDERS["cuda"], PROVIDERS["cpu"]] if PROVIDERS["cuda"] in available else [
+            PROVIDERS["cpu"]]
+    if provider not in PROVIDERS:
+        raise GantkError(f"unknown provider {provider!r}; use auto, cpu or cuda")
+    if PROVIDERS[provider] not in available:
+        raise GantkError(f"onnxruntime here has no {PROVIDERS[provider]} (install onnxruntime-gpu "
+                         "for cuda)")
+    return [PROVIDERS[provider]] + ([PROVIDERS["cpu"]] if provider == "cuda" else [])
+
+
+def open_session(model: str | Path | bytes, provider: str = "auto",
+                 source: str | None = None) -> tuple[Any, dict]:
+    """An onnxruntime session and gantk's metadata, or a one-line error for anything else."""
+    import onnxruntime
+
+    if not isinstance(model, bytes):
+        path = Path(model)
+        source = source or str(path)
+        if not path.is_file():
+            raise ModelFileError(f"{path}: no such file")
+        model = str(path)
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # onnxruntime's warnings are for its developers, not ours
+    try:
+        session = onnxruntime.InferenceSession(model, options, providers=choose_providers(provider))
+    except GantkError:
+        raise
+    except Exception as error:  # onnxruntime raises its own exception types for bad files
+        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        raise ModelFileError(f"{source}: not a readable ONNX model ({first})") from None
+    raw = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+    if raw is None:
+        raise ModelFileError(f"{source}: an ONNX model, but not one gantk exported "
+                             "(no gantk metadata)")
+    try:
+        metadata = json.loads(raw)
+        version = int(metadata["format_version"])
+    except (ValueError, KeyError, TypeError):
+        raise ModelFileError(f"{source}: its gantk metadata is unreadable") from None
+    if version > ONNX_FORMAT_VERSION:
+        raise ModelFileError(f"{source}: gantk ONNX format {version} is newer than this gantk "
+                             f"reads ({ONNX_FORMAT_VERSION}); upgrade gantk")
+    return session, metadata
+
+
+class _OnnxModel:
+    what = ""
+
+    def __init__(self, path: str | Path, provider: str = "auto"):
+        self.path = Path(path)
+        self.session, self.metadata = open_session(path, provider)
+        if self.metadata["what"] != self.what:
+            raise ModelFileError(f"{path}: an exported {self.metadata['what']}, not a {self.what}")
+        self.codec: TableCodec | ImageCodec = codec_from_dict(self.metadata["data"])
+
+    @property
+    def providers(self) -> list[str]:
+        return self.session.get_providers()
+
+
+class OnnxGenerator(_OnnxModel):
+    """An exported generator: ``sample(n, seed=, label=)`` gives what ``gantk sample`` gives."""
+
+    what = "generator"
+
+    @property
+    def classes(self) -> list:
+        return self.codec.classes
+
+    def sample(self, count: int, seed: int = 0, label=None) -> pd.DataFrame | ImageSamples:
+        """A DataFrame for tables; ``ImageSamples`` (uint8 NHWC ``pixels``, class ``labels``)
+        for images. The same seed gives the rows ``gantk sample`` gives from the model directory."""
+        outputs, labels = [], []
+        names = self.metadata["inputs"]
+        for batch in random_inputs(self.codec, self.metadata["latent_dim"], count, seed, label):
+            feeds = {"z": batch.z, "label": batch.labels, "u": batch.uniforms}
+            outputs.append(self.session.run([self.metadata["outputs"][0]],
+                                            {name: feeds[name] for name in names})[0])
+            labels.append(batch.labels)
+        return assemble(self.codec, outputs, labels)
+
+
+class OnnxDetector(_OnnxModel):
+    """An exported detector: ``score(X)`` (higher = more anomalous) and ``predict(X)`` (1 = outlier,
+    above the threshold the detector was trained with)."""
+
+    what = "detector"
+
+    @property
+    def threshold_(self) -> float:
+        return float(self.metadata["detector"]["threshold"])
+
+    def score(self, X, source: str = "the data") -> np.ndarray:
+        """Anomaly scores for a DataFrame (the training columns) or images."""
+        features = self._encode(X, source)
+        return np.concatenate([
+            self.session.run(["score"], {"x": features[start:start + BATCH]})[0]
+            for start in range(0, len(features), BATCH)
+        ]).astype(np.float64)
+
+    decision_function = score  # scikit-learn's name, so it drops in where GANDetector was
+
+    def predict(self, X) -> np.ndarray:
+        return (self.score(X) > self.threshold_).astype(int)
+
+    def _encode(self, X, source: str) -> np.ndarray:
+        if isinstance(self.codec, TableCodec):
+            if not isinstance(X, pd.DataFrame):
+                raise DataError(f"{source}: this detector scores tables (a DataFrame)")
+            return self.codec.encode(X, source).features
+        images = X if isinstance(X, ImageSet) else images_from_array(np.asarray(X),
+                                                                      source=source)
+        return self.codec.encode_images(images, source).features

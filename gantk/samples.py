@@ -1,0 +1,125 @@
+"""What drawing samples needs besides the network, shared by the PyTorch path (``gantk.sample``)
+and the onnxruntime path (``gantk.runtime``): the random inputs, turning outputs into rows or
+images, and writing them out. No torch here.
+
+The random inputs come from numpy, so a seed gives the same z, labels and category draws on both
+paths: an exported generator makes the rows ``gantk sample`` makes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gantk.data.codec import ImageCodec, TableCodec
+from gantk.data.tables import is_table_path, write_table
+from gantk.errors import DataError, GantkError
+from gantk.files import atomic_folder, atomic_path
+
+BATCH = 4096
+
+
+@dataclass
+class ImageSamples:
+    pixels: np.ndarray  # uint8 (N, H, W, C)
+    labels: list[str] | None
+
+
+@dataclass
+class RandomInputs:
+    """One batch of what a generator consumes: noise, class indices and the uniform draws that
+    decoding a table row spends on its categories."""
+
+    z: np.ndarray  # float32 (n, latent_dim)
+    labels: np.ndarray | None  # int64 (n,)
+    uniforms: np.ndarray  # float64 (n, n_draws)
+
+
+def label_index(classes: list, label: str | None) -> int | None:
+    """The class index for a label given as text (as it comes from the command line)."""
+    if label is None:
+        return None
+    if not classes:
+        raise GantkError("--label given, but this model is not class-conditional")
+    for index, value in enumerate(classes):
+        if str(value) == str(label):
+            return index
+    raise GantkError(f"unknown label {label!r}; known: {', '.join(map(str, classes))}")
+
+
+def draw_labels(codec: TableCodec | ImageCodec, count: int, label,
+                rng: np.random.Generator) -> np.ndarray | None:
+    """Class indices: all ``label`` if given, else drawn with the training class frequencies."""
+    if not codec.n_classes:
+        if label is not None:
+            label_index([], label)
+        return None
+    index = label_index(codec.classes, label)
+    if index is not None:
+        return np.full(count, index, dtype=np.int64)
+    return rng.choice(codec.n_classes, size=count, p=np.asarray(codec.class_frequencies))
+
+
+def random_inputs(codec: TableCodec | ImageCodec, latent_dim: int, count: int, seed: int = 0,
+                  label=None) -> Iterator[RandomInputs]:
+    """The generator's inputs for ``count`` samples in batches of ``BATCH`` (bounded memory);
+    the numbers do not depend on the batch size."""
+    if count < 1:
+        raise GantkError(f"-n must be at least 1, got {count}")
+    rng = np.random.default_rng(seed)
+    labels = draw_labels(codec, count, label, rng)
+    draws = np.random.default_rng([seed, 1])
+    n_draws = codec.transformer.n_draws if codec.kind == "table" else 0
+    for start in range(0, count, BATCH):
+        size = min(BATCH, count - start)
+        yield RandomInputs(
+            rng.standard_normal((size, latent_dim), dtype=np.float32),
+            None if labels is None else labels[start:start + size],
+            draws.random((size, n_draws)),
+        )
+
+
+def assemble(codec: TableCodec | ImageCodec, outputs: list[np.ndarray],
+             labels: list[np.ndarray | None]) -> pd.DataFrame | ImageSamples:
+    """Batches of final values (tables: ``decode_values``' array; images: uint8 NHWC pixels)
+    → one DataFrame or ``ImageSamples``."""
+    values = np.concatenate(outputs)
+    label_codes = None if labels[0] is None else np.concatenate(labels)
+    if codec.kind == "table":
+        return codec.with_labels(codec.transformer.frame_from_values(values), label_codes)
+    names = None if label_codes is None else [str(codec.classes[i]) for i in label_codes]
+    return ImageSamples(values, names)
+
+
+def write_samples(samples: pd.DataFrame | ImageSamples, out: str | Path) -> None:
+    """Tables → CSV/Parquet; images → an .npz (X, y) or a folder of PNGs (a subfolder per class)."""
+    out = Path(out)
+    if isinstance(samples, pd.DataFrame):
+        if not is_table_path(out):
+            raise DataError(f"{out}: table samples go to a .csv or .parquet file")
+        write_table(samples, out)
+        return
+    if out.suffix.lower() == ".npz":
+        pixels = samples.pixels[..., 0] if samples.pixels.shape[-1] == 1 else samples.pixels
+        arrays = {"X": pixels}
+        if samples.labels is not None:
+            arrays["y"] = np.array(samples.labels)
+        with atomic_path(out) as temporary:
+            with open(temporary, "wb") as handle:
+                np.savez_compressed(handle, **arrays)
+        return
+    if out.suffix:
+        raise DataError(f"{out}: image samples go to a folder or an .npz file")
+    from PIL import Image
+
+    with atomic_folder(out) as folder:
+        width = len(str(len(samples.pixels)))
+        for index, pixels in enumerate(samples.pixels):
+            target = folder / samples.labels[index] if samples.labels is not None else folder
+            target.mkdir(exist_ok=True)
+            image = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+            image.save(target / f"{index:0{width}d}.png")

@@ -1,0 +1,164 @@
+"""ONNX export and the torch-free runtime: same samples and scores as PyTorch, one file, clear
+errors for files that are not gantk's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from conftest import make_mixed_table
+from gantk.cli import cli
+from gantk.detect import GANDetector
+from gantk.model import load_model
+from gantk.runtime import OnnxDetector, OnnxGenerator
+from gantk.sample import sample
+
+NO_TORCH = """
+import sys
+
+class BlockTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is blocked in this test")
+
+sys.meta_path.insert(0, BlockTorch())
+from gantk.cli import main
+sys.argv[0] = "gantk"
+main()
+"""
+
+
+def run_without_torch(*args) -> subprocess.CompletedProcess:
+    """The gantk CLI in a fresh interpreter where ``import torch`` fails."""
+    return subprocess.run([sys.executable, "-c", NO_TORCH, *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def table_export(tmp_path_factory):
+    """A class-conditional table model with ints, floats, missing values, categories and
+    booleans, and its generator exported."""
+    folder = tmp_path_factory.mktemp("table")
+    make_mixed_table().to_csv(folder / "mixed.csv", index=False)
+    runner = CliRunner()
+    for args in (["train", folder / "mixed.csv", "-o", folder / "m", "--label-column", "risk",
+                  "--steps", "60", "-q"],
+                 ["export", folder / "m", "-o", folder / "m.onnx"]):
+        result = runner.invoke(cli, [str(arg) for arg in args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    return folder, result
+
+
+def test_export_is_one_checked_file(table_export):
+    folder, result = table_export
+    assert sorted(path.name for path in folder.iterdir()) == ["m", "m.onnx", "mixed.csv"]
+    assert "onnxruntime vs PyTorch: max difference" in result.stderr
+    proto = onnx.load(str(folder / "m.onnx"))
+    assert [value.name for value in proto.graph.input] == ["z", "label", "u"]
+    assert [value.name for value in proto.graph.output] == ["values", "encoded"]
+    batch = proto.graph.input[0].type.tensor_type.shape.dim[0]
+    assert batch.dim_param and not batch.dim_value  # a dynamic batch axis
+    metadata = json.loads({entry.key: entry.value for entry in proto.metadata_props}["gantk"])
+    assert metadata["what"] == "generator" and metadata["data"]["label"]["column"] == "risk"
+
+
+def test_onnx_rows_are_the_rows_gantk_sample_makes(table_export):
+    folder, _ = table_export
+    ours = OnnxGenerator(folder / "m.onnx", "cpu").sample(600, seed=3)
+    theirs = sample(load_model(folder / "m"), 600, seed=3)
+    assert list(ours.columns) == list(theirs.columns) and (ours.dtypes == theirs.dtypes).all()
+    for column in ("city", "member", "risk"):
+        pd.testing.assert_series_equal(ours[column], theirs[column])
+    assert ours["income"].isna().sum() == theirs["income"].isna().sum() > 0
+    for column in ("age", "income"):  # float32 arithmetic differs in the last bits
+        np.testing.assert_allclose(ours[column], theirs[column], rtol=1e-3, atol=1)
+    rich = OnnxGenerator(folder / "m.onnx").sample(50, seed=0, label="high")
+    assert (rich["risk"] == "high").all() and len(rich) == 50
+
+
+def test_cli_paths_run_without_torch(table_export, tmp_path):
+    folder, _ = table_export
+    out = tmp_path / "rows.csv"
+    result = run_without_torch("sample", folder / "m.onnx", "-n", "300", "-o", out,
+                               "--label", "low", "--provider", "cpu")
+    assert result.returncode == 0, result.stderr
+    rows = pd.read_csv(out)
+    assert len(rows) == 300 and (rows["risk"] == "low").all()
+    bad = run_without_torch("sample", folder / "m.onnx", "-n", "3", "-o", out, "--label", "mid")
+    assert bad.returncode == 2 and "unknown label 'mid'; known: high, low" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_exported_detector_scores_like_the_saved_one(tmp_path, run_cli):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=500)
+    frame = pd.DataFrame({"x": x, "y": x + rng.normal(0, 0.1, 500),
+                          "kind": rng.choice(["a", "b"], 500)})
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    assert run_cli("detect", tmp_path / "data.csv", "-o", tmp_path / "torch.csv", "--steps", "60",
+                   "--save-model", tmp_path / "det", "-q").exit_code == 0
+    assert run_cli("export", tmp_path / "det", "-o", tmp_path / "det.onnx", "--what",
+                   "detector", "-q").exit_code == 0
+    result = run_without_torch("detect", tmp_path / "data.csv", "-o", tmp_path / "onnx.csv",
+                               "--model", tmp_path / "det.onnx", "-q")
+    assert result.returncode == 0, result.stderr
+    ours, theirs = pd.read_csv(tmp_path / "onnx.csv"), pd.read_csv(tmp_path / "torch.csv")
+    np.testing.assert_allclose(ours["score"], theirs["score"], rtol=1e-3, atol=1e-4)
+    assert (ours["is_outlier"] != theirs["is_outlier"]).sum() <= 1
+    detector = OnnxDetector(tmp_path / "det.onnx")
+    assert detector.threshold_ == pytest.approx(GANDetector.load(tmp_path / "det").threshold_)
+    wrong = run_without_torch("detect", tmp_path / "torch.csv", "-o", tmp_path / "x.csv",
+                              "--model", tmp_path / "det.onnx")
+    assert wrong.returncode == 2
+    assert "unexpected column(s) 'score', 'is_outlier'" in wrong.stderr
+
+
+def test_image_generator_matches_pytorch(digits_npz, tmp_path, run_cli):
+    assert run_cli("train", digits_npz, "-o", tmp_path / "g", "--conditional", "--steps", "20",
+                   "-q").exit_code == 0
+    assert run_cli("export", tmp_path / "g", "-o", tmp_path / "g.onnx", "-q").exit_code == 0
+    ours = OnnxGenerator(tmp_path / "g.onnx").sample(40, seed=2, label="1")
+    theirs = sample(load_model(tmp_path / "g"), 40, seed=2, label="1")
+    assert ours.pixels.dtype == np.uint8 and ours.pixels.shape == (40, 28, 28, 1)
+    assert np.abs(ours.pixels.astype(int) - theirs.pixels).max() <= 1
+    assert ours.labels == theirs.labels == ["1"] * 40
+
+
+def test_bad_files_and_inputs(table_export, tmp_path, run_cli):
+    folder, _ = table_export
+    (tmp_path / "junk.onnx").write_bytes(b"not a model at all")
+    foreign = onnx.helper.make_model(onnx.helper.make_graph(
+        [onnx.helper.make_node("Identity", ["a"], ["b"])], "g",
+        [onnx.helper.make_tensor_value_info("a", onnx.TensorProto.FLOAT, [1])],
+        [onnx.helper.make_tensor_value_info("b", onnx.TensorProto.FLOAT, [1])]))
+    onnx.save(foreign, str(tmp_path / "foreign.onnx"))
+    newer = onnx.load(str(folder / "m.onnx"))
+    for entry in newer.metadata_props:
+        if entry.key == "gantk":
+            entry.value = json.dumps({**json.loads(entry.value), "format_version": 99})
+    onnx.save(newer, str(tmp_path / "newer.onnx"))
+    out = tmp_path / "out.csv"
+    cases = [
+        (["sample", tmp_path / "junk.onnx", "-n", "2", "-o", out], "not a readable ONNX model"),
+        (["sample", tmp_path / "foreign.onnx", "-n", "2", "-o", out], "not one gantk exported"),
+        (["sample", tmp_path / "newer.onnx", "-n", "2", "-o", out], "format 99 is newer"),
+        (["sample", tmp_path / "missing.onnx", "-n", "2", "-o", out], "no such file"),
+        (["detect", folder / "mixed.csv", "-o", out, "--model", folder / "m.onnx"],
+         "an exported generator, not a detector"),
+        (["export", folder / "m", "-o", tmp_path / "x.onnx", "--what", "detector"],
+         "not a detector"),
+        (["export", folder / "m", "-o", tmp_path / "x.txt"], "must end in .onnx"),
+    ]
+    for args, message in cases:
+        result = run_cli(*args, "-q")
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists() and not (tmp_path / "x.onnx").exists()
