@@ -54,8 +54,7 @@ class TableDecoder(nn.Module):
     """``TableTransformer.decode_values`` in torch operations, so it becomes part of the graph.
 
     float32 generator output and float64 uniforms in, float64 (rows, columns) out. Work is done
-    in float64 as numpy does; the quantile inverse interpolates on the normal scale (no erf,
-    which onnxruntime lacks for float64).
+    in float64 as numpy does; the quantile inverse interpolates on the normal scale, as numpy's.
     """
 
     def __init__(self, transformer: TableTransformer):
@@ -131,11 +130,15 @@ def _choose(probabilities: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor
 
 
 def _interpolate(x: torch.Tensor, nodes: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    """``np.interp(x, nodes, values)`` for increasing nodes, without a data-dependent loop."""
-    if len(nodes) > 2:
-        lower = (x[:, None] >= nodes[None, 1:-1]).sum(dim=1)
-    else:
-        lower = torch.zeros_like(x, dtype=torch.int64)
+    """``np.interp(x, nodes, values)`` where ``nodes`` are ``quantile_nodes``: normal scores of
+    evenly spaced probabilities. The bracket is guessed from the normal CDF (float32 erf, the only
+    one onnxruntime has, is accurate to ~1e-7 against a 1e-3 spacing, so the guess is at most one
+    off) and corrected by comparing with the nodes: O(1) a value instead of a search."""
+    last = len(nodes) - 2
+    probability = 0.5 * (1 + torch.erf(x.float() * (1 / math.sqrt(2))))
+    lower = (probability.double() * (last + 1)).floor().long().clamp(0, last)
+    lower = (lower - (x < nodes[lower]).long()).clamp(0, last)
+    lower = (lower + (x >= nodes[lower + 1]).long()).clamp(0, last)
     left, right = nodes[lower], nodes[lower + 1]
     fraction = ((x - left) / (right - left)).clamp(0, 1)
     return values[lower] + fraction * (values[lower + 1] - values[lower])

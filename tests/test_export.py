@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -162,3 +163,36 @@ def test_bad_files_and_inputs(table_export, tmp_path, run_cli):
         assert message in result.stderr, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1
     assert not out.exists() and not (tmp_path / "x.onnx").exists()
+
+
+@pytest.mark.parametrize("count", [2, 3, 17, 1000])
+def test_in_graph_quantile_inverse_is_numpys(count):
+    """The graph's O(1) bracket guess lands where np.interp's search does, nodes and tails too."""
+    import torch
+
+    from gantk.data.transform import quantile_nodes
+    from gantk.export import _interpolate
+
+    nodes = quantile_nodes(count)
+    values = np.sort(np.random.default_rng(count).lognormal(size=count))
+    x = np.concatenate([np.linspace(-9, 9, 20001), nodes, np.nextafter(nodes, -np.inf)])
+    ours = _interpolate(torch.as_tensor(x), torch.as_tensor(nodes), torch.as_tensor(values))
+    np.testing.assert_allclose(ours.numpy(), np.interp(x, nodes, values), rtol=1e-12, atol=1e-12)
+
+
+def test_the_docs_script_makes_rows_with_onnxruntime_alone(table_export, tmp_path):
+    """docs/deploy.md's script, run as written against an exported model, without gantk."""
+    folder, _ = table_export
+    page = (Path(__file__).resolve().parents[1] / "docs" / "deploy.md").read_text()
+    section = page[page.index("## A script with onnxruntime alone"):]
+    script = section[section.index("```python") + len("```python"):]
+    script = script[:script.index("```")].replace('"adult.onnx"', repr(str(folder / "m.onnx")))
+    script = script.replace("print(rows.head())", "print(rows.to_json(orient='records'))")
+    (tmp_path / "minimal.py").write_text(script)
+    no_gantk = "import sys; sys.modules['gantk'] = None; exec(open(sys.argv[1]).read())"
+    result = subprocess.run([sys.executable, "-c", no_gantk, str(tmp_path / "minimal.py")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rows = pd.DataFrame(json.loads(result.stdout))
+    assert list(rows.columns) == ["age", "income", "city", "member", "risk"] and len(rows) == 1000
+    assert set(rows["city"].dropna()) <= {"Paris", "Lyon", "Nice"} and (rows["risk"] == "high").all()
