@@ -90,6 +90,12 @@ Examples:
               help="One-sided label smoothing: the real target, e.g. 0.9.")
 @click.option("--ema-decay", type=float, default=0.999, show_default=True,
               help="EMA of G's weights used for sampling (0 turns it off).")
+@click.option("--class-sampling", type=click.Choice(["frequency", "log", "uniform"]),
+              default="frequency", show_default=True,
+              help="Conditional models: how often each class is trained on (log: CTGAN's "
+              "training-by-sampling, more updates for rare classes).")
+@click.option("--diffaugment", help="Images: DiffAugment policy before D, e.g. "
+              "color,translation,cutout (small data sets).")
 @click.option("--checkpoint-every", type=int, help="Steps between checkpoints.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
@@ -97,8 +103,8 @@ Examples:
 @click.option("--force", is_flag=True, help="Replace a model already in the directory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def train(data, model_dir, arch, loss, label_column, conditional, categorical, normalization,
-          steps, epochs, batch_size, lr, latent_dim, label_smoothing, ema_decay,
-          checkpoint_every, seed, device, resume, force, quiet):
+          steps, epochs, batch_size, lr, latent_dim, label_smoothing, ema_decay, class_sampling,
+          diffaugment, checkpoint_every, seed, device, resume, force, quiet):
     """Train a GAN on DATA (a CSV/Parquet table, an image folder, an .npz or MNIST IDX files)."""
     from gantk.train import TrainOptions
     from gantk.train import train as run_training
@@ -107,6 +113,7 @@ def train(data, model_dir, arch, loss, label_column, conditional, categorical, n
         architecture=arch, loss=loss, steps=steps, epochs=epochs, batch_size=batch_size, lr=lr,
         latent_dim=latent_dim, label_smoothing=label_smoothing, ema_decay=ema_decay, seed=seed,
         device=device, normalization=normalization, checkpoint_every=checkpoint_every,
+        class_sampling=class_sampling, diffaugment=diffaugment,
     )
     directory = run_training(
         data, model_dir, options, label_column=label_column,
@@ -258,6 +265,63 @@ def _detector_training_data(source, label_column: str | None, check_labels: bool
     if check_labels:
         outlier_labels(frame[label_column], label_column)  # fail before training, not after
     return frame.drop(columns=[label_column])
+
+
+@cli.command(epilog="""\b
+Examples:
+  gantk augment credit.csv -o credit-balanced.csv --label-column Risk --balance
+  gantk augment credit.csv -o more.csv --label-column Risk --per-class bad=500 --report q.json
+  gantk augment digits/ -o digits-more/ --per-class 3=200,5=200       # class subfolders""")
+@click.argument("data", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Tables: .csv/.parquet. Images: a folder (class subfolders) or an .npz.")
+@click.option("--label-column", help="Table column holding the classes.")
+@click.option("--n", "count", type=int, help="How many synthetic samples (training class mix).")
+@click.option("--balance", is_flag=True, help="Top every class up to the majority's count.")
+@click.option("--per-class", help="Synthetic samples per class, e.g. bad=300,good=50.")
+@click.option("--synthetic-only", is_flag=True, help="Write only the new samples.")
+@click.option("--marker", default="synthetic", show_default=True,
+              help="Name of the 0/1 column marking synthetic rows.")
+@click.option("--filter", "filter_", type=click.Choice(["none", "discriminator"]), default="none",
+              show_default=True, help="discriminator: keep the samples D finds most realistic.")
+@click.option("--report", type=click.Path(), help="Write a quality report (JSON, plus a PNG).")
+@click.option("--holdout", type=float, default=0.2, show_default=True,
+              help="With --report: share of rows kept out of training to measure privacy and "
+              "utility honestly (still written to OUT).")
+@click.option("--model", type=click.Path(), help="Use a model trained before (no training).")
+@click.option("--save-model", type=click.Path(), help="Save the trained model here.")
+@click.option("--steps", type=int, help="Training steps [default: 3000 tables, 1500 images].")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-q", "--quiet", is_flag=True)
+def augment(data, output, label_column, count, balance, per_class, synthetic_only, marker,
+            filter_, report, holdout, model, save_model, steps, seed, quiet):
+    """Add realistic synthetic rows (or images) to DATA, e.g. of its rare classes."""
+    from gantk.augment_files import run_augment
+
+    summary = run_augment(
+        data, output, label_column=label_column, count=count, balance=balance,
+        per_class=_parse_per_class(per_class), synthetic_only=synthetic_only, marker=marker,
+        filter_=filter_, report_path=report, holdout=holdout, model=model,
+        save_model=save_model, steps=steps, seed=seed, quiet=quiet,
+    )
+    if not quiet:
+        for line in summary:
+            click.echo(line, err=True)
+
+
+def _parse_per_class(value: str | None) -> dict | None:
+    if value is None:
+        return None
+    counts = {}
+    for item in value.split(","):
+        label, equals, number = item.strip().rpartition("=")
+        try:
+            counts[label] = int(number)
+        except ValueError:
+            equals = ""
+        if not equals or not label:
+            raise GantkError(f"--per-class {item.strip()!r}: expected CLASS=COUNT")
+    return counts
 
 
 @cli.command(epilog="""\b

@@ -66,3 +66,123 @@ def shuffle_columns(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({
         name: frame[name].to_numpy()[rng.permutation(len(frame))] for name in frame.columns
     }).astype(frame.dtypes.to_dict())
+
+
+def _binned(real: pd.Series, synthetic: pd.Series, bins: int) -> tuple[pd.Series, pd.Series]:
+    """Numbers cut at the real column's quantiles (missing is a bin); anything else as text."""
+    if _is_numeric(real):
+        edges = np.unique(np.nanquantile(pd.to_numeric(real, errors="coerce"),
+                                         np.linspace(0, 1, bins + 1)[1:-1]))
+        cut = lambda s: pd.Series(np.where(s.isna(), -1, np.searchsorted(  # noqa: E731
+            edges, pd.to_numeric(s, errors="coerce").to_numpy(float), side="right")))
+        return cut(real), cut(synthetic)
+    text = lambda s: s.astype(object).where(s.notna(), "<missing>").astype(str)  # noqa: E731
+    return text(real).reset_index(drop=True), text(synthetic).reset_index(drop=True)
+
+
+def pair_similarity(real: pd.DataFrame, synthetic: pd.DataFrame,
+                    bins: int = 10) -> dict[str, float]:
+    """Per pair of columns, how well synthetic rows keep their relation (1 = perfectly).
+
+    Two numeric columns: 1 - |Pearson r (real) - Pearson r (synthetic)| / 2. Any other pair:
+    1 - total variation distance between the joint distributions, numbers binned at the real
+    column's deciles (SDMetrics' contingency similarity)."""
+    columns = list(real.columns)
+    discrete = {name: _binned(real[name], synthetic[name], bins) for name in columns}
+    scores = {}
+    for i, first in enumerate(columns):
+        for second in columns[i + 1:]:
+            if _is_numeric(real[first]) and _is_numeric(real[second]):
+                r_real = real[first].corr(real[second])
+                r_synthetic = pd.to_numeric(synthetic[first], errors="coerce").corr(
+                    pd.to_numeric(synthetic[second], errors="coerce"))
+                if np.isfinite(r_real) and np.isfinite(r_synthetic):
+                    scores[f"{first} ~ {second}"] = 1.0 - abs(r_real - r_synthetic) / 2
+                    continue
+            p = pd.crosstab(discrete[first][0], discrete[second][0], normalize=True).stack()
+            q = pd.crosstab(discrete[first][1], discrete[second][1], normalize=True).stack()
+            p, q = p.align(q, fill_value=0.0)
+            scores[f"{first} ~ {second}"] = 1.0 - 0.5 * float(np.abs(p - q).sum())
+    return scores
+
+
+def _distance_space(reference: pd.DataFrame):
+    """A function mapping rows to vectors where distances mean something across column kinds:
+    numbers scaled by the reference's interquartile range (missing → median plus a flag),
+    categories one-hot."""
+    plan = []
+    for name in reference.columns:
+        column = reference[name]
+        if _is_numeric(column):
+            values = pd.to_numeric(column, errors="coerce")
+            q1, median, q3 = np.nanquantile(values, [0.25, 0.5, 0.75]) if values.notna().any() \
+                else (0.0, 0.0, 1.0)
+            spread = (q3 - q1) or float(np.nanstd(values)) or 1.0
+            plan.append((name, "number", (median, spread, bool(values.isna().any()))))
+        else:
+            plan.append((name, "category",
+                         sorted(column.astype(object).where(column.notna(), "<missing>")
+                                .astype(str).unique().tolist())))
+
+    def encode(frame: pd.DataFrame) -> np.ndarray:
+        parts = []
+        for name, kind, details in plan:
+            if kind == "number":
+                median, spread, flag = details
+                values = pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
+                parts.append(((np.nan_to_num(values, nan=median) - median) / spread)[:, None])
+                if flag:
+                    parts.append(np.isnan(values)[:, None].astype(float))
+            else:
+                text = frame[name].astype(object).where(frame[name].notna(), "<missing>").astype(str)
+                parts.append((text.to_numpy()[:, None] == np.array(details)[None, :]).astype(float))
+        return np.hstack(parts)
+
+    return encode
+
+
+def privacy(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame) -> dict:
+    """Distance to the closest training record (DCR) of synthetic rows against that of real rows
+    the model never saw. Synthetic rows much closer than real holdout rows are memorised ones."""
+    from sklearn.neighbors import NearestNeighbors
+
+    encode = _distance_space(train)
+    index = NearestNeighbors(n_neighbors=1).fit(encode(train))
+    synthetic_dcr = index.kneighbors(encode(synthetic))[0][:, 0]
+    holdout_dcr = index.kneighbors(encode(holdout))[0][:, 0]
+    training_rows = set(pd.util.hash_pandas_object(train.astype(object), index=False))
+    copies = pd.util.hash_pandas_object(synthetic[train.columns].astype(object), index=False)
+    return {
+        "dcr_synthetic_median": float(np.median(synthetic_dcr)),
+        "dcr_holdout_median": float(np.median(holdout_dcr)),
+        "dcr_ratio": float(np.median(synthetic_dcr) / max(np.median(holdout_dcr), 1e-12)),
+        "exact_copies": float(copies.isin(training_rows).mean()),
+        "closer_than_holdout_5th_percentile": float(
+            (synthetic_dcr < np.quantile(holdout_dcr, 0.05)).mean()),
+    }
+
+
+def classifier_scores(train: pd.DataFrame, test: pd.DataFrame, label_column: str,
+                      positive, seed: int = 0) -> dict[str, float]:
+    """Gradient boosting fitted on ``train`` and scored on ``test``: ROC-AUC (``positive`` vs
+    the rest), balanced accuracy, and F1 and average precision for ``positive``."""
+    from sklearn.metrics import average_precision_score, balanced_accuracy_score, f1_score
+
+    both = pd.concat([train, test], ignore_index=True).drop(columns=[label_column])
+    categories = {name: sorted(both[name].dropna().astype(object).unique().tolist(), key=str)
+                  for name in both.columns if not _is_numeric(both[name])}
+    model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
+    target = train[label_column].astype(object) == positive
+    if target.nunique() < 2:
+        return {"roc_auc": float("nan"), "balanced_accuracy": float("nan"), "f1": float("nan"),
+                "average_precision": float("nan")}
+    model.fit(_as_model_input(train.drop(columns=[label_column]), categories), target)
+    truth = test[label_column].astype(object) == positive
+    probability = model.predict_proba(_as_model_input(test.drop(columns=[label_column]),
+                                                      categories))[:, 1]
+    return {
+        "roc_auc": float(roc_auc_score(truth, probability)),
+        "balanced_accuracy": float(balanced_accuracy_score(truth, probability > 0.5)),
+        "f1": float(f1_score(truth, probability > 0.5)),
+        "average_precision": float(average_precision_score(truth, probability)),
+    }

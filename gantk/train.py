@@ -24,6 +24,7 @@ from torch import nn
 from tqdm import tqdm
 
 from gantk.data.codec import Encoded, ImageCodec, TableCodec, codec_from_dict, load_training_data
+from gantk.diffaugment import diff_augment, parse_policy
 from gantk.errors import GantkError, TrainingError, TrainingInterrupted
 from gantk.losses import GANLoss, build_loss
 from gantk.model import CHECKPOINT_FILE, CONFIG_FILE, WEIGHTS_FILE, save_model
@@ -35,6 +36,7 @@ LOG_EVERY = 10
 #: about 2 minutes for a 10k-row table on 2 CPU cores (see docs/benchmarks.md)
 DEFAULT_TABLE_STEPS = 3000
 DEFAULT_IMAGE_STEPS = 1500
+CLASS_SAMPLING = ("frequency", "log", "uniform")
 DEFAULTS_BY_KIND = {
     "table": {"architecture": "mlp", "batch_size": 500, "latent_dim": 128},
     "image": {"architecture": "dcgan", "batch_size": 64, "latent_dim": 100},
@@ -60,6 +62,12 @@ class TrainOptions:
     device: str = "auto"
     normalization: str = "quantile"
     checkpoint_every: int | None = None
+    #: conditional models: how often each class is trained on. "frequency" as in the data;
+    #: "log" ∝ log(1 + count) (CTGAN's training-by-sampling) and "uniform" give rare classes
+    #: more updates without changing what G learns for each class.
+    class_sampling: str = "frequency"
+    #: images: DiffAugment policy applied to real and fake before D, e.g. "color,translation,cutout"
+    diffaugment: str | None = None
 
 
 def resolve_device(name: str) -> torch.device:
@@ -88,6 +96,10 @@ def _check_options(options: TrainOptions) -> None:
                          f"{options.label_smoothing}")
     if not 0 <= options.ema_decay < 1:
         raise GantkError(f"--ema-decay must be in [0, 1), got {options.ema_decay}")
+    if options.class_sampling not in CLASS_SAMPLING:
+        raise GantkError(f"--class-sampling must be one of {', '.join(CLASS_SAMPLING)}, got "
+                         f"{options.class_sampling!r}")
+    parse_policy(options.diffaugment)
 
 
 def _prepare_directory(directory: Path, resume: bool, force: bool) -> None:
@@ -147,6 +159,11 @@ def make_config(options: TrainOptions, codec: TableCodec | ImageCodec, rows: int
         steps = options.steps or (
             DEFAULT_TABLE_STEPS if codec.kind == "table" else DEFAULT_IMAGE_STEPS
         )
+    if options.diffaugment and parse_policy(options.diffaugment) and codec.kind != "image":
+        raise GantkError("DiffAugment is for images; this is a table")
+    if options.class_sampling != "frequency" and not codec.n_classes:
+        raise GantkError(f"--class-sampling {options.class_sampling} needs a class-conditional "
+                         "model (--label-column, or --conditional for images)")
     loss = build_loss(options.loss, options.label_smoothing)
     spec = NetSpec(
         data_kind=codec.kind,
@@ -205,11 +222,38 @@ class Trainer:
         self.batches_drawn = 0
         self._permutation: tuple[int, torch.Tensor] | None = None
         self._stop_requested = False
+        self.policy = parse_policy(self.settings.get("diffaugment"))
+        self._classes = self._class_sampler(self.settings.get("class_sampling", "frequency"))
 
     # -- data and noise --------------------------------------------------------------------
+    def _class_sampler(self, rule: str) -> dict | None:
+        """Rows grouped by class and each class's sampling weight, for training-by-sampling."""
+        if rule == "frequency" or self.labels is None:
+            return None
+        labels = self.labels.cpu()
+        counts = torch.bincount(labels, minlength=self.codec.n_classes)
+        weights = torch.log1p(counts.double()) if rule == "log" else (counts > 0).double()
+        return {"order": torch.argsort(labels, stable=True), "counts": counts,
+                "starts": torch.cumsum(counts, 0) - counts, "weights": weights}
+
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The next minibatch. Each epoch's order depends only on (seed, epoch): nothing to save."""
-        rows, size = len(self.features), self.settings["batch_size"]
+        """The next minibatch: a pure function of (seed, batches drawn), so nothing to save.
+
+        Epochs of shuffled rows; or, with class sampling, a class per row drawn by its weight and
+        then a row of that class."""
+        size = self.settings["batch_size"]
+        if self._classes is not None:
+            draw = torch.Generator().manual_seed(
+                self.settings["seed"] * 1_000_003 + 7_919 * self.batches_drawn + 1)
+            classes = torch.multinomial(self._classes["weights"], size, replacement=True,
+                                        generator=draw)
+            within = (torch.rand(size, generator=draw, dtype=torch.float64)
+                      * self._classes["counts"][classes]).long()
+            index = self._classes["order"][self._classes["starts"][classes] + within]
+            index = index.to(self.device)
+            self.batches_drawn += 1
+            return self.features[index], self.labels[index]
+        rows = len(self.features)
         epoch, position = divmod(self.batches_drawn, max(1, rows // size))
         if self._permutation is None or self._permutation[0] != epoch:
             order = torch.Generator().manual_seed(self.settings["seed"] * 1_000_003 + epoch)
@@ -222,16 +266,22 @@ class Trainer:
     def noise(self, count: int) -> torch.Tensor:
         return torch.randn(count, self.latent_dim, generator=self.noise_rng, device=self.device)
 
+    def judge(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """D's logits, on DiffAugment-ed images when a policy is set (real and fake alike)."""
+        if self.policy:
+            x = diff_augment(x, self.policy, self.noise_rng)
+        return self.discriminator(x, labels)
+
     # -- one update of each player ---------------------------------------------------------
     def discriminator_step(self) -> dict[str, torch.Tensor]:
         """One D update on a real batch and a fresh fake batch. The fakes keep their graph so the
         G step that follows can reuse them (one G forward per step, as pytorch/examples does)."""
         real, labels = self.next_batch()
         fake = self.generator(self.noise(len(real)), labels)
-        real_logits = self.discriminator(real, labels)
-        fake_logits = self.discriminator(fake.detach(), labels)
+        real_logits = self.judge(real, labels)
+        fake_logits = self.judge(fake.detach(), labels)
         loss = self.loss.discriminator_loss(real_logits, fake_logits)
-        penalty = self.loss.penalty(lambda x: self.discriminator(x, labels), real, fake.detach())
+        penalty = self.loss.penalty(lambda x: self.judge(x, labels), real, fake.detach())
         if penalty is not None:
             loss = loss + penalty
         self.optimizer_d.zero_grad(set_to_none=True)
@@ -244,7 +294,7 @@ class Trainer:
                        labels: torch.Tensor | None) -> torch.Tensor:
         """G's update; an architecture may add a loss of its own (VAE-GAN's encoder terms) by
         giving its generator an ``auxiliary_loss(real, labels, discriminator)`` method."""
-        loss = self.loss.generator_loss(self.discriminator(fake, labels))
+        loss = self.loss.generator_loss(self.judge(fake, labels))
         auxiliary = getattr(self.generator, "auxiliary_loss", None)
         if auxiliary is not None:
             loss = loss + auxiliary(real, labels, self.discriminator)

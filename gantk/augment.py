@@ -1,0 +1,256 @@
+"""``GANAugmenter``: more rows (or images) for small or imbalanced data, from a class-conditional
+GAN, with exact conditional sampling and optional discriminator rejection sampling.
+
+``fit`` trains a conditional GAN (tables: ``mlp`` on the label column, classes drawn by CTGAN's
+log-frequency rule so rare classes get their share of updates; images: conditional ``dcgan`` with
+DiffAugment and the EMA generator). ``sample(n, label=c)`` returns exactly n samples of class c.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from gantk.data.images import ImageSet, images_from_array, to_uint8
+from gantk.errors import DataError, GantkError
+from gantk.model import GANModel, load_model
+from gantk.sample import decode_batch
+from gantk.samples import ImageSamples, assemble, label_index, random_inputs
+from gantk.train import TrainOptions, train
+
+FILTERS = ("none", "discriminator")
+DIFFAUGMENT_FOR_IMAGES = "color,translation,cutout"
+#: discriminator rejection sampling: candidates drawn to estimate D's largest logit, and the
+#: quantile of F(x) used as the acceptance shift gamma (Azadi et al. 2019, section 4)
+BURN_IN = 2048
+GAMMA_QUANTILE = 0.8
+
+
+@dataclass
+class AugmentedImages:
+    pixels: np.ndarray  # uint8 (N, H, W, C)
+    labels: list[str] | None
+    synthetic: np.ndarray  # bool (N,)
+
+
+class GANAugmenter:
+    """Fit on a small or imbalanced data set, then sample or augment.
+
+    ``class_sampling``: how often each class is trained on ("log": CTGAN's training-by-sampling;
+    "uniform"; "frequency"). ``diffaugment``: images only; "auto" uses color, translation and
+    cutout. ``filter``: "discriminator" keeps the samples the trained D finds most realistic.
+    """
+
+    def __init__(self, steps: int | None = None, batch_size: int | None = None,
+                 class_sampling: str = "log", diffaugment: str | None = "auto",
+                 filter: str = "none", loss: str = "ns", architecture: str | None = None,
+                 seed: int = 0, device: str = "cpu", quiet: bool = True):
+        self.steps = steps
+        self.batch_size = batch_size
+        self.class_sampling = class_sampling
+        self.diffaugment = diffaugment
+        self.filter = filter
+        self.loss = loss
+        self.architecture = architecture
+        self.seed = seed
+        self.device = device
+        self.quiet = quiet
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(self, data, label_column: str | None = None,
+            directory: str | Path | None = None) -> GANAugmenter:
+        """Train on ``data`` (a DataFrame, a table or image path, an ImageSet or an image array);
+        tables are conditioned on ``label_column``, labelled images on their classes. The model
+        is written to ``directory`` when given."""
+        if self.filter not in FILTERS:
+            raise GantkError(f"filter must be one of {', '.join(FILTERS)}, got {self.filter!r}")
+        data = _as_training_data(data)
+        images = isinstance(data, ImageSet)
+        labels = self._check_classes(data, label_column)
+        options = TrainOptions(
+            architecture=self.architecture, loss=self.loss, steps=self.steps,
+            batch_size=self.batch_size, seed=self.seed, device=self.device,
+            class_sampling=self.class_sampling if labels is not None else "frequency",
+            diffaugment=(DIFFAUGMENT_FOR_IMAGES if self.diffaugment == "auto" else
+                         self.diffaugment) if images else None,
+        )
+        with tempfile.TemporaryDirectory(prefix="gantk-augment-") as scratch:
+            target = Path(directory) if directory else Path(scratch) / "model"
+            train(data, target, options, label_column=label_column,
+                  conditional=images and labels is not None, quiet=self.quiet,
+                  force=directory is not None)
+            self.model_: GANModel = load_model(target, self.device)
+        self.label_column_ = label_column
+        return self
+
+    @classmethod
+    def from_model(cls, directory: str | Path, **params) -> GANAugmenter:
+        """An augmenter around a model trained before (``fit(..., directory=)`` or gantk train)."""
+        augmenter = cls(**params)
+        augmenter.model_ = load_model(directory, augmenter.device)
+        label = getattr(augmenter.model_.codec, "label", None)
+        augmenter.label_column_ = label["column"] if label else None
+        return augmenter
+
+    @staticmethod
+    def _check_classes(data, label_column: str | None) -> dict | None:
+        """Class → row count, refusing what conditional training cannot learn from."""
+        if isinstance(data, ImageSet):
+            if data.labels is None:
+                return None
+            values = pd.Series([data.class_names[i] for i in data.labels])
+        elif label_column is None:
+            return None
+        else:
+            if label_column not in data.columns:
+                raise DataError(f"no column {label_column!r} for --label-column (columns: "
+                                f"{', '.join(map(str, data.columns))})")
+            values = data[label_column]
+        counts = values.value_counts()
+        if len(counts) < 2:
+            raise DataError(f"label column {label_column or 'of the images'} has a single class "
+                            f"{counts.index[0]!r}: nothing to balance or condition on")
+        single = counts[counts < 2]
+        if len(single):
+            raise DataError(f"class {single.index[0]!r} has a single row; a class needs at least "
+                            "2 to be learned")
+        return {key: int(value) for key, value in counts.items()}
+
+    # -- sampling --------------------------------------------------------------------------
+    def sample(self, count: int, label=None) -> pd.DataFrame | ImageSamples:
+        """``count`` samples, all of class ``label`` when given (exactly), else at the training
+        class frequencies."""
+        if self.filter == "none":
+            from gantk.sample import sample
+
+            return sample(self.model_, count, self.seed, label)
+        return self._rejection_sample(count, label)
+
+    @torch.no_grad()
+    def _rejection_sample(self, count: int, label) -> pd.DataFrame | ImageSamples:
+        """Discriminator rejection sampling (Azadi et al. 2019): accept x with probability
+        sigmoid(F(x)), F(x) = D(x) - D* - log(1 - exp(D(x) - D* - eps)) - gamma, where D(x) is
+        D's logit (the log density ratio for the ns/minimax losses) and D* its largest value."""
+        model = self.model_
+        device = next(model.generator.parameters()).device
+        accepted, accepted_labels, best, gamma = [], [], None, None
+        rng = np.random.default_rng([self.seed, 2])
+        have, round_number = 0, 0
+        while have < count:
+            size = max(BURN_IN, 2 * (count - have))
+            batch = next(random_inputs(model.codec, model.spec.latent_dim, min(size, 4096),
+                                       self.seed * 7919 + round_number, label))
+            round_number += 1
+            labels = None if batch.labels is None else torch.as_tensor(batch.labels,
+                                                                      device=device)
+            raw = model.generator(torch.as_tensor(batch.z, device=device), labels)
+            logits = model.discriminator(raw, labels).double().cpu().numpy()
+            best = logits.max() if best is None else max(best, logits.max())
+            shifted = logits - best - 1e-6
+            score = shifted - np.log1p(-np.exp(np.minimum(shifted, -1e-12)))
+            if gamma is None:
+                gamma = np.quantile(score, GAMMA_QUANTILE)
+            keep = rng.random(len(score)) < 1 / (1 + np.exp(-(score - gamma)))
+            keep &= np.cumsum(keep) <= count - have
+            values = decode_batch(model, raw.float().cpu().numpy(), batch.uniforms)
+            accepted.append(values[keep])
+            accepted_labels.append(None if batch.labels is None else batch.labels[keep])
+            have += int(keep.sum())
+            if round_number > 1000:
+                raise GantkError("discriminator filter: almost nothing is accepted; "
+                                 "use --filter none")
+        return assemble(model.codec, accepted, accepted_labels)
+
+    def plan(self, counts: dict | None, count: int | None = None, balance: bool = False,
+             per_class: dict | None = None) -> dict:
+        """How many samples of which class, {class or None: n}, given the data's class
+        ``counts`` (None when it has no classes)."""
+        if sum((count is not None, bool(balance), per_class is not None)) != 1:
+            raise GantkError("give exactly one of --n, --balance or --per-class")
+        if count is not None:
+            if count < 1:
+                raise GantkError(f"--n must be at least 1, got {count}")
+            return {None: count}
+        if counts is None or not self.model_.codec.n_classes:
+            raise GantkError("--balance and --per-class need classes (--label-column, or "
+                             "labelled images) and a class-conditional model")
+        if balance:
+            most = max(counts.values())
+            return {label: most - have for label, have in counts.items() if most > have}
+        plan = {}
+        for label, wanted in per_class.items():
+            if wanted < 0:
+                raise GantkError(f"--per-class {label}={wanted}: counts cannot be negative")
+            known = self.model_.codec.classes
+            index = label_index(known, label)
+            if wanted:
+                plan[known[index]] = wanted
+        return plan
+
+    def synthesize(self, plan: dict) -> pd.DataFrame | ImageSamples | None:
+        """Samples for a ``plan`` (from ``plan()``), classes in the plan's order."""
+        parts = [self.sample(wanted, None if label is None else str(label))
+                 for label, wanted in plan.items() if wanted > 0]
+        if not parts:
+            return None
+        if isinstance(parts[0], pd.DataFrame):
+            return pd.concat(parts, ignore_index=True)
+        labels = [name for part in parts for name in (part.labels or [])]
+        return ImageSamples(np.concatenate([part.pixels for part in parts]), labels or None)
+
+    def augment(self, data, count: int | None = None, balance: bool = False,
+                per_class: dict | None = None, synthetic_only: bool = False,
+                marker: str = "synthetic"):
+        """``data`` plus synthetic samples (marked in column ``marker``), or only the synthetic
+        ones. Tables give a DataFrame, images ``AugmentedImages``."""
+        data = _as_training_data(data)
+        counts = self._check_classes(data, self.label_column_) if (
+            isinstance(data, ImageSet) or self.label_column_) else None
+        new = self.synthesize(self.plan(counts, count, balance, per_class))
+        if isinstance(data, ImageSet):
+            return _augmented_images(data, new, synthetic_only)
+        if marker in data.columns and not synthetic_only:
+            raise DataError(f"the data already has a column {marker!r}; choose another name "
+                            "for the synthetic-row marker")
+        if new is None:
+            new = data.iloc[:0]
+        if synthetic_only:
+            return new[list(data.columns)].reset_index(drop=True)
+        return pd.concat([data.assign(**{marker: 0}), new[list(data.columns)].assign(
+            **{marker: 1})], ignore_index=True)
+
+
+def _as_training_data(data):
+    """DataFrames and ImageSets pass through; paths are read; arrays of 3-4 dimensions are images."""
+    if isinstance(data, (pd.DataFrame, ImageSet)):
+        return data
+    if isinstance(data, (str, Path)):
+        from gantk.data.images import is_image_source, read_images
+        from gantk.data.tables import is_table_path, read_table
+
+        if not is_table_path(data) and is_image_source(data):
+            return read_images(data)
+        return read_table(data, min_rows=2)
+    array = np.asarray(data)
+    if array.ndim in (3, 4):
+        return images_from_array(array)
+    raise DataError(f"expected a DataFrame, a path or images, got an array of shape {array.shape}")
+
+
+def _augmented_images(data: ImageSet, new: ImageSamples | None,
+                      synthetic_only: bool) -> AugmentedImages:
+    names = (None if data.labels is None else [data.class_names[i] for i in data.labels])
+    if new is None:
+        new = ImageSamples(np.zeros((0, *to_uint8(data.pixels[:1]).shape[1:]), np.uint8),
+                           [] if names is not None else None)
+    if synthetic_only:
+        return AugmentedImages(new.pixels, new.labels, np.ones(len(new.pixels), bool))
+    labels = None if names is None else names + list(new.labels or [])
+    return AugmentedImages(np.concatenate([to_uint8(data.pixels), new.pixels]), labels,
+                           np.r_[np.zeros(len(data.pixels), bool), np.ones(len(new.pixels), bool)])
+

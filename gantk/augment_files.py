@@ -1,0 +1,126 @@
+"""``gantk augment`` on files: read, check everything that can be checked before training, train
+(holding rows out when a report is asked for), augment, write atomically, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gantk.augment import AugmentedImages, GANAugmenter, _as_training_data
+from gantk.augment_report import REFERENCE_ROWS, summary_lines, table_report, write_report
+from gantk.data.images import ImageSet
+from gantk.data.tables import TABLE_SUFFIXES, write_table
+from gantk.errors import DataError, GantkError
+from gantk.files import atomic_folder, atomic_path
+
+
+def run_augment(data, output, *, label_column, count, balance, per_class, synthetic_only, marker,
+                filter_, report_path, holdout, model, save_model, steps, seed,
+                quiet) -> list[str]:
+    """Everything ``gantk augment`` does; returns the summary lines to print."""
+    data, out = Path(data), Path(output)
+    _check_paths(data, out, report_path)
+    if sum((count is not None, bool(balance), per_class is not None)) != 1:
+        raise GantkError("give exactly one of --n, --balance or --per-class")
+    if model and save_model:
+        raise GantkError("--model uses a trained model: --save-model does not apply")
+    if not 0 <= holdout < 1:
+        raise GantkError(f"--holdout must be in [0, 1), got {holdout}")
+    source = _as_training_data(data)
+    images = isinstance(source, ImageSet)
+    _check_output_kind(out, images)
+    if images and label_column:
+        raise GantkError(f"{data}: --label-column is for tables; images take their classes from "
+                         "subfolders, 'y' in the .npz or an IDX label file")
+    if model:
+        augmenter = GANAugmenter.from_model(model, filter=filter_, seed=seed, quiet=quiet)
+        if label_column and label_column != augmenter.label_column_:
+            raise GantkError(f"{model}: trained on label column {augmenter.label_column_!r}, "
+                             f"not {label_column!r}")
+        train_rows, held_out = source, None
+    else:
+        split = report_path is not None and holdout > 0 and not images
+        train_rows, held_out = (_split(source, label_column, holdout, seed) if split
+                                else (source, None))
+        augmenter = GANAugmenter(steps=steps, filter=filter_, seed=seed, quiet=quiet)
+        GANAugmenter._check_classes(source, label_column)  # before holding rows out
+        augmenter.fit(train_rows, label_column, directory=save_model)
+    result = augmenter.augment(source, count, balance, per_class, synthetic_only, marker)
+    if images:
+        _write_images(result, out, source)
+        added = int(result.synthetic.sum())
+    else:
+        write_table(result, out)
+        added = len(result) if synthetic_only else int(result[marker].sum())
+    lines = [f"{added} synthetic {'images' if images else 'rows'} made; written to {out}"]
+    if report_path is not None:
+        if images:
+            raise GantkError("--report covers tables for now; the images were written")
+        reference = augmenter.sample(min(len(train_rows), REFERENCE_ROWS))
+        new_rows = result if synthetic_only else result[result[marker] == 1].drop(columns=[marker])
+        report = table_report(train_rows, reference[list(train_rows.columns)], held_out,
+                              new_rows, augmenter.label_column_, seed)
+        picture = write_report(report, report_path)
+        lines += summary_lines(report) + [f"report: {report_path} (picture: {picture})"]
+    return lines
+
+
+def _check_paths(data: Path, out: Path, report_path) -> None:
+    if not data.exists():
+        raise DataError(f"{data}: no such file or folder")
+    for path, option in ((out, "-o"), (Path(report_path) if report_path else None, "--report")):
+        if path is not None and path.resolve() == data.resolve():
+            raise GantkError(f"{path}: {option} would overwrite the input")
+
+
+def _check_output_kind(out: Path, images: bool) -> None:
+    suffix = out.suffix.lower()
+    if images and suffix not in ("", ".npz"):
+        raise DataError(f"{out}: augmented images go to a folder or an .npz file")
+    if not images and suffix not in TABLE_SUFFIXES:
+        raise DataError(f"{out}: augmented tables go to a .csv or .parquet file")
+
+
+def _split(frame: pd.DataFrame, label_column: str | None, share: float,
+           seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows to train on and rows held out, stratified by class."""
+    from sklearn.model_selection import train_test_split
+
+    try:
+        train_rows, held_out = train_test_split(
+            frame, test_size=share, random_state=seed,
+            stratify=frame[label_column] if label_column else None)
+    except ValueError as error:
+        raise GantkError(f"cannot hold {share:.0%} of the rows out for the report ({error}); "
+                         "use --holdout 0") from None
+    return train_rows.reset_index(drop=True), held_out.reset_index(drop=True)
+
+
+def _write_images(result: AugmentedImages, out: Path, source: ImageSet) -> None:
+    """An .npz (X uint8, y, synthetic) or a folder: class subfolders, originals under their own
+    names, new images as synthetic_NNNNN.png."""
+    if out.suffix.lower() == ".npz":
+        arrays = {"X": result.pixels[..., 0] if result.pixels.shape[-1] == 1 else result.pixels,
+                  "synthetic": result.synthetic}
+        if result.labels is not None:
+            arrays["y"] = np.array(result.labels)
+        with atomic_path(out) as temporary, open(temporary, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+        return
+    from PIL import Image
+
+    originals = iter(source.names or [f"{index:05d}.png" for index in range(len(source.pixels))])
+    with atomic_folder(out) as folder:
+        made = 0
+        for index, pixels in enumerate(result.pixels):
+            if result.synthetic[index]:
+                name = f"synthetic_{made:05d}.png"
+                made += 1
+            else:
+                name = Path(next(originals)).name
+            target = folder / result.labels[index] if result.labels is not None else folder
+            target.mkdir(exist_ok=True)
+            Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(
+                target / Path(name).with_suffix(".png"))

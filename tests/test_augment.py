@@ -1,0 +1,176 @@
+"""Augmentation: exact conditional sampling, balancing, DiffAugment, the report, gantk augment."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import make_mixed_table
+from gantk.augment import GANAugmenter
+from gantk.diffaugment import diff_augment, parse_policy
+from gantk.errors import GantkError
+from gantk.train import Trainer
+
+
+def imbalanced_table(rows: int = 360, minority: int = 40, seed: int = 0) -> pd.DataFrame:
+    """A majority and a minority class that differ in a numeric column and a category."""
+    frame = make_mixed_table(rows + minority, seed).drop(columns=["risk"])
+    frame["label"] = ["rare"] * minority + ["common"] * rows
+    frame.loc[: minority - 1, "age"] += 40
+    frame.loc[: minority - 1, "city"] = "Nice"
+    return frame
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    frame = imbalanced_table()
+    return GANAugmenter(steps=300, seed=0).fit(frame, label_column="label"), frame
+
+
+def test_conditional_sampling_is_exact_and_learns_the_rare_class(fitted):
+    augmenter, frame = fitted
+    rare = augmenter.sample(200, label="rare")
+    assert len(rare) == 200 and (rare["label"] == "rare").all()
+    common = augmenter.sample(200, label="common")
+    # the rare class was learned as its own: older, and mostly from Nice
+    assert rare["age"].mean() > common["age"].mean() + 20
+    assert (rare["city"] == "Nice").mean() > 0.5 > (common["city"] == "Nice").mean()
+
+
+def test_balance_and_per_class_counts(fitted):
+    augmenter, frame = fitted
+    balanced = augmenter.augment(frame, balance=True)
+    assert balanced["synthetic"].sum() == 320
+    assert balanced.groupby("label").size().to_dict() == {"common": 360, "rare": 360}
+    pd.testing.assert_frame_equal(balanced[balanced["synthetic"] == 0].drop(columns="synthetic"),
+                                  frame)
+    only = augmenter.augment(frame, per_class={"rare": 7, "common": 3}, synthetic_only=True)
+    assert list(only.columns) == list(frame.columns)
+    assert only["label"].value_counts().to_dict() == {"rare": 7, "common": 3}
+    with pytest.raises(GantkError, match="unknown label 'medium'"):
+        augmenter.augment(frame, per_class={"medium": 3})
+    with pytest.raises(GantkError, match="exactly one of"):
+        augmenter.augment(frame, count=5, balance=True)
+
+
+def test_discriminator_filter_keeps_exact_counts_and_prefers_what_d_likes(fitted):
+    augmenter, _ = fitted
+    strict = copy.copy(augmenter)
+    strict.filter = "discriminator"
+    kept = strict.sample(300, label="rare")
+    assert len(kept) == 300 and (kept["label"] == "rare").all()
+
+    def logits(rows):
+        encoded = augmenter.model_.codec.encode(rows)
+        with torch.no_grad():
+            return augmenter.model_.discriminator(torch.as_tensor(encoded.features),
+                                                  torch.as_tensor(encoded.labels)).mean().item()
+
+    assert logits(kept) > logits(augmenter.sample(300, label="rare"))
+
+
+def test_class_sampling_trains_rare_classes_more_often():
+    frame = imbalanced_table()
+    counts = {}
+    for rule in ("frequency", "log", "uniform"):
+        from gantk.data.codec import load_training_data
+        from gantk.train import TrainOptions, make_config
+
+        codec, encoded = load_training_data(frame, "label")
+        config = make_config(TrainOptions(batch_size=100, class_sampling=rule, device="cpu"),
+                             codec, len(frame))
+        trainer = Trainer(config, codec, encoded, None, quiet=True)
+        rare = codec.classes.index("rare")
+        counts[rule] = np.mean([(trainer.next_batch()[1] == rare).float().mean().item()
+                                for _ in range(50)])
+    assert counts["frequency"] == pytest.approx(0.1, abs=0.03)
+    assert counts["log"] == pytest.approx(np.log1p(40) / (np.log1p(40) + np.log1p(360)), abs=0.03)
+    assert counts["uniform"] == pytest.approx(0.5, abs=0.05)
+
+
+def test_diffaugment_keeps_gradients_and_is_seeded():
+    x = torch.rand(4, 1, 16, 16, requires_grad=True)
+    policy = parse_policy("color,translation,cutout")
+    first = diff_augment(x, policy, torch.Generator().manual_seed(1))
+    again = diff_augment(x, policy, torch.Generator().manual_seed(1))
+    assert first.shape == x.shape and torch.equal(first, again)
+    first.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    shifted = diff_augment(torch.ones(64, 1, 16, 16), ("translation",),
+                           torch.Generator().manual_seed(0))
+    assert shifted.min() == 0 and shifted.max() == 1  # zero fill where shifted in from outside
+    cut = diff_augment(torch.ones(8, 3, 16, 16), ("cutout",), torch.Generator().manual_seed(0))
+    assert ((cut == 0).float().mean(dim=(1, 2, 3)) <= 0.25 + 1e-6).all()
+    with pytest.raises(GantkError, match="unknown DiffAugment policy rotate"):
+        parse_policy("color,rotate")
+
+
+def test_conditional_images_with_diffaugment(digits_npz, tmp_path, run_cli):
+    out = tmp_path / "more.npz"
+    result = run_cli("augment", digits_npz, "-o", out, "--per-class", "1=10", "--steps", "20",
+                     "-q")
+    assert result.exit_code == 0, result.output
+    with np.load(out) as archive:
+        assert archive["X"].shape == (74, 28, 28) and archive["X"].dtype == np.uint8
+        assert archive["synthetic"].sum() == 10
+        assert (archive["y"][archive["synthetic"]] == "1").all()
+    folder = tmp_path / "more"
+    assert run_cli("augment", digits_npz, "-o", folder, "--balance", "--n", "4",
+                   "-q").exit_code == 2
+
+
+def test_gantk_augment_with_report(tmp_path, run_cli):
+    imbalanced_table().to_csv(tmp_path / "data.csv", index=False)
+    out, report = tmp_path / "balanced.parquet", tmp_path / "report.json"
+    result = run_cli("augment", tmp_path / "data.csv", "-o", out, "--label-column", "label",
+                     "--balance", "--report", report, "--steps", "200")
+    assert result.exit_code == 0, result.output
+    written = pd.read_parquet(out)
+    assert written["synthetic"].sum() == 320 and len(written) == 720
+    figures = json.loads(report.read_text())
+    assert figures["rows"]["holdout"] == 80 and figures["rows"]["train"] == 320
+    assert 0.5 < figures["column_similarity"] <= 1 and 0 <= figures["detection_auc"] <= 1
+    assert figures["privacy"]["exact_copies"] < 0.05
+    assert set(figures["utility"]) >= {"real", "synthetic", "real+added", "positive_class"}
+    assert figures["utility"]["positive_class"] == "rare"
+    assert figures["utility"]["real"]["roc_auc"] > 0.9  # the classes are easy to tell apart
+    assert (tmp_path / "report.png").exists()
+    assert "real-vs-synthetic AUC" in result.stderr
+
+
+def test_augment_bad_input(tmp_path, run_cli):
+    data = tmp_path / "data.csv"
+    frame = imbalanced_table()
+    frame.to_csv(data, index=False)
+    before = data.read_bytes()
+    frame.assign(label="one").to_csv(tmp_path / "single.csv", index=False)
+    frame.assign(label=["lonely"] + ["common"] * (len(frame) - 1)).to_csv(tmp_path / "lonely.csv",
+                                                                          index=False)
+    cases = [
+        ([data, "-o", tmp_path / "o.csv", "--label-column", "nope", "--balance"],
+         "no column 'nope' for --label-column"),
+        ([tmp_path / "single.csv", "-o", tmp_path / "o.csv", "--label-column", "label",
+          "--balance"], "has a single class 'one'"),
+        ([tmp_path / "lonely.csv", "-o", tmp_path / "o.csv", "--label-column", "label",
+          "--balance"], "class 'lonely' has a single row"),
+        ([data, "-o", tmp_path / "o.csv", "--label-column", "label", "--per-class", "rare=-3"],
+         "counts cannot be negative"),
+        ([data, "-o", tmp_path / "o.csv", "--label-column", "label", "--n", "-2"],
+         "--n must be at least 1"),
+        ([data, "-o", data, "--label-column", "label", "--balance"], "would overwrite the input"),
+        ([data, "-o", tmp_path / "o.csv", "--label-column", "label", "--per-class", "rare"],
+         "expected CLASS=COUNT"),
+        ([data, "-o", tmp_path / "o.txt", "--label-column", "label", "--balance"],
+         "go to a .csv or .parquet file"),
+    ]
+    for args, message in cases:
+        result = run_cli("augment", *args, "--steps", "5", "-q")
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert data.read_bytes() == before and not (tmp_path / "o.csv").exists()
