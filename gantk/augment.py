@@ -8,6 +8,7 @@ DiffAugment and the EMA generator). ``sample(n, label=c)`` returns exactly n sam
 
 from __future__ import annotations
 
+import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +22,14 @@ from gantk.errors import DataError, GantkError
 from gantk.model import GANModel, load_model
 from gantk.sample import decode_batch
 from gantk.samples import ImageSamples, assemble, label_index, random_inputs
-from gantk.train import TrainOptions, train
+from gantk.train import DEFAULT_TABLE_STEPS, DEFAULTS_BY_KIND, TrainOptions, train
 
 FILTERS = ("none", "discriminator")
 DIFFAUGMENT_FOR_IMAGES = "color,translation,cutout"
+#: tables: training budget in passes over the data, capped at gantk train's default steps. On
+#: small tables long training hurts: 440-row German credit and Adult samples gave their best
+#: classifiers at 100-250 passes and steadily worse ones up to 3,000 (docs/benchmarks.md)
+AUGMENT_EPOCHS = 100
 #: discriminator rejection sampling: candidates drawn to estimate D's largest logit, and the
 #: quantile of F(x) used as the acceptance shift gamma (Azadi et al. 2019, section 4)
 BURN_IN = 2048
@@ -41,7 +46,8 @@ class AugmentedImages:
 class GANAugmenter:
     """Fit on a small or imbalanced data set, then sample or augment.
 
-    ``class_sampling``: how often each class is trained on ("log": CTGAN's training-by-sampling;
+    ``steps``: by default 100 passes over a table (at most 3,000 steps) and gantk train's default
+    for images. ``class_sampling``: how often each class is trained on ("log": CTGAN's training-by-sampling;
     "uniform"; "frequency"). ``diffaugment``: images only; "auto" uses color, translation and
     cutout. ``filter``: "discriminator" keeps the samples the trained D finds most realistic.
     """
@@ -72,8 +78,12 @@ class GANAugmenter:
         data = _as_training_data(data)
         images = isinstance(data, ImageSet)
         labels = self._check_classes(data, label_column)
+        steps = self.steps
+        if steps is None and not images:
+            batch = min(self.batch_size or DEFAULTS_BY_KIND["table"]["batch_size"], len(data))
+            steps = min(DEFAULT_TABLE_STEPS, math.ceil(AUGMENT_EPOCHS * len(data) / batch))
         options = TrainOptions(
-            architecture=self.architecture, loss=self.loss, steps=self.steps,
+            architecture=self.architecture, loss=self.loss, steps=steps,
             batch_size=self.batch_size, seed=self.seed, device=self.device,
             class_sampling=self.class_sampling if labels is not None else "frequency",
             diffaugment=(DIFFAUGMENT_FOR_IMAGES if self.diffaugment == "auto" else

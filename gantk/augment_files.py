@@ -3,13 +3,21 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from gantk.augment import AugmentedImages, GANAugmenter, _as_training_data
-from gantk.augment_report import REFERENCE_ROWS, summary_lines, table_report, write_report
+from gantk.augment_report import (
+    REFERENCE_ROWS,
+    image_summary_lines,
+    plot_columns,
+    summary_lines,
+    table_report,
+    write_report,
+)
 from gantk.data.images import ImageSet
 from gantk.data.tables import TABLE_SUFFIXES, write_table
 from gantk.errors import DataError, GantkError
@@ -41,7 +49,7 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
                              f"not {label_column!r}")
         train_rows, held_out = source, None
     else:
-        split = report_path is not None and holdout > 0 and not images
+        split = report_path is not None and holdout > 0
         train_rows, held_out = (_split(source, label_column, holdout, seed) if split
                                 else (source, None))
         augmenter = GANAugmenter(steps=steps, filter=filter_, seed=seed, quiet=quiet)
@@ -55,16 +63,44 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         write_table(result, out)
         added = len(result) if synthetic_only else int(result[marker].sum())
     lines = [f"{added} synthetic {'images' if images else 'rows'} made; written to {out}"]
-    if report_path is not None:
-        if images:
-            raise GantkError("--report covers tables for now; the images were written")
+    if report_path is None:
+        return lines
+    if images:
+        report, draw = _image_report(augmenter, train_rows, held_out, seed)
+        lines += image_summary_lines(report)
+    else:
         reference = augmenter.sample(min(len(train_rows), REFERENCE_ROWS))
         new_rows = result if synthetic_only else result[result[marker] == 1].drop(columns=[marker])
         report = table_report(train_rows, reference[list(train_rows.columns)], held_out,
                               new_rows, augmenter.label_column_, seed)
-        picture = write_report(report, report_path)
-        lines += summary_lines(report) + [f"report: {report_path} (picture: {picture})"]
-    return lines
+        draw = partial(plot_columns, report["columns"])
+        lines += summary_lines(report)
+    picture = write_report(report, report_path, draw)
+    return lines + [f"report: {report_path} (picture: {picture})"]
+
+
+def _image_report(augmenter: GANAugmenter, train: ImageSet, held_out: ImageSet | None,
+                  seed: int):
+    """The CNN-based figures, and a grid with a column per class."""
+    from gantk.data.images import grid
+    from gantk.image_quality import image_report
+
+    if train.labels is None or held_out is None:
+        raise GantkError("--report for images needs labelled images (class subfolders, 'y' or "
+                         "an IDX label file) and --holdout above 0; the images were written")
+    reference = augmenter.sample(min(len(train.pixels), 2000))
+    pixels = reference.pixels.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1
+    labels = np.array([train.class_names.index(name) for name in reference.labels])
+    report = image_report(train, held_out, pixels, labels, seed)
+    classes = train.class_names
+    rows = [augmenter.synthesize({name: 8}).pixels for name in classes]  # 8 of each class
+
+    def draw(picture: Path) -> None:
+        tiles = np.stack(rows, axis=1).reshape(-1, *rows[0].shape[1:])  # row-major: a column a class
+        with atomic_path(picture) as temporary:
+            grid(tiles, columns=len(classes)).save(temporary, format="PNG")
+
+    return report, draw
 
 
 def _check_paths(data: Path, out: Path, report_path) -> None:
@@ -83,19 +119,30 @@ def _check_output_kind(out: Path, images: bool) -> None:
         raise DataError(f"{out}: augmented tables go to a .csv or .parquet file")
 
 
-def _split(frame: pd.DataFrame, label_column: str | None, share: float,
-           seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rows to train on and rows held out, stratified by class."""
+def _split(frame: pd.DataFrame | ImageSet, label_column: str | None, share: float, seed: int):
+    """Rows (or images) to train on and rows held out, stratified by class."""
     from sklearn.model_selection import train_test_split
 
+    if isinstance(frame, ImageSet):
+        classes = frame.labels
+    else:
+        classes = frame[label_column] if label_column else None
     try:
-        train_rows, held_out = train_test_split(
-            frame, test_size=share, random_state=seed,
-            stratify=frame[label_column] if label_column else None)
+        train_index, held_index = train_test_split(
+            np.arange(len(classes if classes is not None else frame)), test_size=share,
+            random_state=seed, stratify=classes)
     except ValueError as error:
         raise GantkError(f"cannot hold {share:.0%} of the rows out for the report ({error}); "
                          "use --holdout 0") from None
-    return train_rows.reset_index(drop=True), held_out.reset_index(drop=True)
+    if isinstance(frame, ImageSet):
+        def part(index):
+            return ImageSet(frame.pixels[index], None if frame.labels is None
+                            else frame.labels[index], frame.class_names,
+                            None if frame.names is None else [frame.names[i] for i in index])
+    else:
+        def part(index):
+            return frame.iloc[np.sort(index)].reset_index(drop=True)
+    return part(np.sort(train_index)), part(np.sort(held_index))
 
 
 def _write_images(result: AugmentedImages, out: Path, source: ImageSet) -> None:

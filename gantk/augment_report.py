@@ -81,13 +81,13 @@ def summary_lines(report: dict) -> list[str]:
     return lines
 
 
-def write_report(report: dict, path: str | Path) -> Path:
-    """The JSON, and a picture beside it (per-column similarity); returns the picture's path."""
+def write_report(report: dict, path: str | Path, draw) -> Path:
+    """The JSON, and ``draw(picture_path)`` beside it; returns the picture's path."""
     path = Path(path)
     with atomic_path(path) as temporary:
         temporary.write_text(json.dumps(report, indent=2, default=_plain))
     picture = path.with_suffix(".png")
-    _plot_columns(report["columns"], picture)
+    draw(picture)
     return picture
 
 
@@ -95,7 +95,15 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else str(value)
 
 
-def _plot_columns(columns: dict[str, float], out: Path) -> None:
+def image_summary_lines(report: dict) -> list[str]:
+    return [f"a CNN trained on the real images reads {report['classifier_accuracy_synthetic']:.1%}"
+            f" of generated images as the class asked for (real held-out images: "
+            f"{report['classifier_accuracy_real_holdout']:.1%}); Fréchet distance in its features "
+            f"{report['frechet_distance']:.2f} ({report['frechet_samples']} images)"]
+
+
+def plot_columns(columns: dict[str, float], out: Path) -> None:
+    """Per-column marginal similarity as bars."""
     import matplotlib
 
     matplotlib.use("Agg")

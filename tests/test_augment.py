@@ -119,9 +119,18 @@ def test_conditional_images_with_diffaugment(digits_npz, tmp_path, run_cli):
         assert archive["X"].shape == (74, 28, 28) and archive["X"].dtype == np.uint8
         assert archive["synthetic"].sum() == 10
         assert (archive["y"][archive["synthetic"]] == "1").all()
-    folder = tmp_path / "more"
+    folder, report = tmp_path / "more", tmp_path / "report.json"
     assert run_cli("augment", digits_npz, "-o", folder, "--balance", "--n", "4",
                    "-q").exit_code == 2
+    result = run_cli("augment", digits_npz, "-o", folder, "--n", "6", "--steps", "20",
+                     "--report", report, "-q")
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in folder.iterdir()) == ["0", "1"]
+    assert len(list(folder.rglob("synthetic_*.png"))) == 6 and len(list(folder.rglob("*.png"))) == 70
+    figures = json.loads(report.read_text())
+    assert figures["classifier_accuracy_real_holdout"] > 0.9  # the two classes are trivial
+    assert 0 <= figures["classifier_accuracy_synthetic"] <= 1 and figures["frechet_distance"] >= 0
+    assert (tmp_path / "report.png").exists()
 
 
 def test_gantk_augment_with_report(tmp_path, run_cli):
