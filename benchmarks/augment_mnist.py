@@ -2,6 +2,7 @@
 per class? And does DiffAugment help the GAN on so little data?
 
     python benchmarks/augment_mnist.py [--per-class 50] [--steps 2000] [--extra 100] [--seeds 2]
+                                       [--policies "none;color,translation,cutout;translation"]
 
 From the MNIST test split in ../shared/data/mnist: ``per-class`` images of each digit from the
 first half train everything; the second half (5,000 images) is the test set. For each seed: a CNN
@@ -45,6 +46,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--extra", type=int, default=100)
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--policies", default="none;color,translation,cutout",
+                        help="DiffAugment policies to compare, separated by ';'")
     parser.add_argument("--json", type=Path,
                         default=Path(__file__).parent / "results" / "augment_mnist.json")
     args = parser.parse_args()
@@ -56,7 +59,9 @@ def main() -> None:
         anchor = float((predict(real_cnn, test.pixels) == test.labels).mean())
         runs.append({"seed": seed, "method": "real only", "test_accuracy": anchor})
         print(f"seed {seed} real only: test accuracy {anchor:.3f}", flush=True)
-        for name, policy in (("gantk, no DiffAugment", None), ("gantk + DiffAugment", "auto")):
+        for policy in args.policies.split(";"):
+            name = "gantk, no DiffAugment" if policy == "none" else f"gantk + DiffAugment {policy}"
+            policy = None if policy == "none" else policy
             started = time.perf_counter()
             augmenter = GANAugmenter(steps=args.steps, diffaugment=policy, seed=seed)
             augmenter.fit(train)

@@ -3,7 +3,7 @@ GAN, with exact conditional sampling and optional discriminator rejection sampli
 
 ``fit`` trains a conditional GAN (tables: ``mlp`` on the label column, classes drawn by CTGAN's
 log-frequency rule so rare classes get their share of updates; images: conditional ``dcgan`` with
-DiffAugment and the EMA generator). ``sample(n, label=c)`` returns exactly n samples of class c.
+the EMA generator, DiffAugment on request). ``sample(n, label=c)`` returns exactly n samples of class c.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from gantk.samples import ImageSamples, assemble, label_index, random_inputs
 from gantk.train import DEFAULT_TABLE_STEPS, DEFAULTS_BY_KIND, TrainOptions, train
 
 FILTERS = ("none", "discriminator")
-DIFFAUGMENT_FOR_IMAGES = "color,translation,cutout"
 #: tables: training budget in passes over the data, capped at gantk train's default steps. On
 #: small tables long training hurts: 440-row German credit and Adult samples gave their best
 #: classifiers at 100-250 passes and steadily worse ones up to 3,000 (docs/benchmarks.md)
@@ -47,13 +46,15 @@ class GANAugmenter:
     """Fit on a small or imbalanced data set, then sample or augment.
 
     ``steps``: by default 100 passes over a table (at most 3,000 steps) and gantk train's default
-    for images. ``class_sampling``: how often each class is trained on ("log": CTGAN's training-by-sampling;
-    "uniform"; "frequency"). ``diffaugment``: images only; "auto" uses color, translation and
-    cutout. ``filter``: "discriminator" keeps the samples the trained D finds most realistic.
+    for images. ``class_sampling``: how often each class is trained on ("log": CTGAN's
+    training-by-sampling; "uniform"; "frequency"). ``diffaugment``: images only, a policy such as
+    "color,translation,cutout"; off by default, as the full policy made MNIST few-shot digits
+    worse (docs/benchmarks.md). ``filter``: "discriminator" keeps the samples the trained D finds
+    most realistic.
     """
 
     def __init__(self, steps: int | None = None, batch_size: int | None = None,
-                 class_sampling: str = "log", diffaugment: str | None = "auto",
+                 class_sampling: str = "log", diffaugment: str | None = None,
                  filter: str = "none", loss: str = "ns", architecture: str | None = None,
                  seed: int = 0, device: str = "cpu", quiet: bool = True):
         self.steps = steps
@@ -75,9 +76,9 @@ class GANAugmenter:
         is written to ``directory`` when given."""
         if self.filter not in FILTERS:
             raise GantkError(f"filter must be one of {', '.join(FILTERS)}, got {self.filter!r}")
-        data = _as_training_data(data)
+        data = as_training_data(data)
         images = isinstance(data, ImageSet)
-        labels = self._check_classes(data, label_column)
+        labels = self.class_counts(data, label_column)
         steps = self.steps
         if steps is None and not images:
             batch = min(self.batch_size or DEFAULTS_BY_KIND["table"]["batch_size"], len(data))
@@ -86,8 +87,7 @@ class GANAugmenter:
             architecture=self.architecture, loss=self.loss, steps=steps,
             batch_size=self.batch_size, seed=self.seed, device=self.device,
             class_sampling=self.class_sampling if labels is not None else "frequency",
-            diffaugment=(DIFFAUGMENT_FOR_IMAGES if self.diffaugment == "auto" else
-                         self.diffaugment) if images else None,
+            diffaugment=self.diffaugment if images else None,
         )
         with tempfile.TemporaryDirectory(prefix="gantk-augment-") as scratch:
             target = Path(directory) if directory else Path(scratch) / "model"
@@ -108,7 +108,7 @@ class GANAugmenter:
         return augmenter
 
     @staticmethod
-    def _check_classes(data, label_column: str | None) -> dict | None:
+    def class_counts(data, label_column: str | None) -> dict | None:
         """Class → row count, refusing what conditional training cannot learn from."""
         if isinstance(data, ImageSet):
             if data.labels is None:
@@ -218,8 +218,8 @@ class GANAugmenter:
                 marker: str = "synthetic"):
         """``data`` plus synthetic samples (marked in column ``marker``), or only the synthetic
         ones. Tables give a DataFrame, images ``AugmentedImages``."""
-        data = _as_training_data(data)
-        counts = self._check_classes(data, self.label_column_) if (
+        data = as_training_data(data)
+        counts = self.class_counts(data, self.label_column_) if (
             isinstance(data, ImageSet) or self.label_column_) else None
         new = self.synthesize(self.plan(counts, count, balance, per_class))
         if isinstance(data, ImageSet):
@@ -235,7 +235,7 @@ class GANAugmenter:
             **{marker: 1})], ignore_index=True)
 
 
-def _as_training_data(data):
+def as_training_data(data):
     """DataFrames and ImageSets pass through; paths are read; arrays of 3-4 dimensions are images."""
     if isinstance(data, (pd.DataFrame, ImageSet)):
         return data

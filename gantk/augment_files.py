@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gantk.augment import AugmentedImages, GANAugmenter, _as_training_data
+from gantk.augment import AugmentedImages, GANAugmenter, as_training_data
 from gantk.augment_report import (
     REFERENCE_ROWS,
     image_summary_lines,
@@ -25,7 +25,7 @@ from gantk.files import atomic_folder, atomic_path
 
 
 def run_augment(data, output, *, label_column, count, balance, per_class, synthetic_only, marker,
-                filter_, report_path, holdout, model, save_model, steps, seed,
+                filter_, diffaugment, report_path, holdout, model, save_model, steps, seed,
                 quiet) -> list[str]:
     """Everything ``gantk augment`` does; returns the summary lines to print."""
     data, out = Path(data), Path(output)
@@ -36,9 +36,11 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         raise GantkError("--model uses a trained model: --save-model does not apply")
     if not 0 <= holdout < 1:
         raise GantkError(f"--holdout must be in [0, 1), got {holdout}")
-    source = _as_training_data(data)
+    source = as_training_data(data)
     images = isinstance(source, ImageSet)
     _check_output_kind(out, images)
+    if diffaugment and not images:
+        raise GantkError("--diffaugment is for images; DATA is a table")
     if images and label_column:
         raise GantkError(f"{data}: --label-column is for tables; images take their classes from "
                          "subfolders, 'y' in the .npz or an IDX label file")
@@ -52,8 +54,9 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         split = report_path is not None and holdout > 0
         train_rows, held_out = (_split(source, label_column, holdout, seed) if split
                                 else (source, None))
-        augmenter = GANAugmenter(steps=steps, filter=filter_, seed=seed, quiet=quiet)
-        GANAugmenter._check_classes(source, label_column)  # before holding rows out
+        augmenter = GANAugmenter(steps=steps, filter=filter_, diffaugment=diffaugment, seed=seed,
+                                 quiet=quiet)
+        GANAugmenter.class_counts(source, label_column)  # before holding rows out
         augmenter.fit(train_rows, label_column, directory=save_model)
     result = augmenter.augment(source, count, balance, per_class, synthetic_only, marker)
     if images:

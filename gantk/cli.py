@@ -284,6 +284,7 @@ Examples:
               help="Name of the 0/1 column marking synthetic rows.")
 @click.option("--filter", "filter_", type=click.Choice(["none", "discriminator"]), default="none",
               show_default=True, help="discriminator: keep the samples D finds most realistic.")
+@click.option("--diffaugment", help="Images: DiffAugment policy, e.g. color,translation,cutout.")
 @click.option("--report", type=click.Path(), help="Write a quality report (JSON, plus a PNG).")
 @click.option("--holdout", type=float, default=0.2, show_default=True,
               help="With --report: share of rows kept out of training to measure privacy and "
@@ -294,14 +295,14 @@ Examples:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 def augment(data, output, label_column, count, balance, per_class, synthetic_only, marker,
-            filter_, report, holdout, model, save_model, steps, seed, quiet):
+            filter_, diffaugment, report, holdout, model, save_model, steps, seed, quiet):
     """Add realistic synthetic rows (or images) to DATA, e.g. of its rare classes."""
     from gantk.augment_files import run_augment
 
     summary = run_augment(
         data, output, label_column=label_column, count=count, balance=balance,
         per_class=_parse_per_class(per_class), synthetic_only=synthetic_only, marker=marker,
-        filter_=filter_, report_path=report, holdout=holdout, model=model,
+        filter_=filter_, diffaugment=diffaugment, report_path=report, holdout=holdout, model=model,
         save_model=save_model, steps=steps, seed=seed, quiet=quiet,
     )
     if not quiet:

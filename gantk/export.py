@@ -63,7 +63,7 @@ class TableDecoder(nn.Module):
         start, draw = 0, 0
         for index, (column, encoder, blocks) in enumerate(zip(
                 transformer.schema.columns, transformer.encoders,
-                transformer._column_layouts(), strict=True)):
+                transformer.column_layouts(), strict=True)):
             # numpy's draw order: the category or mode first, then missingness
             offsets = np.cumsum([start] + [width for _, width in blocks]).tolist()
             step = {"index": index, "kind": encoder["type"], "column": column,

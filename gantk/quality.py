@@ -93,9 +93,10 @@ def pair_similarity(real: pd.DataFrame, synthetic: pd.DataFrame,
     for i, first in enumerate(columns):
         for second in columns[i + 1:]:
             if _is_numeric(real[first]) and _is_numeric(real[second]):
-                r_real = real[first].corr(real[second])
-                r_synthetic = pd.to_numeric(synthetic[first], errors="coerce").corr(
-                    pd.to_numeric(synthetic[second], errors="coerce"))
+                with np.errstate(invalid="ignore", divide="ignore"):  # constant: NaN, handled
+                    r_real = real[first].corr(real[second])
+                    r_synthetic = pd.to_numeric(synthetic[first], errors="coerce").corr(
+                        pd.to_numeric(synthetic[second], errors="coerce"))
                 if np.isfinite(r_real) and np.isfinite(r_synthetic):
                     scores[f"{first} ~ {second}"] = 1.0 - abs(r_real - r_synthetic) / 2
                     continue

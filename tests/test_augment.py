@@ -113,7 +113,7 @@ def test_diffaugment_keeps_gradients_and_is_seeded():
 def test_conditional_images_with_diffaugment(digits_npz, tmp_path, run_cli):
     out = tmp_path / "more.npz"
     result = run_cli("augment", digits_npz, "-o", out, "--per-class", "1=10", "--steps", "20",
-                     "-q")
+                     "--diffaugment", "color,translation,cutout", "-q")
     assert result.exit_code == 0, result.output
     with np.load(out) as archive:
         assert archive["X"].shape == (74, 28, 28) and archive["X"].dtype == np.uint8

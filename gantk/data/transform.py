@@ -78,18 +78,19 @@ class TableTransformer:
     @property
     def layout(self) -> tuple[tuple[str, int], ...]:
         """(activation, width) blocks, in output order."""
-        return tuple(block for column_blocks in self._column_layouts() for block in column_blocks)
+        return tuple(block for column_blocks in self.column_layouts() for block in column_blocks)
 
     def column_slices(self) -> dict[str, slice]:
         """Where each column's blocks sit in an encoded row."""
         slices, start = {}, 0
-        for column, blocks in zip(self.schema.columns, self._column_layouts(), strict=True):
+        for column, blocks in zip(self.schema.columns, self.column_layouts(), strict=True):
             width = sum(size for _, size in blocks)
             slices[column.name] = slice(start, start + width)
             start += width
         return slices
 
-    def _column_layouts(self) -> list[list[tuple[str, int]]]:
+    def column_layouts(self) -> list[list[tuple[str, int]]]:
+        """Each column's (activation, width) blocks, in column order."""
         layouts = []
         for column, encoder in zip(self.schema.columns, self.encoders, strict=True):
             kind = encoder["type"]
