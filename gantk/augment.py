@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from gantk.augment_report import REFERENCE_ROWS, table_report
 from gantk.data.images import ImageSet, images_from_array, to_uint8
 from gantk.errors import DataError, GantkError
 from gantk.model import GANModel, load_model
@@ -212,6 +213,27 @@ class GANAugmenter:
             return pd.concat(parts, ignore_index=True)
         labels = [name for part in parts for name in (part.labels or [])]
         return ImageSamples(np.concatenate([part.pixels for part in parts]), labels or None)
+
+    def report(self, train, holdout=None, added: pd.DataFrame | None = None) -> dict:
+        """The quality report against ``train`` (the rows the model learned from) and, for
+        privacy and utility, ``holdout`` (real rows it never saw). Tables: fidelity, privacy,
+        utility (real + ``added`` too, when given); labelled images: a CNN's reading of generated
+        images and a Fréchet distance (``holdout`` required)."""
+        train = as_training_data(train)
+        holdout = None if holdout is None else as_training_data(holdout)
+        if isinstance(train, ImageSet):
+            from gantk.image_quality import image_report
+
+            if train.labels is None or holdout is None:
+                raise GantkError("the image report needs labelled images (class subfolders, 'y' "
+                                 "or an IDX label file) and held-out ones (--holdout above 0)")
+            reference = self.sample(min(len(train.pixels), REFERENCE_ROWS))
+            pixels = reference.pixels.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1
+            labels = np.array([train.class_names.index(name) for name in reference.labels])
+            return image_report(train, holdout, pixels, labels, self.seed)
+        reference = self.sample(min(len(train), REFERENCE_ROWS))
+        return table_report(train, reference[list(train.columns)], holdout, added,
+                            self.label_column_, self.seed)
 
     def augment(self, data, count: int | None = None, balance: bool = False,
                 per_class: dict | None = None, synthetic_only: bool = False,

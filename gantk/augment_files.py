@@ -10,14 +10,7 @@ import numpy as np
 import pandas as pd
 
 from gantk.augment import AugmentedImages, GANAugmenter, as_training_data
-from gantk.augment_report import (
-    REFERENCE_ROWS,
-    image_summary_lines,
-    plot_columns,
-    summary_lines,
-    table_report,
-    write_report,
-)
+from gantk.augment_report import image_summary_lines, plot_columns, summary_lines, write_report
 from gantk.data.images import ImageSet
 from gantk.data.tables import TABLE_SUFFIXES, write_table
 from gantk.errors import DataError, GantkError
@@ -68,42 +61,28 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
     lines = [f"{added} synthetic {'images' if images else 'rows'} made; written to {out}"]
     if report_path is None:
         return lines
+    new_rows = None
+    if not images:
+        new_rows = result if synthetic_only else result[result[marker] == 1].drop(columns=[marker])
+    report = augmenter.report(train_rows, held_out, new_rows)
     if images:
-        report, draw = _image_report(augmenter, train_rows, held_out, seed)
+        draw = partial(_draw_class_grid, augmenter, source.class_names)
         lines += image_summary_lines(report)
     else:
-        reference = augmenter.sample(min(len(train_rows), REFERENCE_ROWS))
-        new_rows = result if synthetic_only else result[result[marker] == 1].drop(columns=[marker])
-        report = table_report(train_rows, reference[list(train_rows.columns)], held_out,
-                              new_rows, augmenter.label_column_, seed)
         draw = partial(plot_columns, report["columns"])
         lines += summary_lines(report)
     picture = write_report(report, report_path, draw)
     return lines + [f"report: {report_path} (picture: {picture})"]
 
 
-def _image_report(augmenter: GANAugmenter, train: ImageSet, held_out: ImageSet | None,
-                  seed: int):
-    """The CNN-based figures, and a grid with a column per class."""
+def _draw_class_grid(augmenter: GANAugmenter, classes: list[str], picture: Path) -> None:
+    """Eight generated images of each class, a column per class."""
     from gantk.data.images import grid
-    from gantk.image_quality import image_report
 
-    if train.labels is None or held_out is None:
-        raise GantkError("--report for images needs labelled images (class subfolders, 'y' or "
-                         "an IDX label file) and --holdout above 0; the images were written")
-    reference = augmenter.sample(min(len(train.pixels), 2000))
-    pixels = reference.pixels.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1
-    labels = np.array([train.class_names.index(name) for name in reference.labels])
-    report = image_report(train, held_out, pixels, labels, seed)
-    classes = train.class_names
-    rows = [augmenter.synthesize({name: 8}).pixels for name in classes]  # 8 of each class
-
-    def draw(picture: Path) -> None:
-        tiles = np.stack(rows, axis=1).reshape(-1, *rows[0].shape[1:])  # row-major: a column a class
-        with atomic_path(picture) as temporary:
-            grid(tiles, columns=len(classes)).save(temporary, format="PNG")
-
-    return report, draw
+    rows = [augmenter.synthesize({name: 8}).pixels for name in classes]
+    tiles = np.stack(rows, axis=1).reshape(-1, *rows[0].shape[1:])
+    with atomic_path(picture) as temporary:
+        grid(tiles, columns=len(classes)).save(temporary, format="PNG")
 
 
 def _check_paths(data: Path, out: Path, report_path) -> None:

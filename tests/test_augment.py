@@ -183,3 +183,16 @@ def test_augment_bad_input(tmp_path, run_cli):
         assert message in result.stderr, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1
     assert data.read_bytes() == before and not (tmp_path / "o.csv").exists()
+
+
+def test_report_from_python(fitted):
+    augmenter, frame = fitted
+    unseen = imbalanced_table(seed=1)
+    added = augmenter.augment(frame, per_class={"rare": 50}, synthetic_only=True)
+    report = augmenter.report(frame, unseen, added)
+    assert report["rows"] == {"train": 400, "synthetic": 400, "holdout": 400, "added": 50}
+    assert set(report["columns"]) == set(frame.columns)
+    assert report["privacy"]["exact_copies"] < 0.05
+    assert report["utility"]["positive_class"] == "rare"
+    assert report["utility"]["real"]["roc_auc"] > 0.9
+    assert "real+added" in report["utility"]
