@@ -74,7 +74,7 @@ class GANAugmenter:
             directory: str | Path | None = None) -> GANAugmenter:
         """Train on ``data`` (a DataFrame, a table or image path, an ImageSet or an image array);
         tables are conditioned on ``label_column``, labelled images on their classes. The model
-        is written to ``directory`` when given."""
+        is written to ``directory`` when given (refused if one is already there)."""
         if self.filter not in FILTERS:
             raise GantkError(f"filter must be one of {', '.join(FILTERS)}, got {self.filter!r}")
         data = as_training_data(data)
@@ -93,8 +93,7 @@ class GANAugmenter:
         with tempfile.TemporaryDirectory(prefix="gantk-augment-") as scratch:
             target = Path(directory) if directory else Path(scratch) / "model"
             train(data, target, options, label_column=label_column,
-                  conditional=images and labels is not None, quiet=self.quiet,
-                  force=directory is not None)
+                  conditional=images and labels is not None, quiet=self.quiet)
             self.model_: GANModel = load_model(target, self.device)
         self.label_column_ = label_column
         return self

@@ -27,6 +27,8 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         raise GantkError("give exactly one of --n, --balance or --per-class")
     if model and save_model:
         raise GantkError("--model uses a trained model: --save-model does not apply")
+    if save_model and Path(save_model).exists() and any(Path(save_model).iterdir()):
+        raise GantkError(f"{save_model}: --save-model folder is not empty; choose a new one")
     if not 0 <= holdout < 1:
         raise GantkError(f"--holdout must be in [0, 1), got {holdout}")
     source = as_training_data(data)

@@ -270,7 +270,7 @@ def _to_onnx(graph: nn.Module, examples: list[np.ndarray], metadata: dict,
 
     batch = torch.export.Dim("batch", min=1)
     tensors = tuple(torch.as_tensor(example) for example in examples)
-    with tempfile_onnx() as path, warnings.catch_warnings(), _quiet_exporter():
+    with _temporary_onnx_path() as path, warnings.catch_warnings(), _quiet_exporter():
         warnings.simplefilter("ignore")
         try:
             torch.onnx.export(
@@ -312,7 +312,7 @@ def _quiet_exporter():
 
 
 @contextlib.contextmanager
-def tempfile_onnx():
+def _temporary_onnx_path():
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="gantk-export-") as folder:

@@ -176,6 +176,8 @@ def test_augment_bad_input(tmp_path, run_cli):
          "expected CLASS=COUNT"),
         ([data, "-o", tmp_path / "o.txt", "--label-column", "label", "--balance"],
          "go to a .csv or .parquet file"),
+        ([data, "-o", tmp_path / "o.csv", "--label-column", "label", "--balance", "--save-model",
+          tmp_path], "--save-model folder is not empty"),
     ]
     for args, message in cases:
         result = run_cli("augment", *args, "--steps", "5", "-q")
