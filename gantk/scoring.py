@@ -71,11 +71,9 @@ def mean_knn_distance(queries: torch.Tensor, reference: torch.Tensor, k: int) ->
 
 
 def knn_block(queries: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:
-    """``mean_knn_distance`` for one block of queries, in a single matrix product. Both sides
-    are centred on the reference's mean first: |q|² + |r|² - 2q·r cancels badly for near
-    neighbours when the norms are large (D's features share a big common offset)."""
-    center = reference.mean(dim=0)
-    queries, reference = queries - center, reference - center
+    """``mean_knn_distance`` for one block of queries, in a single matrix product. Centre both
+    sides first (on the reference's mean): |q|² + |r|² - 2q·r cancels badly for near neighbours
+    when the norms are large, and D's features share a big common offset."""
     squared = (queries.pow(2).sum(dim=1, keepdim=True) + reference.pow(2).sum(dim=1)
                - 2 * queries @ reference.T).clamp_min(0)
     nearest = torch.topk(squared, min(k, len(reference)), dim=1, largest=False).values

@@ -48,20 +48,28 @@ class FeatureKNNScorer(Scorer):
         if len(rows) > REFERENCE_ROWS:
             pick = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))
             rows = rows[pick[:REFERENCE_ROWS]]
-        self.reference = discriminator_features(model, rows)
+        self._set_reference(discriminator_features(model, rows))
         return self
 
+    def _set_reference(self, reference: torch.Tensor) -> None:
+        """Keep the reference centred once, not on every scored block (see ``knn_block``)."""
+        self.reference = reference
+        self.center = reference.mean(dim=0)
+        self.centred = reference - self.center
+
     def score(self, model, features):
-        return mean_knn_distance(discriminator_features(model, features), self.reference, self.k)
+        queries = discriminator_features(model, features) - self.center
+        return mean_knn_distance(queries, self.centred, self.k)
 
     def state(self):
         return {"reference": self.reference}
 
     def load_state(self, model, state):
-        self.reference = state["reference"]
+        self._set_reference(state["reference"])
 
     def graph(self, model):
-        return lambda x: knn_block(model.discriminator.features(x), self.reference, self.k)
+        return lambda x: knn_block(model.discriminator.features(x) - self.center, self.centred,
+                                   self.k)
 
 
 class Encoder(nn.Module):
