@@ -18,7 +18,8 @@ import pandas as pd
 import torch
 
 from gantk.augment_report import REFERENCE_ROWS, table_report
-from gantk.data.images import ImageSet, images_from_array, to_uint8
+from gantk.data.codec import as_data
+from gantk.data.images import ImageSet, to_uint8
 from gantk.errors import DataError, GantkError
 from gantk.model import GANModel, load_model
 from gantk.sample import decode_batch
@@ -77,7 +78,7 @@ class GANAugmenter:
         is written to ``directory`` when given (refused if one is already there)."""
         if self.filter not in FILTERS:
             raise GantkError(f"filter must be one of {', '.join(FILTERS)}, got {self.filter!r}")
-        data = as_training_data(data)
+        data = as_data(data)
         images = isinstance(data, ImageSet)
         labels = self.class_counts(data, label_column)
         steps = self.steps
@@ -218,8 +219,8 @@ class GANAugmenter:
         privacy and utility, ``holdout`` (real rows it never saw). Tables: fidelity, privacy,
         utility (real + ``added`` too, when given); labelled images: a CNN's reading of generated
         images and a Fréchet distance (``holdout`` required)."""
-        train = as_training_data(train)
-        holdout = None if holdout is None else as_training_data(holdout)
+        train = as_data(train)
+        holdout = None if holdout is None else as_data(holdout)
         if isinstance(train, ImageSet):
             from gantk.image_quality import image_report
 
@@ -239,7 +240,7 @@ class GANAugmenter:
                 marker: str = "synthetic"):
         """``data`` plus synthetic samples (marked in column ``marker``), or only the synthetic
         ones. Tables give a DataFrame, images ``AugmentedImages``."""
-        data = as_training_data(data)
+        data = as_data(data)
         counts = self.class_counts(data, self.label_column_) if (
             isinstance(data, ImageSet) or self.label_column_) else None
         new = self.synthesize(self.plan(counts, count, balance, per_class))
@@ -254,23 +255,6 @@ class GANAugmenter:
             return new[list(data.columns)].reset_index(drop=True)
         return pd.concat([data.assign(**{marker: 0}), new[list(data.columns)].assign(
             **{marker: 1})], ignore_index=True)
-
-
-def as_training_data(data):
-    """DataFrames and ImageSets pass through; paths are read; arrays of 3-4 dimensions are images."""
-    if isinstance(data, (pd.DataFrame, ImageSet)):
-        return data
-    if isinstance(data, (str, Path)):
-        from gantk.data.images import is_image_source, read_images
-        from gantk.data.tables import is_table_path, read_table
-
-        if not is_table_path(data) and is_image_source(data):
-            return read_images(data)
-        return read_table(data, min_rows=2)
-    array = np.asarray(data)
-    if array.ndim in (3, 4):
-        return images_from_array(array)
-    raise DataError(f"expected a DataFrame, a path or images, got an array of shape {array.shape}")
 
 
 def _augmented_images(data: ImageSet, new: ImageSamples | None,

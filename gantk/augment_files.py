@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gantk.augment import AugmentedImages, GANAugmenter, as_training_data
+from gantk.augment import AugmentedImages, GANAugmenter
 from gantk.augment_report import image_summary_lines, plot_columns, summary_lines, write_report
+from gantk.data.codec import as_data
 from gantk.data.images import ImageSet
 from gantk.data.tables import TABLE_SUFFIXES, write_table
 from gantk.errors import DataError, GantkError
@@ -31,7 +32,7 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         raise GantkError(f"{save_model}: --save-model folder is not empty; choose a new one")
     if not 0 <= holdout < 1:
         raise GantkError(f"--holdout must be in [0, 1), got {holdout}")
-    source = as_training_data(data)
+    source = as_data(data)
     images = isinstance(source, ImageSet)
     _check_output_kind(out, images)
     if diffaugment and not images:

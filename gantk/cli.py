@@ -196,14 +196,13 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
     """Score every row of DATA (CSV/Parquet) or every image (a folder, .npz or MNIST IDX) for how
     anomalous it is; higher = more anomalous."""
     from gantk.data.images import is_image_source
-    from gantk.data.tables import is_table_path
     from gantk.detect_files import check_contamination, score_images, score_table
 
     if contamination is not None and threshold is not None:
         raise GantkError("give --contamination or --threshold, not both")
     if contamination is not None:
         check_contamination(contamination)
-    images = not is_table_path(data) and is_image_source(data)
+    images = is_image_source(data)
     if images and label_column is not None:
         raise GantkError(f"{data}: --label-column is for tables; images are scored without one")
     if model:
@@ -250,14 +249,12 @@ def _load_detector(model):
 
 def _detector_training_data(source, label_column: str | None, check_labels: bool):
     """The table (without the label column) or the images a detector trains on."""
-    from gantk.data.images import is_image_source, read_images
-    from gantk.data.tables import is_table_path, read_table
+    from gantk.data.codec import as_data
+    from gantk.data.images import ImageSet
     from gantk.detect_files import outlier_labels
 
-    if not is_table_path(source) and is_image_source(source):
-        return read_images(source)
-    frame = read_table(source, min_rows=2)
-    if label_column is None:
+    frame = as_data(source)
+    if label_column is None or isinstance(frame, ImageSet):
         return frame
     if label_column not in frame.columns:
         raise GantkError(f"{source}: no column {label_column!r} for --label-column "

@@ -17,7 +17,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from sklearn.base import BaseEstimator, OutlierMixin
 
-from gantk.data.images import ImageSet, images_from_array
+from gantk.data.codec import as_data
+from gantk.data.images import ImageSet
 from gantk.detect_files import check_contamination
 from gantk.errors import DataError, ModelFileError
 from gantk.files import atomic_path
@@ -27,19 +28,6 @@ from gantk.train import TrainOptions, train
 
 DETECTOR_FILE = "detector.safetensors"
 DEFAULT_SCORER = "dknn"
-
-
-def as_data(X) -> pd.DataFrame | ImageSet:
-    """DataFrames and ImageSets pass through; 2-D arrays become tables with columns x0, x1, ...;
-    3-D and 4-D arrays are images (uint8, or floats in [0, 1])."""
-    if isinstance(X, (pd.DataFrame, ImageSet)):
-        return X
-    array = np.asarray(X)
-    if array.ndim in (3, 4):
-        return images_from_array(array)
-    if array.ndim != 2:
-        raise DataError(f"expected a table (2-D) or images (3-D/4-D), got shape {array.shape}")
-    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
 
 
 class GANDetector(OutlierMixin, BaseEstimator):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gantk.data.images import ImageSet, read_images
+from gantk.data.images import ImageSet, images_from_array, is_image_source, read_images
 from gantk.data.tables import TableSchema, infer_schema, is_table_path, read_table
 from gantk.data.transform import TableTransformer
 from gantk.errors import DataError
@@ -182,6 +182,22 @@ class ImageCodec:
     @classmethod
     def from_dict(cls, values: dict) -> ImageCodec:
         return cls(tuple(values["shape"]), values["classes"], values["frequencies"])
+
+
+def as_data(X) -> pd.DataFrame | ImageSet:
+    """Any input gantk's estimators take, as a DataFrame or an ImageSet: those pass through;
+    paths are read (image folders, .npz and IDX files as images, else a table); 2-D arrays become
+    tables with columns x0, x1, ...; 3-D and 4-D arrays are images (uint8, or floats in [0, 1])."""
+    if isinstance(X, (pd.DataFrame, ImageSet)):
+        return X
+    if isinstance(X, (str, Path)):
+        return read_images(X) if is_image_source(X) else read_table(X, min_rows=2)
+    array = np.asarray(X)
+    if array.ndim in (3, 4):
+        return images_from_array(array)
+    if array.ndim != 2:
+        raise DataError(f"expected a table (2-D) or images (3-D/4-D), got shape {array.shape}")
+    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
 
 
 def codec_from_dict(values: dict) -> TableCodec | ImageCodec:
