@@ -32,6 +32,12 @@ def column_similarity(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, 
     return scores
 
 
+def _categories(frame: pd.DataFrame) -> dict[str, list]:
+    """Every non-numeric column's values, so two frames encode their categories alike."""
+    return {name: sorted(frame[name].dropna().astype(object).unique().tolist(), key=str)
+            for name in frame.columns if not _is_numeric(frame[name])}
+
+
 def _as_model_input(frame: pd.DataFrame, categories: dict[str, list]) -> pd.DataFrame:
     out = {}
     for name in frame.columns:
@@ -46,10 +52,7 @@ def detection_auc(real: pd.DataFrame, synthetic: pd.DataFrame, seed: int = 0) ->
     """ROC-AUC of gradient boosting telling real from synthetic rows on a held-out third.
     0.5: indistinguishable; 1.0: every synthetic row gives itself away."""
     both = pd.concat([real, synthetic], ignore_index=True)
-    categories = {
-        name: sorted(both[name].dropna().astype(object).unique().tolist(), key=str)
-        for name in both.columns if not _is_numeric(both[name])
-    }
+    categories = _categories(both)
     features = _as_model_input(both, categories)
     target = np.r_[np.zeros(len(real)), np.ones(len(synthetic))]
     train_x, test_x, train_y, test_y = train_test_split(
@@ -170,8 +173,7 @@ def classifier_scores(train: pd.DataFrame, test: pd.DataFrame, label_column: str
     from sklearn.metrics import average_precision_score, balanced_accuracy_score, f1_score
 
     both = pd.concat([train, test], ignore_index=True).drop(columns=[label_column])
-    categories = {name: sorted(both[name].dropna().astype(object).unique().tolist(), key=str)
-                  for name in both.columns if not _is_numeric(both[name])}
+    categories = _categories(both)
     model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
     target = train[label_column].astype(object) == positive
     if target.nunique() < 2:
