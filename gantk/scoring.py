@@ -62,19 +62,32 @@ def discriminator_features(model: GANModel, features: torch.Tensor) -> torch.Ten
     return map_in_chunks(model.discriminator.features, features, model.discriminator)
 
 
-def mean_knn_distance(queries: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:
-    """Mean Euclidean distance from each query to its k nearest reference rows (exact, chunked
-    matrix products, so a million queries need no index and bounded memory)."""
-    rows = 1024  # a 1024 x reference distance block: 40 MB for 10,000 reference rows
-    return torch.cat([knn_block(queries[start:start + rows], reference, k)
-                      for start in range(0, len(queries), rows)])
+class NearestNeighbours:
+    """Exact mean distance to the k nearest rows of a fixed reference, by matrix products: a
+    million queries need no index and bounded memory.
 
+    The reference is centred once, on its mean, and queries with it: |q|² + |r|² - 2q·r cancels
+    badly for near neighbours when the norms are large, and D's features share a big common offset.
+    |q|² is the same along a query's row, so ranking needs only |r|² - 2q·r (one GEMM with the
+    norms as its bias); |q|² joins the k kept values only.
+    """
 
-def knn_block(queries: torch.Tensor, reference: torch.Tensor, k: int) -> torch.Tensor:
-    """``mean_knn_distance`` for one block of queries, in a single matrix product. Centre both
-    sides first (on the reference's mean): |q|² + |r|² - 2q·r cancels badly for near neighbours
-    when the norms are large, and D's features share a big common offset."""
-    squared = (queries.pow(2).sum(dim=1, keepdim=True) + reference.pow(2).sum(dim=1)
-               - 2 * queries @ reference.T).clamp_min(0)
-    nearest = torch.topk(squared, min(k, len(reference)), dim=1, largest=False).values
-    return nearest.sqrt().mean(dim=1)
+    def __init__(self, reference: torch.Tensor, k: int):
+        self.reference = reference
+        self.k = min(k, len(reference))
+        self.center = reference.mean(dim=0)
+        self.centred = reference - self.center
+        self.norms = self.centred.pow(2).sum(dim=1)
+
+    def block(self, queries: torch.Tensor) -> torch.Tensor:
+        """Mean k-NN distance for one block of (uncentred) queries, loop-free so export can trace it."""
+        queries = queries - self.center
+        ranked = torch.addmm(self.norms, queries, self.centred.T, alpha=-2)
+        nearest = torch.topk(ranked, self.k, dim=1, largest=False).values
+        squared = (nearest + queries.pow(2).sum(dim=1, keepdim=True)).clamp_min(0)
+        return squared.sqrt().mean(dim=1)
+
+    def mean_distance(self, queries: torch.Tensor) -> torch.Tensor:
+        rows = 1024  # a 1024 x reference distance block: 40 MB for 10,000 reference rows
+        return torch.cat([self.block(queries[start:start + rows])
+                          for start in range(0, len(queries), rows)])

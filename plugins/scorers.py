@@ -11,11 +11,10 @@ from gantk.errors import GantkError
 from gantk.hookspecs import hookimpl
 from gantk.model import GANModel
 from gantk.scoring import (
+    NearestNeighbours,
     Scorer,
     discriminator_features,
-    knn_block,
     map_in_chunks,
-    mean_knn_distance,
 )
 
 #: most rows kept as the k-NN reference: bounds memory and time for scoring millions of rows
@@ -41,35 +40,27 @@ class FeatureKNNScorer(Scorer):
 
     def __init__(self, k: int = 35):
         self.k = k
-        self.reference: torch.Tensor | None = None
+        self.neighbours: NearestNeighbours | None = None
 
     def fit(self, model, features, seed=0):
         rows = features
         if len(rows) > REFERENCE_ROWS:
             pick = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))
             rows = rows[pick[:REFERENCE_ROWS]]
-        self._set_reference(discriminator_features(model, rows))
+        self.neighbours = NearestNeighbours(discriminator_features(model, rows), self.k)
         return self
 
-    def _set_reference(self, reference: torch.Tensor) -> None:
-        """Keep the reference centred once, not on every scored block (see ``knn_block``)."""
-        self.reference = reference
-        self.center = reference.mean(dim=0)
-        self.centred = reference - self.center
-
     def score(self, model, features):
-        queries = discriminator_features(model, features) - self.center
-        return mean_knn_distance(queries, self.centred, self.k)
+        return self.neighbours.mean_distance(discriminator_features(model, features))
 
     def state(self):
-        return {"reference": self.reference}
+        return {"reference": self.neighbours.reference}
 
     def load_state(self, model, state):
-        self._set_reference(state["reference"])
+        self.neighbours = NearestNeighbours(state["reference"], self.k)
 
     def graph(self, model):
-        return lambda x: knn_block(model.discriminator.features(x) - self.center, self.centred,
-                                   self.k)
+        return lambda x: self.neighbours.block(model.discriminator.features(x))
 
 
 class Encoder(nn.Module):

@@ -216,3 +216,22 @@ def test_detect_an_image_folder(digits_npz, tmp_path, run_cli):
     assert scored["is_outlier"].mean() == pytest.approx(0.5, abs=0.05)
     bad = run_cli("detect", tmp_path / "mixed", "-o", out, "--label-column", "y", "-q")
     assert bad.exit_code == 2 and "--label-column is for tables" in bad.stderr
+
+
+def test_nearest_neighbours_match_brute_force_despite_a_large_common_offset():
+    """The GEMM ranking (|r|² - 2q·r, |q|² added to the kept k) equals sorting all distances,
+    also when every row shares an offset 1,000x their spread (D's features do)."""
+    import torch
+
+    from gantk.scoring import NearestNeighbours
+
+    generator = torch.Generator().manual_seed(0)
+    offset = 1000.0 * torch.ones(16)
+    reference = torch.randn(3000, 16, generator=generator) + offset
+    queries = torch.cat([reference[:5], torch.randn(2000, 16, generator=generator) + offset])
+    neighbours = NearestNeighbours(reference, k=7)
+    expected = torch.cdist(queries.double(), reference.double()).topk(7, largest=False).values
+    found = neighbours.mean_distance(queries)
+    assert torch.allclose(found.double(), expected.mean(dim=1), atol=2e-3)
+    assert found[:5].max() < expected[:5, 1:].mean()  # a row of the reference is its own neighbour
+    assert NearestNeighbours(reference[:3], k=7).k == 3
