@@ -173,7 +173,12 @@ def main() -> None:
         except ImportError:
             print("ctgan is not installed: pip install -e '.[augment-bench]' to compare with it")
     if args.methods:
-        methods = {name: methods[name] for name in args.methods.split(",")}
+        wanted = {name.lower(): name for name in methods}
+        unknown = [name for name in args.methods.split(",") if name.lower() not in wanted]
+        if unknown:
+            parser.error(f"--methods: unknown {', '.join(unknown)} (known: {', '.join(methods)})")
+        methods = {wanted[name.lower()]: methods[wanted[name.lower()]]
+                   for name in args.methods.split(",")}
     results = []
     for set_name in args.sets.split(","):
         frame, label, minority = load(set_name)

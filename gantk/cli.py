@@ -97,6 +97,9 @@ Examples:
 @click.option("--diffaugment", help="Images: DiffAugment policy before D, e.g. "
               "color,translation,cutout (small data sets).")
 @click.option("--checkpoint-every", type=int, help="Steps between checkpoints.")
+@click.option("--pac", type=int, default=1, show_default=True,
+              help="mlp: D judges packs of this many rows (PacGAN; against dropped modes; "
+              "anomaly scores need 1).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--resume", is_flag=True, help="Continue the run saved in the model directory.")
@@ -104,7 +107,7 @@ Examples:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def train(data, model_dir, arch, loss, label_column, conditional, categorical, normalization,
           steps, epochs, batch_size, lr, latent_dim, label_smoothing, ema_decay, class_sampling,
-          diffaugment, checkpoint_every, seed, device, resume, force, quiet):
+          diffaugment, checkpoint_every, pac, seed, device, resume, force, quiet):
     """Train a GAN on DATA (a CSV/Parquet table, an image folder, an .npz or MNIST IDX files)."""
     from gantk.train import TrainOptions
     from gantk.train import train as run_training
@@ -113,7 +116,7 @@ def train(data, model_dir, arch, loss, label_column, conditional, categorical, n
         architecture=arch, loss=loss, steps=steps, epochs=epochs, batch_size=batch_size, lr=lr,
         latent_dim=latent_dim, label_smoothing=label_smoothing, ema_decay=ema_decay, seed=seed,
         device=device, normalization=normalization, checkpoint_every=checkpoint_every,
-        class_sampling=class_sampling, diffaugment=diffaugment,
+        class_sampling=class_sampling, diffaugment=diffaugment, pac=pac,
     )
     directory = run_training(
         data, model_dir, options, label_column=label_column,

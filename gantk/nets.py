@@ -20,6 +20,8 @@ class NetSpec:
     ``output_layout`` tells a table generator how to activate each block of its output:
     ``("tanh" | "linear" | "softmax", width)``. ``discriminator_batchnorm`` is False when the loss
     forbids batch norm in the discriminator (WGAN-GP's penalty is per sample; batch norm mixes them).
+    ``pac``: D judges packs of this many rows (PacGAN); an architecture that supports it says so
+    with a ``pac`` attribute on its discriminator.
     """
 
     data_kind: str
@@ -29,6 +31,7 @@ class NetSpec:
     output_layout: tuple[tuple[str, int], ...] = ()
     discriminator_batchnorm: bool = True
     width: int = 0
+    pac: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -91,4 +94,8 @@ def build_nets(architecture: str, spec: NetSpec) -> tuple[nn.Module, nn.Module]:
             f"architecture {architecture!r} does not handle {spec.data_kind} data "
             f"(it handles: {', '.join(kinds)})"
         )
-    return registered.factory(spec)
+    generator, discriminator = registered.factory(spec)
+    if getattr(discriminator, "pac", 1) != spec.pac:
+        raise PluginError(f"architecture {architecture!r} does not judge packs of rows "
+                          f"(pac {spec.pac}); use --pac 1, or the mlp architecture")
+    return generator, discriminator

@@ -68,6 +68,9 @@ class TrainOptions:
     class_sampling: str = "frequency"
     #: images: DiffAugment policy applied to real and fake before D, e.g. "color,translation,cutout"
     diffaugment: str | None = None
+    #: D judges packs of this many rows (PacGAN; mlp only). Against dropped modes; per-row uses of
+    #: D (anomaly scores, rejection sampling) need 1.
+    pac: int = 1
 
 
 def resolve_device(name: str) -> torch.device:
@@ -152,7 +155,10 @@ def train(
 def make_config(options: TrainOptions, codec: TableCodec | ImageCodec, rows: int) -> dict:
     """Everything a model directory records about how it was trained, with defaults filled in."""
     defaults = DEFAULTS_BY_KIND[codec.kind]
+    if options.pac < 1 or options.pac > rows:
+        raise GantkError(f"--pac {options.pac}: packs hold 1 to {rows} rows (the data's size)")
     batch_size = min(options.batch_size or defaults["batch_size"], rows)
+    batch_size -= batch_size % options.pac  # whole packs only
     if options.epochs is not None:
         steps = max(1, math.ceil(options.epochs * rows / batch_size))
     else:
@@ -173,6 +179,7 @@ def make_config(options: TrainOptions, codec: TableCodec | ImageCodec, rows: int
         output_layout=codec.transformer.layout if codec.kind == "table" else (),
         discriminator_batchnorm=loss.discriminator_batchnorm,
         width=options.width,
+        pac=options.pac,
     )
     training = asdict(options)
     training.update(

@@ -58,7 +58,8 @@ class WassersteinGPLoss(GANLoss):
         interpolates = (mix * real + (1 - mix) * fake).requires_grad_(True)
         scores = critic(interpolates)
         (gradients,) = torch.autograd.grad(scores.sum(), interpolates, create_graph=True)
-        norms = gradients.flatten(1).norm(2, dim=1)
+        # one norm per score: per row, or per pack of rows when D judges packs (PacGAN)
+        norms = gradients.reshape(len(scores), -1).norm(2, dim=1)
         return self.penalty_weight * ((norms - 1) ** 2).mean()
 
 

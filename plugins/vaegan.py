@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from gantk.errors import PluginError
 from gantk.hookspecs import hookimpl
 from gantk.nets import NetSpec
 from gantk_plugins.mlp import MLPDiscriminator, MLPGenerator
@@ -46,6 +47,8 @@ class VAEGANGenerator(MLPGenerator):
 
 
 def build(spec: NetSpec) -> tuple[nn.Module, nn.Module]:
+    if spec.pac != 1:
+        raise PluginError("vaegan compares single rows in D's features: it takes pac 1")
     return VAEGANGenerator(spec), MLPDiscriminator(spec)
 
 

@@ -59,19 +59,24 @@ def test_balance_and_per_class_counts(fitted):
 
 
 def test_discriminator_filter_keeps_exact_counts_and_prefers_what_d_likes(fitted):
-    augmenter, _ = fitted
-    strict = copy.copy(augmenter)
-    strict.filter = "discriminator"
+    packed, frame = fitted  # the table default: a WGAN-GP critic on packs of 10 rows
+    packed = copy.copy(packed)
+    packed.filter = "discriminator"
+    with pytest.raises(GantkError, match="needs loss ns or minimax and pac 1, not wgan-gp"):
+        packed.sample(10)
+    strict = GANAugmenter(steps=300, seed=0, filter="discriminator").fit(frame, "label")
     kept = strict.sample(300, label="rare")
     assert len(kept) == 300 and (kept["label"] == "rare").all()
 
     def logits(rows):
-        encoded = augmenter.model_.codec.encode(rows)
+        encoded = strict.model_.codec.encode(rows)
         with torch.no_grad():
-            return augmenter.model_.discriminator(torch.as_tensor(encoded.features),
-                                                  torch.as_tensor(encoded.labels)).mean().item()
+            return strict.model_.discriminator(torch.as_tensor(encoded.features),
+                                               torch.as_tensor(encoded.labels)).mean().item()
 
-    assert logits(kept) > logits(augmenter.sample(300, label="rare"))
+    unfiltered = copy.copy(strict)
+    unfiltered.filter = "none"
+    assert logits(kept) > logits(unfiltered.sample(300, label="rare"))
 
 
 def test_class_sampling_trains_rare_classes_more_often():

@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import load_file
 
 from gantk import plugins
-from gantk.errors import ModelFileError
+from gantk.errors import GantkError, ModelFileError
 from gantk.hookspecs import hookimpl
 from gantk.losses import GANLoss
 from gantk.model import load_model
@@ -73,6 +73,38 @@ def test_model_directory_contents(mixed_csv, tmp_path):
 def test_every_builtin_loss_trains(mixed_csv, tmp_path, loss):
     train(mixed_csv, tmp_path / "m", TrainOptions(steps=10, loss=loss), quiet=True)
     assert len(sample(load_model(tmp_path / "m"), 10)) == 10
+
+
+def test_packed_discriminator_judges_packs_and_says_where_single_rows_are_needed(
+        mixed_csv, tmp_path, run_cli):
+    assert run_cli("train", mixed_csv, "-o", tmp_path / "m", "--steps", "5", "--pac", "4",
+                   "--batch-size", "30", "--label-column", "risk", "-q").exit_code == 0
+    model = load_model(tmp_path / "m")
+    assert model.config["training"]["batch_size"] == 28  # whole packs
+    rows = torch.randn(12, model.spec.data_shape[0])
+    assert model.discriminator(rows, torch.zeros(12, dtype=torch.long)).shape == (3,)
+    with pytest.raises(GantkError, match="packs of 4 rows"):
+        model.discriminator.features(rows)
+    for refused, message in ((["--arch", "vaegan"], "vaegan compares single rows"),
+                             (["--pac", "0"], "--pac 0: packs hold 1 to")):
+        result = run_cli("train", mixed_csv, "-o", tmp_path / "x", "--steps", "2",
+                         *(["--pac", "4"] if "--pac" not in refused else []), *refused)
+        assert result.exit_code == 2 and message in result.stderr
+
+
+def test_gradient_penalty_is_per_judged_pack():
+    """WGAN-GP keeps the critic 1-Lipschitz in what it judges: a pack, when D judges packs."""
+    from gantk.losses import build_loss
+
+    weight = torch.tensor([0.6, 0.8])  # |w| = 1
+
+    def critic(rows):  # linear in each row, one score per pack of 4
+        return (rows @ weight).reshape(-1, 4).sum(dim=1)
+
+    rows = torch.randn(8, 2)
+    penalty = build_loss("wgan-gp", None).penalty(critic, rows, rows + 1)
+    # a pack's gradient is w four times over: norm 2, penalty 10 * (2 - 1)^2
+    assert penalty.item() == pytest.approx(10.0)
 
 
 def test_label_smoothing_is_for_cross_entropy_losses(mixed_csv, tmp_path, run_cli):
