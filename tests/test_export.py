@@ -138,7 +138,9 @@ def test_bad_files_and_inputs(table_export, tmp_path, run_cli):
     foreign = onnx.helper.make_model(onnx.helper.make_graph(
         [onnx.helper.make_node("Identity", ["a"], ["b"])], "g",
         [onnx.helper.make_tensor_value_info("a", onnx.TensorProto.FLOAT, [1])],
-        [onnx.helper.make_tensor_value_info("b", onnx.TensorProto.FLOAT, [1])]))
+        [onnx.helper.make_tensor_value_info("b", onnx.TensorProto.FLOAT, [1])]),
+        # an opset and IR version every supported onnxruntime reads, whatever onnx made it
+        opset_imports=[onnx.helper.make_opsetid("", 17)], ir_version=8)
     onnx.save(foreign, str(tmp_path / "foreign.onnx"))
     newer = onnx.load(str(folder / "m.onnx"))
     for entry in newer.metadata_props:
