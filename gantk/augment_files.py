@@ -20,14 +20,17 @@ from gantk.files import atomic_folder, atomic_path
 
 def run_augment(data, output, *, label_column, count, balance, per_class, synthetic_only, marker,
                 filter_, diffaugment, report_path, holdout, model, save_model, steps, seed,
-                quiet) -> list[str]:
+                quiet, loss=None, pac=None) -> list[str]:
     """Everything ``gantk augment`` does; returns the summary lines to print."""
     data, out = Path(data), Path(output)
     _check_paths(data, out, report_path)
     if sum((count is not None, bool(balance), per_class is not None)) != 1:
         raise GantkError("give exactly one of --n, --balance or --per-class")
-    if model and save_model:
-        raise GantkError("--model uses a trained model: --save-model does not apply")
+    if model and (save_model or steps or loss or pac):
+        given = [name for name, value in (("--save-model", save_model), ("--steps", steps),
+                                          ("--loss", loss), ("--pac", pac)) if value]
+        raise GantkError("--model uses a trained model; these options are for training: "
+                         + ", ".join(given))
     if save_model and Path(save_model).exists() and any(Path(save_model).iterdir()):
         raise GantkError(f"{save_model}: --save-model folder is not empty; choose a new one")
     if not 0 <= holdout < 1:
@@ -50,8 +53,8 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         split = report_path is not None and holdout > 0
         train_rows, held_out = (_split(source, label_column, holdout, seed) if split
                                 else (source, None))
-        augmenter = GANAugmenter(steps=steps, filter=filter_, diffaugment=diffaugment, seed=seed,
-                                 quiet=quiet)
+        augmenter = GANAugmenter(steps=steps, filter=filter_, diffaugment=diffaugment, loss=loss,
+                                 pac=pac, seed=seed, quiet=quiet)
         GANAugmenter.class_counts(source, label_column)  # before holding rows out
         augmenter.fit(train_rows, label_column, directory=save_model)
     result = augmenter.augment(source, count, balance, per_class, synthetic_only, marker)

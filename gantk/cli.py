@@ -291,11 +291,15 @@ Examples:
               "utility honestly (still written to OUT).")
 @click.option("--model", type=click.Path(), help="Use a model trained before (no training).")
 @click.option("--save-model", type=click.Path(), help="Save the trained model here.")
-@click.option("--steps", type=int, help="Training steps [default: 3000 tables, 1500 images].")
+@click.option("--steps", type=int, help="Training steps [default: 2000 tables, 1500 images].")
+@click.option("--loss", help="Loss plugin [default: wgan-gp tables, ns images and --filter].")
+@click.option("--pac", type=int, help="Rows per discriminator judgement [default: 10 tables, "
+              "1 images and --filter].")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 def augment(data, output, label_column, count, balance, per_class, synthetic_only, marker,
-            filter_, diffaugment, report, holdout, model, save_model, steps, seed, quiet):
+            filter_, diffaugment, report, holdout, model, save_model, steps, loss, pac, seed,
+            quiet):
     """Add realistic synthetic rows (or images) to DATA, e.g. of its rare classes."""
     from gantk.augment_files import run_augment
 
@@ -303,7 +307,7 @@ def augment(data, output, label_column, count, balance, per_class, synthetic_onl
         data, output, label_column=label_column, count=count, balance=balance,
         per_class=_parse_per_class(per_class), synthetic_only=synthetic_only, marker=marker,
         filter_=filter_, diffaugment=diffaugment, report_path=report, holdout=holdout, model=model,
-        save_model=save_model, steps=steps, seed=seed, quiet=quiet,
+        save_model=save_model, steps=steps, seed=seed, quiet=quiet, loss=loss, pac=pac,
     )
     if not quiet:
         for line in summary:

@@ -157,6 +157,17 @@ def test_gantk_augment_with_report(tmp_path, run_cli):
     assert "real-vs-synthetic AUC" in result.stderr
 
 
+def test_augment_takes_another_recipe(tmp_path, run_cli):
+    imbalanced_table().to_csv(tmp_path / "data.csv", index=False)
+    result = run_cli("augment", tmp_path / "data.csv", "-o", tmp_path / "more.csv",
+                     "--label-column", "label", "--n", "10", "--synthetic-only", "--steps", "20",
+                     "--loss", "ns", "--pac", "1", "--save-model", tmp_path / "m", "-q")
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert (config["loss"], config["net_spec"]["pac"]) == ("ns", 1)
+    assert len(pd.read_csv(tmp_path / "more.csv")) == 10
+
+
 def test_augment_bad_input(tmp_path, run_cli):
     data = tmp_path / "data.csv"
     frame = imbalanced_table()
@@ -183,6 +194,10 @@ def test_augment_bad_input(tmp_path, run_cli):
          "go to a .csv or .parquet file"),
         ([data, "-o", tmp_path / "o.csv", "--label-column", "label", "--balance", "--save-model",
           tmp_path], "--save-model folder is not empty"),
+        ([data, "-o", tmp_path / "o.csv", "--label-column", "label", "--balance", "--filter",
+          "discriminator", "--pac", "10"], "needs loss ns or minimax and pac 1, not ns and pac 10"),
+        ([data, "-o", tmp_path / "o.csv", "--label-column", "label", "--balance", "--model",
+          tmp_path, "--pac", "4"], "these options are for training: --steps, --pac"),
     ]
     for args, message in cases:
         result = run_cli("augment", *args, "--steps", "5", "-q")
