@@ -68,7 +68,7 @@ class TableDecoder(nn.Module):
             offsets = np.cumsum([start] + [width for _, width in blocks]).tolist()
             step = {"index": index, "kind": encoder["type"], "column": column,
                     "blocks": list(zip(offsets, [width for _, width in blocks], strict=False))}
-            if encoder["type"] in ("onehot", "modes"):
+            if encoder["type"] in ("onehot", "modes") or encoder.get("spikes"):
                 step["draw"] = draw
                 draw += 1
             if encoder["missing"] and encoder["type"] != "onehot":  # onehot: one more category
@@ -78,9 +78,12 @@ class TableDecoder(nn.Module):
                 step["value"] = encoder["value"]
             elif encoder["type"] == "quantile":
                 quantiles = np.asarray(encoder["quantiles"], dtype=np.float64)
+                step["rest"] = len(quantiles) > 0
                 self.register_buffer(f"quantiles_{index}", torch.from_numpy(quantiles))
                 self.register_buffer(f"nodes_{index}",
                                      torch.from_numpy(quantile_nodes(len(quantiles))))
+                self.register_buffer(f"spikes_{index}",
+                                     torch.tensor(encoder.get("spikes", []), dtype=torch.float64))
             elif encoder["type"] == "modes":
                 self.register_buffer(f"means_{index}",
                                      torch.tensor(encoder["means"], dtype=torch.float64))
@@ -107,9 +110,7 @@ class TableDecoder(nn.Module):
                 value = step["value"]
                 values = torch.full_like(encoded[:, 0], math.nan if value is None else value)
             elif kind == "quantile":
-                values = _finish_numbers(_interpolate(
-                    block(step, 0)[:, 0], getattr(self, f"nodes_{index}"),
-                    getattr(self, f"quantiles_{index}")), column)
+                values = self._spiky_quantiles(step, block, uniforms)
             else:
                 means, stds = getattr(self, f"means_{index}"), getattr(self, f"stds_{index}")
                 mode = _choose(block(step, 1), uniforms[:, step["draw"]])
@@ -120,6 +121,20 @@ class TableDecoder(nn.Module):
                 values = torch.where(missing == 1, math.nan, values)
             columns.append(values)
         return torch.stack(columns, dim=1)
+
+
+    def _spiky_quantiles(self, step: dict, block, uniforms: torch.Tensor) -> torch.Tensor:
+        index, column = step["index"], step["column"]
+        spikes = getattr(self, f"spikes_{index}")
+        if step["rest"]:
+            values = _interpolate(block(step, 0)[:, 0], getattr(self, f"nodes_{index}"),
+                                  getattr(self, f"quantiles_{index}"))
+        if len(spikes):
+            choice = _choose(block(step, int(step["rest"])), uniforms[:, step["draw"]])
+            on_spike = spikes[choice.clamp_max(len(spikes) - 1)]
+            values = (torch.where(choice < len(spikes), on_spike, values) if step["rest"]
+                      else on_spike)
+        return _finish_numbers(values, column)
 
 
 def _choose(probabilities: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:

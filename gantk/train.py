@@ -24,6 +24,7 @@ from torch import nn
 from tqdm import tqdm
 
 from gantk.data.codec import Encoded, ImageCodec, TableCodec, codec_from_dict, load_training_data
+from gantk.data.transform import SPIKE_SHARE
 from gantk.diffaugment import diff_augment, parse_policy
 from gantk.errors import GantkError, TrainingError, TrainingInterrupted
 from gantk.losses import GANLoss, build_loss
@@ -61,6 +62,9 @@ class TrainOptions:
     seed: int = 0
     device: str = "auto"
     normalization: str = "quantile"
+    #: quantile normalization: a value holding at least this share of a numeric column (zeros in
+    #: a mostly-zero column) becomes a category of its own; 0 turns it off (detectors do)
+    spike_share: float = SPIKE_SHARE
     checkpoint_every: int | None = None
     #: conditional models: how often each class is trained on. "frequency" as in the data;
     #: "log" ∝ log(1 + count) (CTGAN's training-by-sampling) and "uniform" give rare classes
@@ -97,6 +101,8 @@ def _check_options(options: TrainOptions) -> None:
     if options.label_smoothing is not None and not 0.5 < options.label_smoothing < 1:
         raise GantkError(f"--label-smoothing is the real target, in (0.5, 1); got "
                          f"{options.label_smoothing}")
+    if not 0 <= options.spike_share <= 1:
+        raise GantkError(f"--spike-share must be in [0, 1], got {options.spike_share}")
     if not 0 <= options.ema_decay < 1:
         raise GantkError(f"--ema-decay must be in [0, 1), got {options.ema_decay}")
     if options.class_sampling not in CLASS_SAMPLING:
@@ -144,7 +150,7 @@ def train(
     else:
         codec, encoded = load_training_data(
             data, label_column, categorical, options.normalization, options.seed,
-            conditional_images=conditional,
+            conditional_images=conditional, spike_share=options.spike_share,
         )
         config = make_config(options, codec, len(encoded.features))
         trainer = Trainer(config, codec, encoded, directory, quiet)

@@ -20,20 +20,26 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 def make_mixed_table(rows: int = 400, seed: int = 0) -> pd.DataFrame:
     """Every column kind gantk must handle: ints, skewed floats with gaps, categories with gaps,
-    booleans, and a label that depends on the features."""
+    booleans, a label that depends on the features, a zero-heavy float and a count."""
     rng = np.random.default_rng(seed)
     age = rng.integers(18, 80, rows)
     income = np.round(np.exp(rng.normal(10, 0.6, rows)), 2)
     income[rng.random(rows) < 0.1] = np.nan
     city = rng.choice(["Paris", "Lyon", "Nice"], rows, p=[0.6, 0.3, 0.1]).astype(object)
     city[rng.random(rows) < 0.05] = None
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "age": age,
         "income": income,
         "city": pd.Series(city, dtype="str"),
         "member": rng.random(rows) < 0.3,
         "risk": np.where(age > 50, "high", "low"),
     })
+    # numbers with spikes: mostly zero with a tail (and gaps), and a few counts only
+    overtime = np.where(rng.random(rows) < 0.7, 0.0, np.round(rng.gamma(2.0, 3.0, rows), 1) + 0.1)
+    overtime[rng.random(rows) < 0.05] = np.nan
+    frame["overtime"] = overtime
+    frame["children"] = rng.choice([0, 1, 2], rows, p=[0.5, 0.3, 0.2])
+    return frame
 
 
 @pytest.fixture

@@ -41,27 +41,56 @@ def test_schema_kinds_and_override():
     schema = infer_schema(make_mixed_table())
     kinds = {column.name: column.kind for column in schema.columns}
     assert kinds == {"age": "integer", "income": "continuous", "city": "categorical",
-                     "member": "boolean", "risk": "categorical"}
+                     "member": "boolean", "risk": "categorical", "overtime": "continuous",
+                     "children": "integer"}
     forced = infer_schema(make_mixed_table(), categorical=["age"])
     assert forced.columns[0].kind == "categorical"
     with pytest.raises(DataError, match="unknown column"):
         infer_schema(make_mixed_table(), categorical=["nope"])
 
 
-@pytest.mark.parametrize("normalization", ["gmm", "quantile"])
-def test_round_trip_restores_values_dtypes_and_missing(normalization):
+@pytest.mark.parametrize(("normalization", "spike_share"),
+                         [("gmm", 0), ("quantile", 0), ("quantile", 0.1)])
+def test_round_trip_restores_values_dtypes_and_missing(normalization, spike_share):
     frame = make_mixed_table()
-    transformer = TableTransformer(infer_schema(frame), normalization).fit(frame)
+    transformer = TableTransformer(infer_schema(frame), normalization, spike_share).fit(frame)
     encoded = transformer.transform(frame)
     assert encoded.shape == (len(frame), transformer.width)
     back = transformer.inverse_transform(encoded)
     assert list(back.columns) == list(frame.columns)
     assert (back.dtypes == frame.dtypes).all()
-    for name in ("age", "city", "member", "risk"):
+    for name in ("age", "city", "member", "risk", "children"):
         pd.testing.assert_series_equal(back[name], frame[name])
+    assert (back["overtime"] == 0).equals(frame["overtime"] == 0)
     assert back["income"].isna().equals(frame["income"].isna())
     relative = np.abs(back["income"] - frame["income"]) / frame["income"]
     assert np.nanmedian(relative) < 1e-3
+
+
+def test_spikes_get_their_own_categories():
+    """A value holding a large share of a column is a category beside the continuous rest, so a
+    generator can reproduce the point mass and the tail next to it."""
+    frame = make_mixed_table()
+    smooth = TableTransformer(infer_schema(frame), "quantile", spike_share=0).fit(frame)
+    assert dict(zip(frame.columns, smooth.column_layouts(), strict=True))["overtime"] == [
+        ("linear", 1), ("softmax", 2)]
+    transformer = TableTransformer(infer_schema(frame), "quantile", spike_share=0.1).fit(frame)
+    layouts = dict(zip(frame.columns, transformer.column_layouts(), strict=True))
+    assert layouts["overtime"] == [("linear", 1), ("softmax", 2), ("softmax", 2)]
+    assert layouts["children"] == [("softmax", 3)]  # every value a spike: purely categorical
+    assert layouts["age"] == [("linear", 1)]
+    encoded = transformer.transform(frame)
+    overtime = encoded[:, transformer.column_slices()["overtime"]]
+    zero = (frame["overtime"] == 0).to_numpy()
+    assert (overtime[zero, 1] == 1).all() and (overtime[zero, 0] == 0).all()
+    tail = frame["overtime"].gt(0).to_numpy()
+    assert (overtime[tail, 2] == 1).all() and abs(np.median(overtime[tail, 0])) < 0.1
+    # drawn from the probabilities, the spike's share comes back
+    probabilities = encoded.copy()
+    probabilities[:, transformer.column_slices()["overtime"].start + 1:][:, :2] = [0.7, 0.3]
+    back = transformer.inverse_transform(probabilities, np.random.default_rng(0))
+    share = (back["overtime"].dropna() == 0).mean()
+    assert share == pytest.approx(0.7, abs=0.06)
 
 
 def test_inverse_respects_range_and_integers():

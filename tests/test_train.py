@@ -116,6 +116,11 @@ def test_label_smoothing_is_for_cross_entropy_losses(mixed_csv, tmp_path, run_cl
     assert refused.exit_code == 2 and "label smoothing applies to" in refused.stderr
 
 
+def test_spike_share_is_a_share(mixed_csv, tmp_path, run_cli):
+    result = run_cli("train", mixed_csv, "-o", tmp_path / "m", "--spike-share", "1.5")
+    assert result.exit_code == 2 and "--spike-share must be in [0, 1], got 1.5" in result.stderr
+
+
 def test_conditional_sampling_is_exact(mixed_csv, tmp_path, run_cli):
     assert run_cli("train", mixed_csv, "-o", tmp_path / "m", "--label-column", "risk",
                    "--steps", "30", "-q").exit_code == 0
@@ -124,7 +129,7 @@ def test_conditional_sampling_is_exact(mixed_csv, tmp_path, run_cli):
                    "-q").exit_code == 0
     rows = pd.read_csv(out)
     assert len(rows) == 100 and (rows["risk"] == "high").all()
-    assert list(rows.columns) == ["age", "income", "city", "member", "risk"]
+    assert list(rows.columns) == list(pd.read_csv(mixed_csv).columns)
     unknown = run_cli("sample", tmp_path / "m", "-n", "5", "-o", out, "--label", "medium")
     assert unknown.exit_code == 2 and "unknown label 'medium'; known: high, low" in unknown.stderr
 

@@ -45,7 +45,7 @@ class TableCodec:
     def fit(
         cls, frame: pd.DataFrame, label_column: str | None = None,
         categorical: Iterable[str] = (), normalization: str = "quantile", seed: int = 0,
-        source: str = "the data",
+        source: str = "the data", spike_share: float = 0.0,
     ) -> TableCodec:
         label = None
         features = frame
@@ -75,7 +75,7 @@ class TableCodec:
             features = frame.drop(columns=[label_column])
         schema = infer_schema(features, categorical=set(categorical) - {label_column},
                               source=source)
-        transformer = TableTransformer(schema, normalization).fit(features, seed=seed)
+        transformer = TableTransformer(schema, normalization, spike_share).fit(features, seed=seed)
         return cls(transformer, label)
 
     @property
@@ -208,7 +208,7 @@ def load_training_data(
     path: str | Path | pd.DataFrame | ImageSet, label_column: str | None = None,
     categorical: Iterable[str] = (),
     normalization: str = "quantile", seed: int = 0, codec: TableCodec | ImageCodec | None = None,
-    conditional_images: bool = False,
+    conditional_images: bool = False, spike_share: float = 0.0,
 ) -> tuple[TableCodec | ImageCodec, Encoded]:
     """Read ``path`` (a table or an image source, or take a DataFrame), fit a codec unless given
     one, and encode it.
@@ -221,13 +221,15 @@ def load_training_data(
         if len(frame) < 2:
             raise DataError(f"{source}: {len(frame)} row(s); at least 2 are needed")
         if codec is None:
-            codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source)
+            codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source,
+                                   spike_share)
         return codec, codec.encode(frame, source)
     source = str(path)
     if not isinstance(path, ImageSet) and is_table_path(path):
         frame = read_table(path, min_rows=2)
         if codec is None:
-            codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source)
+            codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source,
+                                   spike_share)
         return codec, codec.encode(frame, source)
     if isinstance(path, ImageSet):
         images = path

@@ -7,6 +7,13 @@ Numbers go through one of two normalisations, both coping with skewed and multi-
   modes; a value becomes (its mode as one-hot, its offset within that mode scaled into tanh range).
 * ``quantile`` (the default): the empirical CDF mapped onto a standard normal, one linear output
   per column. On Adult it generated better rows than ``gmm`` in less time (docs/benchmarks.md).
+  With ``spike_share`` > 0, a value that holds at least that share of a column (capital gain's
+  92 % of zeros, a 40-hour week) is a *spike*: it gets its own category in a softmax block beside
+  the linear output, which then encodes only the remaining values. A generator cannot put a point
+  mass on a continuous output, so without this it loses the rare rows next to the spike (on
+  Adult, train-on-synthetic ROC-AUC 0.844 → 0.876). Detectors leave it off: a spike's one-hot
+  block carries no distance to the values around it, and k-NN scores lost 0.02 ROC-AUC on
+  ADBench with it.
 
 Numbers with missing values get a (present, missing) block. The inverse restores column order,
 dtypes, integer rounding (and each column's decimals), category labels, the observed range and the
@@ -30,18 +37,22 @@ MAX_MODES = 10
 MIN_MODE_WEIGHT = 0.005
 GMM_FIT_ROWS = 10_000
 QUANTILES = 1000
+#: generators' default share of a column that makes a value a spike
+SPIKE_SHARE = 0.1
 
 
 class TableTransformer:
     """Fit on a DataFrame, then ``transform`` rows to floats and ``inverse_transform`` back."""
 
-    def __init__(self, schema: TableSchema, normalization: str = "quantile"):
+    def __init__(self, schema: TableSchema, normalization: str = "quantile",
+                 spike_share: float = 0.0):
         if normalization not in NORMALIZATIONS:
             raise DataError(
                 f"unknown normalization {normalization!r}; known: {', '.join(NORMALIZATIONS)}"
             )
         self.schema = schema
         self.normalization = normalization
+        self.spike_share = spike_share
         self.encoders: list[dict] = []
 
     # -- fitting and (de)serialising -------------------------------------------------------
@@ -60,9 +71,7 @@ class TableTransformer:
             constant = float(values[0]) if len(values) else None
             return {"type": "constant", "value": constant, "missing": has_missing}
         if self.normalization == "quantile":
-            count = min(QUANTILES, len(values))
-            quantiles = np.quantile(values, np.linspace(0, 1, count))
-            return {"type": "quantile", "quantiles": quantiles.tolist(), "missing": has_missing}
+            return {**_fit_quantiles(values, self.spike_share), "missing": has_missing}
         return {**_fit_modes(values, seed), "missing": has_missing}
 
     def to_dict(self) -> dict:
@@ -99,7 +108,8 @@ class TableTransformer:
                 continue
             blocks = []
             if kind == "quantile":
-                blocks.append(("linear", 1))
+                spikes, rest = len(encoder.get("spikes", ())), bool(encoder["quantiles"])
+                blocks += [("linear", 1)] * rest + [("softmax", spikes + rest)] * bool(spikes)
             elif kind == "modes":
                 blocks += [("tanh", 1), ("softmax", len(encoder["means"]))]
             if encoder["missing"]:
@@ -125,7 +135,7 @@ class TableTransformer:
             values = _as_numbers(series, column.name)
             filled = np.where(missing, np.nanmedian(values) if (~missing).any() else 0.0, values)
             if kind == "quantile":
-                parts.append(_quantile_forward(filled, np.asarray(encoder["quantiles"]))[:, None])
+                parts += _spiky_quantile_forward(filled, encoder)
             elif kind == "modes":
                 parts += list(_modes_forward(filled, encoder))
             if encoder["missing"]:
@@ -181,7 +191,15 @@ class TableTransformer:
                 values = np.full(len(encoded), np.nan if encoder["value"] is None
                                  else encoder["value"])
             elif kind == "quantile":
-                values = _quantile_inverse(take(1)[:, 0], np.asarray(encoder["quantiles"]))
+                values = np.full(len(encoded), np.nan)
+                if encoder["quantiles"]:
+                    values = _quantile_inverse(take(1)[:, 0], np.asarray(encoder["quantiles"]))
+                spikes = np.asarray(encoder.get("spikes", []), dtype=np.float64)
+                if len(spikes):
+                    choice = choose(len(spikes) + bool(encoder["quantiles"]))
+                    on_spike = choice < len(spikes)
+                    values = np.where(on_spike, spikes[np.minimum(choice, len(spikes) - 1)],
+                                      values)
             else:
                 scaled = take(1)[:, 0]
                 values = _modes_inverse(scaled, choose(len(encoder["means"])), encoder)
@@ -274,6 +292,39 @@ def _restore_dtype(values: pd.Series, dtype: str) -> pd.Series:
     except (TypeError, ValueError):
         # e.g. an int64 column that the generator gave missing values: keep them as float
         return values.astype("float64") if values.dtype != object else values
+
+
+def _fit_quantiles(values: np.ndarray, spike_share: float) -> dict:
+    """Spikes (values holding ``spike_share`` of the column or more), and the quantiles of the
+    rest; a rest of one distinct value is a spike too."""
+    distinct, counts = np.unique(values, return_counts=True)
+    spiky = (counts >= spike_share * len(values)) if spike_share > 0 else counts < 0
+    if spiky.any() and (~spiky).sum() == 1:
+        spiky[:] = True
+    rest = values[~np.isin(values, distinct[spiky])]
+    quantiles = np.quantile(rest, np.linspace(0, 1, min(QUANTILES, len(rest)))) if len(rest) else []
+    return {"type": "quantile", "quantiles": np.asarray(quantiles).tolist(),
+            "spikes": distinct[spiky].tolist()}
+
+
+def _spiky_quantile_forward(values: np.ndarray, encoder: dict) -> list[np.ndarray]:
+    """(normal score, spike one-hot) blocks; rows on a spike score 0, the rest's median."""
+    spikes, quantiles = encoder.get("spikes", []), np.asarray(encoder["quantiles"])
+    spike_index = np.full(len(values), len(spikes))
+    for index, spike in enumerate(spikes):
+        spike_index[values == spike] = index
+    on_spike = spike_index < len(spikes)
+    parts = []
+    if len(quantiles):
+        normal = np.where(on_spike, 0.0, _quantile_forward(values, quantiles))
+        parts.append(normal[:, None])
+    if spikes:
+        width = len(spikes) + bool(len(quantiles))
+        one_hot = np.zeros((len(values), width), dtype=np.float32)
+        known = spike_index < width  # no rest: a value off every spike encodes as all zeros
+        one_hot[np.flatnonzero(known), spike_index[known]] = 1.0
+        parts.append(one_hot)
+    return parts
 
 
 def _quantile_forward(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
