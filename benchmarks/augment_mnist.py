@@ -3,6 +3,7 @@ per class? And does DiffAugment help the GAN on so little data?
 
     python benchmarks/augment_mnist.py [--per-class 50] [--steps 2000] [--extra 100] [--seeds 2]
                                        [--policies "none;color,translation,cutout;translation"]
+                                       [--filter none|discriminator] [--device cpu|cuda]
 
 From the MNIST test split in ../shared/data/mnist: ``per-class`` images of each digit from the
 first half train everything; the second half (5,000 images) is the test set. For each seed: a CNN
@@ -48,10 +49,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--policies", default="none;color,translation,cutout",
                         help="DiffAugment policies to compare, separated by ';'")
+    parser.add_argument("--filter", default="none", help="the augmenter's filter")
+    parser.add_argument("--device", default="cpu", help="where the GAN trains")
+    parser.add_argument("--mnist", type=Path, default=MNIST, help="the MNIST test split's folder")
     parser.add_argument("--json", type=Path,
                         default=Path(__file__).parent / "results" / "augment_mnist.json")
     args = parser.parse_args()
-    images = read_images(MNIST)
+    images = read_images(args.mnist)
     runs = []
     for seed in range(args.seeds):
         train, test = few_shot(images, args.per_class, seed)
@@ -63,7 +67,8 @@ def main() -> None:
             name = "gantk, no DiffAugment" if policy == "none" else f"gantk + DiffAugment {policy}"
             policy = None if policy == "none" else policy
             started = time.perf_counter()
-            augmenter = GANAugmenter(steps=args.steps, diffaugment=policy, seed=seed)
+            augmenter = GANAugmenter(steps=args.steps, diffaugment=policy, filter=args.filter,
+                                     seed=seed, device=args.device)
             augmenter.fit(train)
             fit_seconds = time.perf_counter() - started
             made = augmenter.synthesize({str(digit): args.extra for digit in range(10)})
@@ -91,7 +96,8 @@ def main() -> None:
               f"{np.mean(distance):9.2f}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"per_class": args.per_class, "steps": args.steps,
-                                     "extra_per_class": args.extra, "runs": runs}, indent=2))
+                                     "extra_per_class": args.extra, "filter": args.filter,
+                                     "device": args.device, "runs": runs}, indent=2))
 
 
 if __name__ == "__main__":
