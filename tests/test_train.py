@@ -16,6 +16,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import make_mixed_table
 from gantk import plugins
 from gantk.errors import GantkError, ModelFileError
 from gantk.hookspecs import hookimpl
@@ -114,6 +115,26 @@ def test_label_smoothing_is_for_cross_entropy_losses(mixed_csv, tmp_path, run_cl
     refused = run_cli("train", mixed_csv, "-o", tmp_path / "b", "--steps", "5", "--loss",
                       "hinge", "--label-smoothing", "0.9")
     assert refused.exit_code == 2 and "label smoothing applies to" in refused.stderr
+
+
+def test_ema_batchnorm_statistics_follow_the_training_class_mix(tmp_path):
+    """G learns under batch statistics of the class mix it trains on (here uniform over a 10/90
+    label); the EMA generator's statistics must be of that mix, not of the data's."""
+    frame = make_mixed_table()
+    frame["risk"] = np.where(np.arange(len(frame)) % 10 == 0, "high", "low")
+    train(frame, tmp_path / "m", TrainOptions(steps=2, class_sampling="uniform", seed=0),
+          label_column="risk", quiet=True)
+    model = load_model(tmp_path / "m")
+    assert model.codec.label["classes"] == ["high", "low"]  # codes 0 (10 % of rows) and 1
+    generator = model.generator
+    linear, norm = generator.body[0], generator.body[1]
+    with torch.no_grad():  # each class's mean activation before the norm (z has mean zero)
+        per_class = torch.stack([
+            linear(torch.cat([torch.zeros(model.spec.latent_dim), embedding]))
+            for embedding in generator.label_embedding.weight])
+    uniform, data_mix = per_class.mean(0), 0.1 * per_class[0] + 0.9 * per_class[1]
+    distance_to_uniform = (norm.running_mean - uniform).norm()
+    assert distance_to_uniform < 0.2 * (norm.running_mean - data_mix).norm()
 
 
 def test_spike_share_is_a_share(mixed_csv, tmp_path, run_cli):
