@@ -80,9 +80,9 @@ Examples:
 @click.option("--categorical", help="Comma-separated columns to treat as categories.")
 @click.option("--normalization", type=click.Choice(["gmm", "quantile"]), default="quantile",
               show_default=True, help="How numeric columns are normalised.")
-@click.option("--spike-share", type=float, default=0.1, show_default=True,
+@click.option("--spike-share", type=float,
               help="quantile: a value holding this share of a numeric column (e.g. its zeros) "
-              "becomes a category of its own; 0 turns it off.")
+              "becomes a category of its own; 0 turns it off. [default: 0.1]")
 @click.option("--steps", type=int, help="Training steps (G updates). [default: 3000 tables, "
               "1500 images]")
 @click.option("--epochs", type=float, help="Training budget in passes over the data instead.")
@@ -109,16 +109,18 @@ Examples:
 @click.option("--force", is_flag=True, help="Replace a model already in the directory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def train(data, model_dir, arch, loss, label_column, conditional, categorical, normalization,
-          spike_share, steps, epochs, batch_size, lr, latent_dim, label_smoothing, ema_decay, class_sampling,
-          diffaugment, checkpoint_every, pac, seed, device, resume, force, quiet):
+          spike_share, steps, epochs, batch_size, lr, latent_dim, label_smoothing, ema_decay,
+          class_sampling, diffaugment, checkpoint_every, pac, seed, device, resume, force, quiet):
     """Train a GAN on DATA (a CSV/Parquet table, an image folder, an .npz or MNIST IDX files)."""
+    from gantk.data.transform import SPIKE_SHARE
     from gantk.train import TrainOptions
     from gantk.train import train as run_training
 
     options = TrainOptions(
         architecture=arch, loss=loss, steps=steps, epochs=epochs, batch_size=batch_size, lr=lr,
         latent_dim=latent_dim, label_smoothing=label_smoothing, ema_decay=ema_decay, seed=seed,
-        device=device, normalization=normalization, spike_share=spike_share,
+        device=device, normalization=normalization,
+        spike_share=SPIKE_SHARE if spike_share is None else spike_share,
         checkpoint_every=checkpoint_every,
         class_sampling=class_sampling, diffaugment=diffaugment, pac=pac,
     )

@@ -122,7 +122,6 @@ class TableDecoder(nn.Module):
             columns.append(values)
         return torch.stack(columns, dim=1)
 
-
     def _spiky_quantiles(self, step: dict, block, uniforms: torch.Tensor) -> torch.Tensor:
         index, column = step["index"], step["column"]
         spikes = getattr(self, f"spikes_{index}")

@@ -298,7 +298,7 @@ def _fit_quantiles(values: np.ndarray, spike_share: float) -> dict:
     """Spikes (values holding ``spike_share`` of the column or more), and the quantiles of the
     rest; a rest of one distinct value is a spike too."""
     distinct, counts = np.unique(values, return_counts=True)
-    spiky = (counts >= spike_share * len(values)) if spike_share > 0 else counts < 0
+    spiky = counts >= spike_share * len(values) if spike_share > 0 else np.zeros_like(counts, bool)
     if spiky.any() and (~spiky).sum() == 1:
         spiky[:] = True
     rest = values[~np.isin(values, distinct[spiky])]
