@@ -1,7 +1,7 @@
 """Synthetic Adult: gantk's augmentation report against CTGAN, shuffled columns and real rows.
 
     python benchmarks/augment_adult.py [--steps N] [--ctgan-epochs 300] [--ctgan-budget-epochs N]
-                                       [--no-ctgan]
+                                       [--no-ctgan] [--no-category-conditioning] [--seed N]
 
 Adult (../shared/data/tabular/adult.csv) split 80/20, stratified by class. Each candidate makes as
 many rows as the training part holds, at its class mix (gantk: GANAugmenter on the class column;
@@ -56,6 +56,8 @@ def main() -> None:
                         help="CTGAN epochs for the same-time row [default: estimated from 1- and "
                         "3-epoch fits, which can be off: check the fit seconds]")
     parser.add_argument("--no-ctgan", action="store_true")
+    parser.add_argument("--no-category-conditioning", action="store_true",
+                        help="gantk without CTGAN's conditional vector (the ablation)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path,
                         default=Path(__file__).parent / "results" / "augment_adult.json")
@@ -73,7 +75,9 @@ def main() -> None:
         yield "real holdout (ceiling)", test, None
         yield "shuffled columns (floor)", shuffle_columns(compare, args.seed), None
         started = time.perf_counter()
-        augmenter = GANAugmenter(steps=args.steps, seed=args.seed).fit(train, label_column=LABEL)
+        augmenter = GANAugmenter(steps=args.steps, seed=args.seed,
+                                 category_conditioning=not args.no_category_conditioning)
+        augmenter.fit(train, label_column=LABEL)
         gantk_seconds = time.perf_counter() - started
         yield "gantk", augmenter.sample(len(train)), gantk_seconds
         if not args.no_ctgan:

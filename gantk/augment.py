@@ -3,7 +3,8 @@ GAN, with exact conditional sampling and optional discriminator rejection sampli
 
 ``fit`` trains a conditional GAN (tables: ``mlp`` on the label column with a WGAN-GP critic that
 judges packs of 10 rows, classes drawn by CTGAN's log-frequency rule so rare classes get their share
-of updates; images: conditional ``dcgan`` with the EMA generator, DiffAugment on request).
+of updates, and CTGAN's conditional vector so rare values of every categorical column do too;
+images: conditional ``dcgan`` with the EMA generator, DiffAugment on request).
 ``sample(n, label=c)`` returns exactly n samples of class c.
 """
 
@@ -22,7 +23,7 @@ from gantk.data.codec import as_data
 from gantk.data.images import ImageSet, to_uint8
 from gantk.errors import DataError, GantkError
 from gantk.model import GANModel, load_model
-from gantk.sample import decode_batch
+from gantk.sample import decode_batch, generate
 from gantk.samples import ImageSamples, assemble, label_index, random_inputs
 from gantk.train import TrainOptions, train
 
@@ -56,12 +57,13 @@ class GANAugmenter:
     most realistic. ``loss`` and ``pac`` (rows per discriminator judgement, PacGAN): by default
     WGAN-GP with packs of 10 for tables, as CTGAN; "ns" and single rows for images, and for the
     discriminator filter, which reads D's logit as a log density ratio, one row at a time.
+    ``category_conditioning``: tables, CTGAN's conditional vector (``gantk.data.conditions``).
     """
 
     def __init__(self, steps: int | None = None, batch_size: int | None = None,
                  class_sampling: str = "log", diffaugment: str | None = None,
                  filter: str = "none", loss: str | None = None, pac: int | None = None,
-                 architecture: str | None = None,
+                 architecture: str | None = None, category_conditioning: bool = True,
                  seed: int = 0, device: str = "cpu", quiet: bool = True):
         self.steps = steps
         self.batch_size = batch_size
@@ -71,6 +73,7 @@ class GANAugmenter:
         self.loss = loss
         self.pac = pac
         self.architecture = architecture
+        self.category_conditioning = category_conditioning
         self.seed = seed
         self.device = device
         self.quiet = quiet
@@ -93,6 +96,7 @@ class GANAugmenter:
             batch_size=self.batch_size, seed=self.seed, device=self.device,
             class_sampling=self.class_sampling if labels is not None else "frequency",
             diffaugment=self.diffaugment if images else None,
+            category_conditioning=self.category_conditioning and not images,
         )
         with tempfile.TemporaryDirectory(prefix="gantk-augment-") as scratch:
             target = Path(directory) if directory else Path(scratch) / "model"
@@ -179,10 +183,8 @@ class GANAugmenter:
             batch = next(random_inputs(model.codec, model.spec.latent_dim, min(size, 4096),
                                        self.seed * 7919 + round_number, label))
             round_number += 1
-            labels = None if batch.labels is None else torch.as_tensor(batch.labels,
-                                                                      device=device)
-            raw = model.generator(torch.as_tensor(batch.z, device=device), labels)
-            logits = model.discriminator(raw, labels).double().cpu().numpy()
+            raw = generate(model.generator, batch, device)
+            logits = generate(model.discriminator, batch, device, raw).double().cpu().numpy()
             best = logits.max() if best is None else max(best, logits.max())
             shifted = logits - best - 1e-6
             score = shifted - np.log1p(-np.exp(np.minimum(shifted, -1e-12)))

@@ -20,7 +20,7 @@ from gantk.files import atomic_folder, atomic_path
 
 def run_augment(data, output, *, label_column, count, balance, per_class, synthetic_only, marker,
                 filter_, diffaugment, report_path, holdout, model, save_model, steps, seed,
-                quiet, loss=None, pac=None) -> list[str]:
+                quiet, loss=None, pac=None, category_conditioning=True) -> list[str]:
     """Everything ``gantk augment`` does; returns the summary lines to print."""
     data, out = Path(data), Path(output)
     _check_paths(data, out, report_path)
@@ -54,7 +54,8 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         train_rows, held_out = (_split(source, label_column, holdout, seed) if split
                                 else (source, None))
         augmenter = GANAugmenter(steps=steps, filter=filter_, diffaugment=diffaugment, loss=loss,
-                                 pac=pac, seed=seed, quiet=quiet)
+                                 pac=pac, category_conditioning=category_conditioning, seed=seed,
+                                 quiet=quiet)
         GANAugmenter.class_counts(source, label_column)  # before holding rows out
         augmenter.fit(train_rows, label_column, directory=save_model)
     result = augmenter.augment(source, count, balance, per_class, synthetic_only, marker)

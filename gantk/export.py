@@ -32,6 +32,7 @@ from gantk.data.transform import TableTransformer, quantile_nodes
 from gantk.errors import GantkError, ModelFileError
 from gantk.files import atomic_path
 from gantk.model import GANModel, load_model, read_config
+from gantk.nets import call
 from gantk.runtime import METADATA_KEY, ONNX_FORMAT_VERSION, open_session
 
 #: refuse a file whose generator output differs from PyTorch's by more than this
@@ -181,11 +182,13 @@ class GeneratorGraph(nn.Module):
         super().__init__()
         self.generator = model.generator
         self.conditional = model.codec.n_classes > 0
+        self.conditions = getattr(model.codec, "conditions", None) is not None
         self.decoder = TableDecoder(model.codec.transformer) if model.codec.kind == "table" else None
 
     @property
     def input_names(self) -> list[str]:
-        return ["z"] + (["label"] if self.conditional else []) + (["u"] if self.decoder else [])
+        return (["z"] + (["label"] if self.conditional else [])
+                + (["condition"] if self.conditions else []) + (["u"] if self.decoder else []))
 
     @property
     def output_names(self) -> list[str]:
@@ -193,7 +196,7 @@ class GeneratorGraph(nn.Module):
 
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         named = dict(zip(self.input_names, inputs, strict=True))
-        raw = self.generator(named["z"], named.get("label"))
+        raw = call(self.generator, named["z"], named.get("label"), named.get("condition"))
         if self.decoder is not None:
             return self.decoder(raw, named["u"]), raw
         pixels = ((raw + 1.0) * 127.5 + 0.5).clamp(0, 255).to(torch.uint8)
@@ -264,8 +267,12 @@ def export_model(model_dir: str | Path, out: str | Path, what: str = "generator"
 
 def _generator_inputs(model: GANModel, rows: int, rng: np.random.Generator) -> list[np.ndarray]:
     inputs = [rng.standard_normal((rows, model.spec.latent_dim), dtype=np.float32)]
-    if model.codec.n_classes:
-        inputs.append(rng.integers(0, model.codec.n_classes, rows))
+    labels = rng.integers(0, model.codec.n_classes, rows) if model.codec.n_classes else None
+    if labels is not None:
+        inputs.append(labels)
+    conditions = getattr(model.codec, "conditions", None)
+    if conditions is not None:
+        inputs.append(conditions.index(*conditions.draw(labels, rows, rng)))
     if model.codec.kind == "table":
         inputs.append(rng.random((rows, model.codec.transformer.n_draws)))
     return inputs

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from gantk import plugins
@@ -21,7 +20,10 @@ class NetSpec:
     ``("tanh" | "linear" | "softmax", width)``. ``discriminator_batchnorm`` is False when the loss
     forbids batch norm in the discriminator (WGAN-GP's penalty is per sample; batch norm mixes them).
     ``pac``: D judges packs of this many rows (PacGAN); an architecture that supports it says so
-    with a ``pac`` attribute on its discriminator.
+    with a ``pac`` attribute on its discriminator. ``condition_dim``: how many conditions CTGAN's
+    one-hot conditional vector can carry (``gantk.data.conditions``); G and D then take each row's
+    condition, as its index (int64), as a third argument. An architecture that supports it has a
+    ``condition_dim`` attribute on both nets.
     """
 
     data_kind: str
@@ -32,6 +34,7 @@ class NetSpec:
     discriminator_batchnorm: bool = True
     width: int = 0
     pac: int = 1
+    condition_dim: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,28 +52,42 @@ class TableOutput(nn.Module):
 
     Categorical blocks use Gumbel-softmax while training (nearly one-hot, as real rows are, so D
     cannot tell fakes by their softness; CTGAN does the same) and plain probabilities in eval mode,
-    from which the inverse transform draws categories.
+    from which the inverse transform draws categories. While training, ``logits`` keeps the last
+    raw output: the conditional vector's loss is a cross-entropy on what eval mode would draw.
     """
 
     def __init__(self, layout: tuple[tuple[str, int], ...], temperature: float = 0.2):
         super().__init__()
         self.layout = tuple(layout)
         self.temperature = temperature
+        self.logits: torch.Tensor | None = None
 
     def forward(self, raw: torch.Tensor) -> torch.Tensor:
+        self.logits = raw if self.training else None
+        scores = raw
+        if self.training:  # F.gumbel_softmax's noise, drawn once for all blocks (not per block)
+            gumbels = -torch.empty_like(raw).exponential_().log()
+            scores = (raw + gumbels) / self.temperature
         blocks, start = [], 0
         for activation, width in self.layout:
-            block = raw[:, start : start + width]
+            where = slice(start, start + width)
             start += width
             if activation == "tanh":
-                blocks.append(torch.tanh(block))
+                blocks.append(torch.tanh(raw[:, where]))
             elif activation == "linear":
-                blocks.append(block)
-            elif self.training:
-                blocks.append(F.gumbel_softmax(block, tau=self.temperature, hard=False))
+                blocks.append(raw[:, where])
             else:
-                blocks.append(torch.softmax(block, dim=1))
+                blocks.append(torch.softmax(scores[:, where], dim=1))
         return torch.cat(blocks, dim=1)
+
+
+def call(net: nn.Module, x: torch.Tensor, labels: torch.Tensor | None,
+         condition: torch.Tensor | None = None) -> torch.Tensor:
+    """G or D on ``x`` (noise or rows): the conditional vector is passed only to models trained
+    with one, so architectures without it keep their two-argument ``forward``."""
+    if condition is None:
+        return net(x, labels)
+    return net(x, labels, condition)
 
 
 def normal_init(module: nn.Module) -> None:
@@ -98,4 +115,8 @@ def build_nets(architecture: str, spec: NetSpec) -> tuple[nn.Module, nn.Module]:
     if getattr(discriminator, "pac", 1) != spec.pac:
         raise PluginError(f"architecture {architecture!r} does not judge packs of rows "
                           f"(pac {spec.pac}); use --pac 1, or the mlp architecture")
+    if any(getattr(net, "condition_dim", 0) != spec.condition_dim
+           for net in (generator, discriminator)):
+        raise PluginError(f"architecture {architecture!r} does not take a conditional vector; "
+                          "train without category conditioning, or with the mlp architecture")
     return generator, discriminator

@@ -105,7 +105,8 @@ class OnnxGenerator(_OnnxModel):
         outputs, labels = [], []
         names = self.metadata["inputs"]
         for batch in random_inputs(self.codec, self.metadata["latent_dim"], count, seed, label):
-            feeds = {"z": batch.z, "label": batch.labels, "u": batch.uniforms}
+            feeds = {"z": batch.z, "label": batch.labels, "condition": batch.condition,
+                     "u": batch.uniforms}
             outputs.append(self.session.run([self.metadata["outputs"][0]],
                                             {name: feeds[name] for name in names})[0])
             labels.append(batch.labels)

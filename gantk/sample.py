@@ -8,7 +8,8 @@ import torch
 
 from gantk.data.images import to_uint8
 from gantk.model import GANModel
-from gantk.samples import ImageSamples, assemble, random_inputs
+from gantk.nets import call
+from gantk.samples import ImageSamples, RandomInputs, assemble, random_inputs
 
 
 @torch.no_grad()
@@ -17,12 +18,20 @@ def sample(model: GANModel, count: int, seed: int = 0, label=None) -> pd.DataFra
     device = next(model.generator.parameters()).device
     outputs, labels = [], []
     for batch in random_inputs(model.codec, model.spec.latent_dim, count, seed, label):
-        batch_labels = None if batch.labels is None else torch.as_tensor(batch.labels,
-                                                                         device=device)
-        raw = model.generator(torch.as_tensor(batch.z, device=device), batch_labels)
+        raw = generate(model.generator, batch, device)
         outputs.append(decode_batch(model, raw.float().cpu().numpy(), batch.uniforms))
         labels.append(batch.labels)
     return assemble(model.codec, outputs, labels)
+
+
+def generate(net: torch.nn.Module, batch: RandomInputs, device,
+             x: torch.Tensor | None = None) -> torch.Tensor:
+    """G's output for one batch of random inputs; or, given rows ``x``, D's verdict on them."""
+    def tensor(array: np.ndarray | None) -> torch.Tensor | None:
+        return None if array is None else torch.as_tensor(array, device=device)
+
+    return call(net, tensor(batch.z) if x is None else x, tensor(batch.labels),
+                tensor(batch.condition))
 
 
 def decode_batch(model: GANModel, raw: np.ndarray, uniforms: np.ndarray) -> np.ndarray:

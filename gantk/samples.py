@@ -31,12 +31,14 @@ class ImageSamples:
 
 @dataclass
 class RandomInputs:
-    """One batch of what a generator consumes: noise, class indices and the uniform draws that
-    decoding a table row spends on its categories."""
+    """One batch of what a generator consumes: noise, class indices, the conditional vectors of
+    a model trained with category conditioning, and the uniform draws that decoding a table row
+    spends on its categories."""
 
     z: np.ndarray  # float32 (n, latent_dim)
     labels: np.ndarray | None  # int64 (n,)
     uniforms: np.ndarray  # float64 (n, n_draws)
+    condition: np.ndarray | None = None  # int64 (n,): CTGAN's conditional vector, by index
 
 
 def label_index(classes: list, label: str | None) -> int | None:
@@ -74,12 +76,18 @@ def random_inputs(codec: TableCodec | ImageCodec, latent_dim: int, count: int, s
     labels = draw_labels(codec, count, label, rng)
     draws = np.random.default_rng([seed, 1])
     n_draws = codec.transformer.n_draws if codec.kind == "table" else 0
+    conditions = getattr(codec, "conditions", None)
+    # each value at its frequency within the row's class: rows in their real proportions
+    chosen = (conditions.draw(labels, count, np.random.default_rng([seed, 2]))
+              if conditions is not None else None)
     for start in range(0, count, BATCH):
         size = min(BATCH, count - start)
+        part = slice(start, start + size)
         yield RandomInputs(
             rng.standard_normal((size, latent_dim), dtype=np.float32),
-            None if labels is None else labels[start:start + size],
+            None if labels is None else labels[part],
             draws.random((size, n_draws)),
+            None if chosen is None else conditions.index(chosen[0][part], chosen[1][part]),
         )
 
 

@@ -17,19 +17,23 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
 from gantk.data.codec import Encoded, ImageCodec, TableCodec, codec_from_dict, load_training_data
+from gantk.data.conditions import ConditionalRows
 from gantk.data.transform import SPIKE_SHARE
 from gantk.diffaugment import diff_augment, parse_policy
 from gantk.errors import GantkError, TrainingError, TrainingInterrupted
 from gantk.losses import GANLoss, build_loss
 from gantk.model import CHECKPOINT_FILE, CONFIG_FILE, WEIGHTS_FILE, save_model
-from gantk.nets import NetSpec, build_nets
+from gantk.nets import NetSpec, TableOutput, build_nets, call
 from gantk.statefile import load_state, save_state
 
 LOG_FILE = "log.jsonl"
@@ -75,6 +79,24 @@ class TrainOptions:
     #: D judges packs of this many rows (PacGAN; mlp only). Against dropped modes; per-row uses of
     #: D (anomaly scores, rejection sampling) need 1.
     pac: int = 1
+    #: tables: CTGAN's conditional vector, training-by-sampling over every categorical column and
+    #: spike block so rare values are learned (gantk.data.conditions; mlp only)
+    category_conditioning: bool = False
+
+
+class Condition(NamedTuple):
+    """A batch's conditions (each one's index in the conditional vector), and the (block, value)
+    each asks for."""
+
+    index: torch.Tensor
+    picks: torch.Tensor
+    values: torch.Tensor
+
+
+class Batch(NamedTuple):
+    real: torch.Tensor
+    labels: torch.Tensor | None
+    condition: Condition | None
 
 
 def resolve_device(name: str) -> torch.device:
@@ -151,6 +173,7 @@ def train(
         codec, encoded = load_training_data(
             data, label_column, categorical, options.normalization, options.seed,
             conditional_images=conditional, spike_share=options.spike_share,
+            category_conditions=options.category_conditioning,
         )
         config = make_config(options, codec, len(encoded.features))
         trainer = Trainer(config, codec, encoded, directory, quiet)
@@ -186,6 +209,8 @@ def make_config(options: TrainOptions, codec: TableCodec | ImageCodec, rows: int
         discriminator_batchnorm=loss.discriminator_batchnorm,
         width=options.width,
         pac=options.pac,
+        condition_dim=(codec.conditions.width if options.category_conditioning
+                       and getattr(codec, "conditions", None) else 0),
     )
     training = asdict(options)
     training.update(
@@ -237,6 +262,21 @@ class Trainer:
         self._stop_requested = False
         self.policy = parse_policy(self.settings.get("diffaugment"))
         self._classes = self._class_sampler(self.settings.get("class_sampling", "frequency"))
+        self.conditions = getattr(codec, "conditions", None) if spec.condition_dim else None
+        if self.conditions is not None:
+            self._condition_rows = ConditionalRows(self.conditions, encoded.features,
+                                                   encoded.labels)
+            self._table_output = next((module for module in self.generator.modules()
+                                       if isinstance(module, TableOutput)), None)
+            if self._table_output is None:
+                raise GantkError("category conditioning needs a generator that ends in "
+                                 "gantk.nets.TableOutput (its loss reads the raw logits)")
+            # each block's output columns, padded to the widest block: one gather for the loss
+            starts = torch.as_tensor([start for start, _ in self.conditions.blocks])[:, None]
+            widths = torch.as_tensor(self.conditions.widths)[:, None]
+            steps = torch.arange(int(widths.max()))
+            self._block_columns = (starts + torch.minimum(steps, widths - 1)).to(self.device)
+            self._block_padding = (steps >= widths).to(self.device)
 
     # -- data and noise --------------------------------------------------------------------
     def _class_sampler(self, rule: str) -> dict | None:
@@ -249,12 +289,22 @@ class Trainer:
         return {"order": torch.argsort(labels, stable=True), "counts": counts,
                 "starts": torch.cumsum(counts, 0) - counts, "weights": weights}
 
-    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def next_batch(self) -> Batch:
         """The next minibatch: a pure function of (seed, batches drawn), so nothing to save.
 
         Epochs of shuffled rows; or, with class sampling, a class per row drawn by its weight and
-        then a row of that class."""
+        then a row of that class; or, with category conditioning, a class, a condition and a row
+        of that class meeting it."""
         size = self.settings["batch_size"]
+        if self.conditions is not None:
+            draw = np.random.default_rng([self.settings["seed"], 0, self.batches_drawn])
+            labels, condition = self._draw_conditions(size, draw)
+            index = self._condition_rows.rows(labels, condition[0], condition[1], draw)
+            self.batches_drawn += 1
+            index = torch.as_tensor(index, device=self.device)
+            return Batch(self.features[index],
+                         None if labels is None else self.labels[index],
+                         self._condition(*condition))
         if self._classes is not None:
             draw = torch.Generator().manual_seed(
                 self.settings["seed"] * 1_000_003 + 7_919 * self.batches_drawn + 1)
@@ -265,7 +315,7 @@ class Trainer:
             index = self._classes["order"][self._classes["starts"][classes] + within]
             index = index.to(self.device)
             self.batches_drawn += 1
-            return self.features[index], self.labels[index]
+            return Batch(self.features[index], self.labels[index], None)
         rows = len(self.features)
         epoch, position = divmod(self.batches_drawn, max(1, rows // size))
         if self._permutation is None or self._permutation[0] != epoch:
@@ -274,40 +324,67 @@ class Trainer:
         index = self._permutation[1][position * size : (position + 1) * size]
         self.batches_drawn += 1
         labels = self.labels[index] if self.labels is not None else None
-        return self.features[index], labels
+        return Batch(self.features[index], labels, None)
+
+    def _draw_conditions(self, size: int, draw: np.random.Generator
+                         ) -> tuple[np.ndarray | None, tuple[np.ndarray, np.ndarray]]:
+        """Classes by the class-sampling rule, then a (block, value) per row by CTGAN's rule."""
+        labels = None
+        if self.labels is not None:
+            weights = (self._classes["weights"] if self._classes is not None else
+                       torch.bincount(self.labels.cpu(), minlength=self.codec.n_classes))
+            cumulative = np.cumsum(weights.double().numpy())
+            labels = np.searchsorted(cumulative, draw.random(size) * cumulative[-1], side="right")
+        return labels, self.conditions.draw(labels, size, draw, rule="log")
+
+    def _condition(self, picks: np.ndarray, values: np.ndarray) -> Condition:
+        return Condition(torch.as_tensor(self.conditions.index(picks, values), device=self.device),
+                         torch.as_tensor(picks, device=self.device),
+                         torch.as_tensor(values, device=self.device))
 
     def noise(self, count: int) -> torch.Tensor:
         return torch.randn(count, self.latent_dim, generator=self.noise_rng, device=self.device)
 
-    def judge(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    def judge(self, x: torch.Tensor, labels: torch.Tensor | None,
+              condition: Condition | None = None) -> torch.Tensor:
         """D's logits, on DiffAugment-ed images when a policy is set (real and fake alike)."""
         if self.policy:
             x = diff_augment(x, self.policy, self.noise_rng)
-        return self.discriminator(x, labels)
+        return call(self.discriminator, x, labels, _index(condition))
 
     # -- one update of each player ---------------------------------------------------------
     def discriminator_step(self) -> dict[str, torch.Tensor]:
         """One D update on a real batch and a fresh fake batch. The fakes keep their graph so the
         G step that follows can reuse them (one G forward per step, as pytorch/examples does)."""
-        real, labels = self.next_batch()
-        fake = self.generator(self.noise(len(real)), labels)
-        real_logits = self.judge(real, labels)
-        fake_logits = self.judge(fake.detach(), labels)
+        real, labels, condition = self.next_batch()
+        fake = call(self.generator, self.noise(len(real)), labels, _index(condition))
+        logits = None
+        if condition is not None:  # taken, so the module holds no graph between steps
+            logits, self._table_output.logits = self._table_output.logits, None
+        real_logits = self.judge(real, labels, condition)
+        fake_logits = self.judge(fake.detach(), labels, condition)
         loss = self.loss.discriminator_loss(real_logits, fake_logits)
-        penalty = self.loss.penalty(lambda x: self.judge(x, labels), real, fake.detach())
+        penalty = self.loss.penalty(lambda x: self.judge(x, labels, condition), real,
+                                    fake.detach())
         if penalty is not None:
             loss = loss + penalty
         self.optimizer_d.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer_d.step()
         return {"d_loss": loss, "real_logits": real_logits, "fake_logits": fake_logits,
-                "labels": labels, "fake": fake, "real": real}
+                "labels": labels, "fake": fake, "real": real, "condition": condition,
+                "logits": logits}
 
     def generator_step(self, fake: torch.Tensor, real: torch.Tensor,
-                       labels: torch.Tensor | None) -> torch.Tensor:
+                       labels: torch.Tensor | None, condition: Condition | None = None,
+                       logits: torch.Tensor | None = None) -> torch.Tensor:
         """G's update; an architecture may add a loss of its own (VAE-GAN's encoder terms) by
-        giving its generator an ``auxiliary_loss(real, labels, discriminator)`` method."""
-        loss = self.loss.generator_loss(self.judge(fake, labels))
+        giving its generator an ``auxiliary_loss(real, labels, discriminator)`` method. With a
+        conditional vector, G also pays the cross-entropy of not producing the asked-for value
+        (on ``logits``, its raw output for ``fake``), as in CTGAN."""
+        loss = self.loss.generator_loss(self.judge(fake, labels, condition))
+        if condition is not None:
+            loss = loss + self.condition_loss(logits, condition)
         auxiliary = getattr(self.generator, "auxiliary_loss", None)
         if auxiliary is not None:
             loss = loss + auxiliary(real, labels, self.discriminator)
@@ -315,6 +392,12 @@ class Trainer:
         loss.backward()
         self.optimizer_g.step()
         return loss
+
+    def condition_loss(self, logits: torch.Tensor, condition: Condition) -> torch.Tensor:
+        """Mean cross-entropy between each row's asked-for value and G's logits for its block."""
+        block = logits.gather(1, self._block_columns[condition.picks])
+        block = block.masked_fill(self._block_padding[condition.picks], -math.inf)
+        return F.cross_entropy(block, condition.values)
 
     @torch.no_grad()
     def update_ema(self) -> None:
@@ -338,7 +421,8 @@ class Trainer:
             while self.step < total:
                 for _ in range(self.loss.n_critic):
                     d = self.discriminator_step()
-                g_loss = self.generator_step(d["fake"], d["real"], d["labels"])
+                g_loss = self.generator_step(d["fake"], d["real"], d["labels"], d["condition"],
+                                             d["logits"])
                 self.step += 1
                 self.update_ema()
                 self._check_finite(d["d_loss"], g_loss)
@@ -463,10 +547,17 @@ class Trainer:
         noise = torch.Generator(device=self.device).manual_seed(self.settings["seed"] + 1)
         size = self.settings["batch_size"]
         generator.train()
-        for _ in range(batches):
-            labels = self._training_labels(size, noise)
+        for number in range(batches):
+            condition = None
+            if self.conditions is not None:
+                labels, condition = self._draw_conditions(
+                    size, np.random.default_rng([self.settings["seed"], 1, number]))
+                labels = None if labels is None else torch.as_tensor(labels, device=self.device)
+                condition = self._condition(*condition)
+            else:
+                labels = self._training_labels(size, noise)
             z = torch.randn(size, self.latent_dim, generator=noise, device=self.device)
-            generator(z, labels)
+            call(generator, z, labels, _index(condition))
         generator.eval()
         for norm in norms:
             norm.momentum = 0.1
@@ -498,6 +589,10 @@ class Trainer:
         if self.settings["ema_decay"] > 0:
             nets["generator_ema"] = self.ema
         save_model(self.directory, config, nets)
+
+
+def _index(condition: Condition | None) -> torch.Tensor | None:
+    return None if condition is None else condition.index
 
 
 def load_log(path: Path) -> list[dict]:

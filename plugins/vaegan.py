@@ -49,6 +49,9 @@ class VAEGANGenerator(MLPGenerator):
 def build(spec: NetSpec) -> tuple[nn.Module, nn.Module]:
     if spec.pac != 1:
         raise PluginError("vaegan compares single rows in D's features: it takes pac 1")
+    if spec.condition_dim:
+        raise PluginError("vaegan's encoder has no conditional vector: train it without "
+                          "category conditioning")
     return VAEGANGenerator(spec), MLPDiscriminator(spec)
 
 

@@ -42,19 +42,28 @@ def run_without_torch(*args) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.fixture(scope="module")
-def table_export(tmp_path_factory):
+def trained_and_exported(folder: Path, *options: str):
     """A class-conditional table model with ints, floats, missing values, categories and
     booleans, and its generator exported."""
-    folder = tmp_path_factory.mktemp("table")
     make_mixed_table().to_csv(folder / "mixed.csv", index=False)
     runner = CliRunner()
     for args in (["train", folder / "mixed.csv", "-o", folder / "m", "--label-column", "risk",
-                  "--steps", "60", "-q"],
+                  "--steps", "60", "-q", *options],
                  ["export", folder / "m", "-o", folder / "m.onnx"]):
         result = runner.invoke(cli, [str(arg) for arg in args], catch_exceptions=False)
         assert result.exit_code == 0, result.output
     return folder, result
+
+
+@pytest.fixture(scope="module")
+def table_export(tmp_path_factory):
+    return trained_and_exported(tmp_path_factory.mktemp("table"))
+
+
+@pytest.fixture(scope="module")
+def conditioned_export(tmp_path_factory):
+    """The same, trained with CTGAN's conditional vector: its graph takes a ``condition``."""
+    return trained_and_exported(tmp_path_factory.mktemp("conditioned"), "--category-conditioning")
 
 
 def test_export_is_one_checked_file(table_export):
@@ -182,9 +191,10 @@ def test_in_graph_quantile_inverse_is_numpys(count):
     np.testing.assert_allclose(ours.numpy(), np.interp(x, nodes, values), rtol=1e-12, atol=1e-12)
 
 
-def test_the_docs_script_makes_rows_with_onnxruntime_alone(table_export, tmp_path):
+@pytest.mark.parametrize("export", ["table_export", "conditioned_export"])
+def test_the_docs_script_makes_rows_with_onnxruntime_alone(export, request, tmp_path):
     """docs/deploy.md's script, run as written against an exported model, without gantk."""
-    folder, _ = table_export
+    folder, _ = request.getfixturevalue(export)
     page = (Path(__file__).resolve().parents[1] / "docs" / "deploy.md").read_text()
     section = page[page.index("## A script with onnxruntime alone"):]
     script = section[section.index("```python") + len("```python"):]

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gantk.data.conditions import CategoryConditions
 from gantk.data.images import ImageSet, images_from_array, is_image_source, read_images
 from gantk.data.tables import TableSchema, infer_schema, is_table_path, read_table
 from gantk.data.transform import TableTransformer
@@ -37,9 +38,11 @@ def _label_codes(values: pd.Series, classes: list, source: str) -> np.ndarray:
 class TableCodec:
     kind = "table"
 
-    def __init__(self, transformer: TableTransformer, label: dict | None = None):
+    def __init__(self, transformer: TableTransformer, label: dict | None = None,
+                 conditions: CategoryConditions | None = None):
         self.transformer = transformer
         self.label = label  # {"column", "position", "dtype", "classes", "frequencies"}
+        self.conditions = conditions  # CTGAN's conditional vector, when trained with one
 
     @classmethod
     def fit(
@@ -126,12 +129,15 @@ class TableCodec:
             "schema": self.transformer.schema.to_dict(),
             "transform": self.transformer.to_dict(),
             "label": self.label,
+            "conditions": self.conditions.to_dict() if self.conditions else None,
         }
 
     @classmethod
     def from_dict(cls, values: dict) -> TableCodec:
         schema = TableSchema.from_dict(values["schema"])
-        return cls(TableTransformer.from_dict(schema, values["transform"]), values["label"])
+        conditions = values.get("conditions")
+        return cls(TableTransformer.from_dict(schema, values["transform"]), values["label"],
+                   CategoryConditions.from_dict(conditions) if conditions else None)
 
 
 class ImageCodec:
@@ -208,29 +214,36 @@ def load_training_data(
     path: str | Path | pd.DataFrame | ImageSet, label_column: str | None = None,
     categorical: Iterable[str] = (),
     normalization: str = "quantile", seed: int = 0, codec: TableCodec | ImageCodec | None = None,
-    conditional_images: bool = False, spike_share: float = 0.0,
+    conditional_images: bool = False, spike_share: float = 0.0, category_conditions: bool = False,
 ) -> tuple[TableCodec | ImageCodec, Encoded]:
     """Read ``path`` (a table or an image source, or take a DataFrame), fit a codec unless given
     one, and encode it.
 
-    Tables are conditioned on ``label_column``; images on the labels they carry (class
-    subfolders, ``y`` in an .npz, an IDX label file) when ``conditional_images``.
+    Tables are conditioned on ``label_column`` (and with ``category_conditions`` on CTGAN's
+    conditional vector too); images on the labels they carry (class subfolders, ``y`` in an
+    .npz, an IDX label file) when ``conditional_images``.
     """
-    if isinstance(path, pd.DataFrame):
-        frame, source = path, "the data"
-        if len(frame) < 2:
-            raise DataError(f"{source}: {len(frame)} row(s); at least 2 are needed")
-        if codec is None:
-            codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source,
-                                   spike_share)
-        return codec, codec.encode(frame, source)
+    table = isinstance(path, pd.DataFrame) or (
+        not isinstance(path, ImageSet) and is_table_path(path))
+    if category_conditions and not table:
+        raise DataError(f"{path}: category conditioning is for tables")
+    if table:
+        if isinstance(path, pd.DataFrame):
+            frame, source = path, "the data"
+            if len(frame) < 2:
+                raise DataError(f"{source}: {len(frame)} row(s); at least 2 are needed")
+        else:
+            frame, source = read_table(path, min_rows=2), str(path)
+        if codec is not None:
+            return codec, codec.encode(frame, source)
+        codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source,
+                               spike_share)
+        encoded = codec.encode(frame, source)
+        if category_conditions:
+            codec.conditions = CategoryConditions.fit(codec.transformer, encoded.features,
+                                                      encoded.labels, codec.n_classes)
+        return codec, encoded
     source = str(path)
-    if not isinstance(path, ImageSet) and is_table_path(path):
-        frame = read_table(path, min_rows=2)
-        if codec is None:
-            codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source,
-                                   spike_share)
-        return codec, codec.encode(frame, source)
     if isinstance(path, ImageSet):
         images = path
     else:
