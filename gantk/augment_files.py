@@ -26,9 +26,10 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
     _check_paths(data, out, report_path)
     if sum((count is not None, bool(balance), per_class is not None)) != 1:
         raise GantkError("give exactly one of --n, --balance or --per-class")
-    if model and (save_model or steps or loss or pac):
-        given = [name for name, value in (("--save-model", save_model), ("--steps", steps),
-                                          ("--loss", loss), ("--pac", pac)) if value]
+    training_options = (("--save-model", save_model), ("--steps", steps), ("--loss", loss),
+                        ("--pac", pac), ("--no-category-conditioning", not category_conditioning))
+    if model and any(value for _, value in training_options):
+        given = [name for name, value in training_options if value]
         raise GantkError("--model uses a trained model; these options are for training: "
                          + ", ".join(given))
     if save_model and Path(save_model).exists() and any(Path(save_model).iterdir()):

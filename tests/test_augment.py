@@ -204,6 +204,9 @@ def test_augment_bad_input(tmp_path, run_cli):
           "discriminator", "--pac", "10"], "needs loss ns or minimax and pac 1, not ns and pac 10"),
         ([data, "-o", tmp_path / "o.csv", "--label-column", "label", "--balance", "--model",
           tmp_path, "--pac", "4"], "these options are for training: --steps, --pac"),
+        ([data, "-o", tmp_path / "o.csv", "--label-column", "label", "--balance", "--model",
+          tmp_path, "--no-category-conditioning"],
+         "these options are for training: --steps, --no-category-conditioning"),
     ]
     for args, message in cases:
         result = run_cli("augment", *args, "--steps", "5", "-q")
