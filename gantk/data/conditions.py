@@ -4,13 +4,15 @@ A *condition* is one value of one discrete block of the encoded table: a categor
 numeric column's spike block (capital gain = 0, or not). Each training row is drawn as a class
 (by the class-sampling rule), a block picked uniformly, a value of it with probability
 ∝ log(1 + its count within the class), then a real row of that class holding that value. The
-generator gets the choice as a one-hot vector and pays a cross-entropy when its row does not carry
-that value; the discriminator sees the vector beside the row. Rare values (a capital gain within
-the lower-income class, Doctorate) so get their share of updates, which the class alone does not
-give them. At sampling time the value is drawn at its real frequency within the class, so the rows
-come out in their real proportions (Xu et al. 2019, section 4.3).
+generator gets the choice (the one-hot conditional vector, passed as the index of its 1) and pays
+a cross-entropy when its row does not carry that value; the discriminator sees it beside the row.
+Rare values (a capital gain within the lower-income class, Doctorate) so get their share of
+updates, which the class alone does not give them. At sampling time the value is drawn at its real
+frequency within the class, so the rows come out in their real proportions (Xu et al. 2019,
+section 4.3). On Adult, over three splits: real-vs-synthetic AUC 0.909 → 0.893, train-on-synthetic
+ROC-AUC 0.864 → 0.874, column similarity 0.971 → 0.964 (docs/benchmarks.md).
 
-numpy only: the onnxruntime path draws the same vectors from the same seed.
+numpy only: the onnxruntime path draws the same conditions from the same seed.
 """
 
 from __future__ import annotations
