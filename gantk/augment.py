@@ -23,7 +23,7 @@ from gantk.data.codec import as_data
 from gantk.data.images import ImageSet, to_uint8
 from gantk.errors import DataError, GantkError
 from gantk.model import GANModel, load_model
-from gantk.sample import decode_batch, generate
+from gantk.sample import decode_batch, run_net
 from gantk.samples import ImageSamples, assemble, label_index, random_inputs
 from gantk.train import TrainOptions, train
 
@@ -183,8 +183,8 @@ class GANAugmenter:
             batch = next(random_inputs(model.codec, model.spec.latent_dim, min(size, 4096),
                                        self.seed * 7919 + round_number, label))
             round_number += 1
-            raw = generate(model.generator, batch, device)
-            logits = generate(model.discriminator, batch, device, raw).double().cpu().numpy()
+            raw = run_net(model.generator, batch, device)
+            logits = run_net(model.discriminator, batch, device, raw).double().cpu().numpy()
             best = logits.max() if best is None else max(best, logits.max())
             shifted = logits - best - 1e-6
             score = shifted - np.log1p(-np.exp(np.minimum(shifted, -1e-12)))

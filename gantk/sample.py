@@ -18,15 +18,16 @@ def sample(model: GANModel, count: int, seed: int = 0, label=None) -> pd.DataFra
     device = next(model.generator.parameters()).device
     outputs, labels = [], []
     for batch in random_inputs(model.codec, model.spec.latent_dim, count, seed, label):
-        raw = generate(model.generator, batch, device)
+        raw = run_net(model.generator, batch, device)
         outputs.append(decode_batch(model, raw.float().cpu().numpy(), batch.uniforms))
         labels.append(batch.labels)
     return assemble(model.codec, outputs, labels)
 
 
-def generate(net: torch.nn.Module, batch: RandomInputs, device,
-             x: torch.Tensor | None = None) -> torch.Tensor:
-    """G's output for one batch of random inputs; or, given rows ``x``, D's verdict on them."""
+def run_net(net: torch.nn.Module, batch: RandomInputs, device,
+            x: torch.Tensor | None = None) -> torch.Tensor:
+    """G on one batch of random inputs, or D on rows ``x`` made from them: with the batch's labels
+    and conditions, as tensors on ``device``."""
     def tensor(array: np.ndarray | None) -> torch.Tensor | None:
         return None if array is None else torch.as_tensor(array, device=device)
 

@@ -277,6 +277,12 @@ class Trainer:
             steps = torch.arange(int(widths.max()))
             self._block_columns = (starts + torch.minimum(steps, widths - 1)).to(self.device)
             self._block_padding = (steps >= widths).to(self.device)
+            # the class rule's running weights, once (not per batch, nor a copy off the GPU)
+            self._class_cumulative = None
+            if self.labels is not None:
+                weights = (self._classes["weights"] if self._classes is not None else
+                           torch.bincount(self.labels.cpu(), minlength=self.codec.n_classes))
+                self._class_cumulative = np.cumsum(weights.double().numpy())
 
     # -- data and noise --------------------------------------------------------------------
     def _class_sampler(self, rule: str) -> dict | None:
@@ -330,10 +336,8 @@ class Trainer:
                          ) -> tuple[np.ndarray | None, tuple[np.ndarray, np.ndarray]]:
         """Classes by the class-sampling rule, then a (block, value) per row by CTGAN's rule."""
         labels = None
-        if self.labels is not None:
-            weights = (self._classes["weights"] if self._classes is not None else
-                       torch.bincount(self.labels.cpu(), minlength=self.codec.n_classes))
-            cumulative = np.cumsum(weights.double().numpy())
+        cumulative = self._class_cumulative
+        if cumulative is not None:
             labels = np.searchsorted(cumulative, draw.random(size) * cumulative[-1], side="right")
         return labels, self.conditions.draw(labels, size, draw, rule="log")
 
