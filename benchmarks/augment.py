@@ -2,7 +2,7 @@
 
     python benchmarks/augment.py [--seeds 5] [--sets german,adult] [--majority 400 --minority 40]
                                  [--steps 3000] [--filter none] [--methods none,gantk]
-                                 [--no-ctgan] [--no-category-conditioning]
+                                 [--no-ctgan] [--no-category-conditioning] [--no-label-model]
 
 For each set and seed, a training sample of ``majority`` + ``minority`` rows is drawn from
 ``../shared/data/tabular`` (German credit: good/bad; Adult: <=50K/>50K), the rest (Adult: 5,000
@@ -104,9 +104,10 @@ def with_ctgan(train, label, minority, seed):
     return pd.concat([train, rows], ignore_index=True)
 
 
-def with_gantk(train, label, minority, seed, steps, filter_, conditioning):
+def with_gantk(train, label, minority, seed, steps, filter_, conditioning, label_model):
     augmenter = GANAugmenter(steps=steps, seed=seed, filter=filter_,
-                             category_conditioning=conditioning).fit(train, label_column=label)
+                             category_conditioning=conditioning,
+                             label_model=label_model).fit(train, label_column=label)
     return augmenter.augment(train, balance=True, synthetic_only=False).drop(columns="synthetic")
 
 
@@ -162,13 +163,16 @@ def main() -> None:
     parser.add_argument("--no-ctgan", action="store_true")
     parser.add_argument("--no-category-conditioning", action="store_true",
                         help="gantk without CTGAN's conditional vector (the ablation)")
+    parser.add_argument("--no-label-model", action="store_true",
+                        help="gantk's rows keep the generator's classes (the ablation)")
     parser.add_argument("--json", type=Path,
                         default=Path(__file__).parent / "results" / "augment_small.json")
     args = parser.parse_args()
     methods = {"none": lambda train, label, minority, seed: train,
                "SMOTENC": with_smotenc,
                "gantk": lambda *a: with_gantk(*a, steps=args.steps, filter_=args.filter,
-                                              conditioning=not args.no_category_conditioning)}
+                                              conditioning=not args.no_category_conditioning,
+                                              label_model=not args.no_label_model)}
     if not args.no_ctgan:
         try:
             import ctgan  # noqa: F401

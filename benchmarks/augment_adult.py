@@ -1,7 +1,8 @@
 """Synthetic Adult: gantk's augmentation report against CTGAN, shuffled columns and real rows.
 
     python benchmarks/augment_adult.py [--steps N] [--ctgan-epochs 300] [--ctgan-budget-epochs N]
-                                       [--no-ctgan] [--no-category-conditioning] [--seed N]
+                                       [--no-ctgan] [--no-category-conditioning]
+                                       [--no-label-model] [--seed N]
 
 Adult (../shared/data/tabular/adult.csv) split 80/20, stratified by class. Each candidate makes as
 many rows as the training part holds, at its class mix (gantk: GANAugmenter on the class column;
@@ -58,6 +59,8 @@ def main() -> None:
     parser.add_argument("--no-ctgan", action="store_true")
     parser.add_argument("--no-category-conditioning", action="store_true",
                         help="gantk without CTGAN's conditional vector (the ablation)")
+    parser.add_argument("--no-label-model", action="store_true",
+                        help="gantk's rows keep the generator's classes (the ablation)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path,
                         default=Path(__file__).parent / "results" / "augment_adult.json")
@@ -76,7 +79,8 @@ def main() -> None:
         yield "shuffled columns (floor)", shuffle_columns(compare, args.seed), None
         started = time.perf_counter()
         augmenter = GANAugmenter(steps=args.steps, seed=args.seed,
-                                 category_conditioning=not args.no_category_conditioning)
+                                 category_conditioning=not args.no_category_conditioning,
+                                 label_model=not args.no_label_model)
         augmenter.fit(train, label_column=LABEL)
         gantk_seconds = time.perf_counter() - started
         yield "gantk", augmenter.sample(len(train)), gantk_seconds

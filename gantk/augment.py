@@ -3,8 +3,9 @@ GAN, with exact conditional sampling and optional discriminator rejection sampli
 
 ``fit`` trains a conditional GAN (tables: ``mlp`` on the label column with a WGAN-GP critic that
 judges packs of 10 rows, classes drawn by CTGAN's log-frequency rule so rare classes get their share
-of updates, and CTGAN's conditional vector so rare values of every categorical column do too;
-images: conditional ``dcgan`` with the EMA generator, DiffAugment on request).
+of updates, and CTGAN's conditional vector so rare values of every categorical column do too,
+then a label model that gives generated rows their class, ``gantk.label_model``; images:
+conditional ``dcgan`` with the EMA generator, DiffAugment on request).
 ``sample(n, label=c)`` returns exactly n samples of class c.
 """
 
@@ -23,8 +24,8 @@ from gantk.data.codec import as_data
 from gantk.data.images import ImageSet, to_uint8
 from gantk.errors import DataError, GantkError
 from gantk.model import GANModel, load_model
-from gantk.sample import decode_batch, run_net
-from gantk.samples import ImageSamples, assemble, label_index, random_inputs
+from gantk.sample import generate, run_net
+from gantk.samples import Drawn, ImageSamples, assemble, draw_samples, label_index
 from gantk.train import TrainOptions, train
 
 FILTERS = ("none", "discriminator")
@@ -33,9 +34,8 @@ FILTERS = ("none", "discriminator")
 TABLE_STEPS = 2000
 #: tables: rows per discriminator judgement (PacGAN; CTGAN's default too)
 TABLE_PAC = 10
-#: discriminator rejection sampling: candidates drawn to estimate D's largest logit, and the
-#: quantile of F(x) used as the acceptance shift gamma (Azadi et al. 2019, section 4)
-BURN_IN = 2048
+#: discriminator rejection sampling: the quantile of F(x) over the first batch of candidates
+#: (``gantk.samples.BATCH``) used as the acceptance shift gamma (Azadi et al. 2019, section 4)
 GAMMA_QUANTILE = 0.8
 
 
@@ -58,13 +58,15 @@ class GANAugmenter:
     WGAN-GP with packs of 10 for tables, as CTGAN; "ns" and single rows for images, and for the
     discriminator filter, which reads D's logit as a log density ratio, one row at a time.
     ``category_conditioning``: tables, CTGAN's conditional vector (``gantk.data.conditions``).
+    ``label_model``: tables with a label column, rows take their class from a classifier of the
+    real rows (``gantk.label_model``); sampling a class stays exact.
     """
 
     def __init__(self, steps: int | None = None, batch_size: int | None = None,
                  class_sampling: str = "log", diffaugment: str | None = None,
                  filter: str = "none", loss: str | None = None, pac: int | None = None,
                  architecture: str | None = None, category_conditioning: bool = True,
-                 seed: int = 0, device: str = "cpu", quiet: bool = True):
+                 label_model: bool = True, seed: int = 0, device: str = "cpu", quiet: bool = True):
         self.steps = steps
         self.batch_size = batch_size
         self.class_sampling = class_sampling
@@ -74,6 +76,7 @@ class GANAugmenter:
         self.pac = pac
         self.architecture = architecture
         self.category_conditioning = category_conditioning
+        self.label_model = label_model
         self.seed = seed
         self.device = device
         self.quiet = quiet
@@ -97,6 +100,7 @@ class GANAugmenter:
             class_sampling=self.class_sampling if labels is not None else "frequency",
             diffaugment=self.diffaugment if images else None,
             category_conditioning=self.category_conditioning and not images,
+            label_model=self.label_model and not images and labels is not None,
         )
         with tempfile.TemporaryDirectory(prefix="gantk-augment-") as scratch:
             target = Path(directory) if directory else Path(scratch) / "model"
@@ -171,35 +175,29 @@ class GANAugmenter:
     def _rejection_sample(self, count: int, label) -> pd.DataFrame | ImageSamples:
         """Discriminator rejection sampling (Azadi et al. 2019): accept x with probability
         sigmoid(F(x)), F(x) = D(x) - D* - log(1 - exp(D(x) - D* - eps)) - gamma, where D(x) is
-        D's logit (the log density ratio for the ns/minimax losses) and D* its largest value."""
+        D's logit (the log density ratio for the ns/minimax losses) and D* its largest value.
+        With a label model, its acceptance of the row's class comes on top (``draw_samples``)."""
         model = self.model_
         self._check_filterable(model.config["loss"], model.spec.pac)
         device = next(model.generator.parameters()).device
-        accepted, accepted_labels, best, gamma = [], [], None, None
-        rng = np.random.default_rng([self.seed, 2])
-        have, round_number = 0, 0
-        while have < count:
-            size = max(BURN_IN, 2 * (count - have))
-            batch = next(random_inputs(model.codec, model.spec.latent_dim, min(size, 4096),
-                                       self.seed * 7919 + round_number, label))
-            round_number += 1
+        state = {"best": -np.inf, "gamma": None}
+
+        def run(batch) -> Drawn:
             raw = run_net(model.generator, batch, device)
             logits = run_net(model.discriminator, batch, device, raw).double().cpu().numpy()
-            best = logits.max() if best is None else max(best, logits.max())
-            shifted = logits - best - 1e-6
+            state["best"] = max(state["best"], logits.max())
+            shifted = logits - state["best"] - 1e-6
             score = shifted - np.log1p(-np.exp(np.minimum(shifted, -1e-12)))
-            if gamma is None:
-                gamma = np.quantile(score, GAMMA_QUANTILE)
-            keep = rng.random(len(score)) < 1 / (1 + np.exp(-(score - gamma)))
-            keep &= np.cumsum(keep) <= count - have
-            values = decode_batch(model, raw.float().cpu().numpy(), batch.uniforms)
-            accepted.append(values[keep])
-            accepted_labels.append(None if batch.labels is None else batch.labels[keep])
-            have += int(keep.sum())
-            if round_number > 1000:
-                raise GantkError("discriminator filter: almost nothing is accepted; "
-                                 "use --filter none")
-        return assemble(model.codec, accepted, accepted_labels)
+            if state["gamma"] is None:  # the first batch is the burn-in
+                state["gamma"] = np.quantile(score, GAMMA_QUANTILE)
+            drawn = generate(model, batch, raw)
+            drawn.acceptance = 1 / (1 + np.exp(-(score - state["gamma"])))
+            return drawn
+
+        outputs, labels = draw_samples(model.codec, model.spec.latent_dim, count, self.seed, label,
+                                       run, labelled_by_model=model.label_model is not None,
+                                       filtered=True)
+        return assemble(model.codec, outputs, labels)
 
     def plan(self, counts: dict | None, count: int | None = None, balance: bool = False,
              per_class: dict | None = None) -> dict:

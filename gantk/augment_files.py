@@ -20,14 +20,16 @@ from gantk.files import atomic_folder, atomic_path
 
 def run_augment(data, output, *, label_column, count, balance, per_class, synthetic_only, marker,
                 filter_, diffaugment, report_path, holdout, model, save_model, steps, seed,
-                quiet, loss=None, pac=None, category_conditioning=True) -> list[str]:
+                quiet, loss=None, pac=None, category_conditioning=True,
+                label_model=True) -> list[str]:
     """Everything ``gantk augment`` does; returns the summary lines to print."""
     data, out = Path(data), Path(output)
     _check_paths(data, out, report_path)
     if sum((count is not None, bool(balance), per_class is not None)) != 1:
         raise GantkError("give exactly one of --n, --balance or --per-class")
     training_options = (("--save-model", save_model), ("--steps", steps), ("--loss", loss),
-                        ("--pac", pac), ("--no-category-conditioning", not category_conditioning))
+                        ("--pac", pac), ("--no-category-conditioning", not category_conditioning),
+                        ("--no-label-model", not label_model))
     if model and any(value for _, value in training_options):
         given = [name for name, value in training_options if value]
         raise GantkError("--model uses a trained model; these options are for training: "
@@ -55,8 +57,8 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         train_rows, held_out = (_split(source, label_column, holdout, seed) if split
                                 else (source, None))
         augmenter = GANAugmenter(steps=steps, filter=filter_, diffaugment=diffaugment, loss=loss,
-                                 pac=pac, category_conditioning=category_conditioning, seed=seed,
-                                 quiet=quiet)
+                                 pac=pac, category_conditioning=category_conditioning,
+                                 label_model=label_model, seed=seed, quiet=quiet)
         GANAugmenter.class_counts(source, label_column)  # before holding rows out
         augmenter.fit(train_rows, label_column, directory=save_model)
     result = augmenter.augment(source, count, balance, per_class, synthetic_only, marker)

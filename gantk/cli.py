@@ -106,6 +106,9 @@ Examples:
 @click.option("--category-conditioning", is_flag=True,
               help="Tables, mlp: CTGAN's conditional vector, so rare values of every categorical "
               "column are learned (anomaly scores need it off).")
+@click.option("--label-model", is_flag=True,
+              help="Tables with --label-column: sampled rows take their class from a classifier "
+              "of the real rows (sampling a class stays exact).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--resume", is_flag=True, help="Continue the run saved in the model directory.")
@@ -113,8 +116,8 @@ Examples:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def train(data, model_dir, arch, loss, label_column, conditional, categorical, normalization,
           spike_share, steps, epochs, batch_size, lr, latent_dim, label_smoothing, ema_decay,
-          class_sampling, diffaugment, checkpoint_every, pac, category_conditioning, seed, device,
-          resume, force, quiet):
+          class_sampling, diffaugment, checkpoint_every, pac, category_conditioning, label_model,
+          seed, device, resume, force, quiet):
     """Train a GAN on DATA (a CSV/Parquet table, an image folder, an .npz or MNIST IDX files)."""
     from gantk.data.transform import SPIKE_SHARE
     from gantk.train import TrainOptions
@@ -127,7 +130,7 @@ def train(data, model_dir, arch, loss, label_column, conditional, categorical, n
         spike_share=SPIKE_SHARE if spike_share is None else spike_share,
         checkpoint_every=checkpoint_every,
         class_sampling=class_sampling, diffaugment=diffaugment, pac=pac,
-        category_conditioning=category_conditioning,
+        category_conditioning=category_conditioning, label_model=label_model,
     )
     directory = run_training(
         data, model_dir, options, label_column=label_column,
@@ -309,11 +312,14 @@ Examples:
 @click.option("--category-conditioning/--no-category-conditioning", default=True,
               show_default=True, help="Tables: CTGAN's conditional vector (rare values of every "
               "categorical column are learned).")
+@click.option("--label-model/--no-label-model", default=True, show_default=True,
+              help="Tables with --label-column: rows take their class from a classifier of the "
+              "real rows.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 def augment(data, output, label_column, count, balance, per_class, synthetic_only, marker,
             filter_, diffaugment, report, holdout, model, save_model, steps, loss, pac,
-            category_conditioning, seed, quiet):
+            category_conditioning, label_model, seed, quiet):
     """Add realistic synthetic rows (or images) to DATA, e.g. of its rare classes."""
     from gantk.augment_files import run_augment
 
@@ -322,7 +328,7 @@ def augment(data, output, label_column, count, balance, per_class, synthetic_onl
         per_class=_parse_per_class(per_class), synthetic_only=synthetic_only, marker=marker,
         filter_=filter_, diffaugment=diffaugment, report_path=report, holdout=holdout, model=model,
         save_model=save_model, steps=steps, seed=seed, quiet=quiet, loss=loss, pac=pac,
-        category_conditioning=category_conditioning,
+        category_conditioning=category_conditioning, label_model=label_model,
     )
     if not quiet:
         for line in summary:

@@ -171,11 +171,13 @@ def _finish_numbers(values: torch.Tensor, column) -> torch.Tensor:
 
 
 class GeneratorGraph(nn.Module):
-    """Inputs ``z`` [, ``label``] [, ``u``] → final values and the raw generator output.
+    """Inputs ``z`` [, ``label``] [, ``condition``] [, ``u``] → final values and the raw generator
+    output [, the label model's ``class_probability`` of each row].
 
     Tables: ``values`` float64 (rows, columns) and ``encoded``; images: ``images`` uint8 NHWC
-    and ``raw`` (the tanh output, NCHW). ``label`` exists for class-conditional models, ``u`` (the
-    uniforms that pick categories, modes and missingness) for tables.
+    and ``raw`` (the tanh output, NCHW). ``label`` exists for class-conditional models,
+    ``condition`` for category conditioning, ``u`` (the uniforms that pick categories, modes and
+    missingness) for tables; ``class_probability`` (float32, rows × classes) for a label model.
     """
 
     def __init__(self, model: GANModel):
@@ -184,6 +186,7 @@ class GeneratorGraph(nn.Module):
         self.conditional = model.codec.n_classes > 0
         self.conditions = getattr(model.codec, "conditions", None) is not None
         self.decoder = TableDecoder(model.codec.transformer) if model.codec.kind == "table" else None
+        self.label_model = model.label_model
 
     @property
     def input_names(self) -> list[str]:
@@ -192,13 +195,18 @@ class GeneratorGraph(nn.Module):
 
     @property
     def output_names(self) -> list[str]:
-        return ["values", "encoded"] if self.decoder is not None else ["images", "raw"]
+        if self.decoder is None:
+            return ["images", "raw"]
+        return ["values", "encoded"] + (["class_probability"] if self.label_model else [])
 
-    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         named = dict(zip(self.input_names, inputs, strict=True))
         raw = call(self.generator, named["z"], named.get("label"), named.get("condition"))
         if self.decoder is not None:
-            return self.decoder(raw, named["u"]), raw
+            values = self.decoder(raw, named["u"])
+            if self.label_model is not None:
+                return values, raw, self.label_model.probabilities(values)
+            return values, raw
         pixels = ((raw + 1.0) * 127.5 + 0.5).clamp(0, 255).to(torch.uint8)
         return pixels.permute(0, 2, 3, 1), raw
 
@@ -362,6 +370,8 @@ def _verify(graph: nn.Module, model: GANModel, onnx_bytes: bytes, metadata: dict
             worst = max(worst, float(difference.max()))
             continue
         worst = max(worst, float(np.abs(ours[1] - theirs[1]).max()))
+        if len(ours) > 2:  # the label model's probabilities
+            worst = max(worst, float(np.abs(ours[2] - theirs[2]).max()))
         decoded = (model.codec.transformer.decode_values(ours[1], inputs[-1])
                    if model.codec.kind == "table" else to_uint8(ours[1]))
         decoded_worst = max(decoded_worst or 0.0, _max_difference(ours[0], decoded))

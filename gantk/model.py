@@ -21,6 +21,7 @@ from gantk import __version__
 from gantk.data.codec import ImageCodec, TableCodec, codec_from_dict
 from gantk.errors import GantkError, ModelFileError
 from gantk.files import atomic_path
+from gantk.label_model import LabelModel
 from gantk.nets import NetSpec, build_nets
 
 FORMAT_VERSION = 1
@@ -31,12 +32,14 @@ CHECKPOINT_FILE = "checkpoint.safetensors"
 
 @dataclass
 class GANModel:
-    """A trained GAN ready to use: G (the EMA copy when there is one) and D in eval mode."""
+    """A trained GAN ready to use: G (the EMA copy when there is one), D and, when trained with
+    one, the label model (``gantk.label_model``), in eval mode."""
 
     config: dict[str, Any]
     codec: TableCodec | ImageCodec
     generator: nn.Module
     discriminator: nn.Module
+    label_model: LabelModel | None = None
 
     @property
     def spec(self) -> NetSpec:
@@ -115,7 +118,11 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> GAN
             f"{directory}: {error} (is the plugin that provides it installed?)"
         ) from None
     prefix = "generator_ema." if any(k.startswith("generator_ema.") for k in tensors) else "generator."
-    for net, name in ((generator, prefix), (discriminator, "discriminator.")):
+    nets = [(generator, prefix), (discriminator, "discriminator.")]
+    label_model = LabelModel(config["label_model"]) if config.get("label_model") else None
+    if label_model is not None:
+        nets.append((label_model, "label_model."))
+    for net, name in nets:
         state = {key[len(name):]: value for key, value in tensors.items() if key.startswith(name)}
         try:
             net.load_state_dict(state)
@@ -125,4 +132,4 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> GAN
                 f"{weights}: weights do not fit the architecture ({first})"
             ) from None
         net.to(device).eval()
-    return GANModel(config, codec_from_dict(config["data"]), generator, discriminator)
+    return GANModel(config, codec_from_dict(config["data"]), generator, discriminator, label_model)

@@ -17,7 +17,7 @@ import pandas as pd
 from gantk.data.codec import ImageCodec, TableCodec, codec_from_dict
 from gantk.data.images import ImageSet, images_from_array
 from gantk.errors import DataError, GantkError, ModelFileError
-from gantk.samples import BATCH, ImageSamples, assemble, random_inputs
+from gantk.samples import BATCH, Drawn, ImageSamples, assemble, draw_samples
 
 ONNX_FORMAT_VERSION = 1
 METADATA_KEY = "gantk"
@@ -102,14 +102,18 @@ class OnnxGenerator(_OnnxModel):
     def sample(self, count: int, seed: int = 0, label=None) -> pd.DataFrame | ImageSamples:
         """A DataFrame for tables; ``ImageSamples`` (uint8 NHWC ``pixels``, class ``labels``)
         for images. The same seed gives the rows ``gantk sample`` gives from the model directory."""
-        outputs, labels = [], []
-        names = self.metadata["inputs"]
-        for batch in random_inputs(self.codec, self.metadata["latent_dim"], count, seed, label):
+        names, produced = self.metadata["inputs"], self.metadata["outputs"]
+        labelled_by_model = "class_probability" in produced
+
+        def run(batch) -> Drawn:
             feeds = {"z": batch.z, "label": batch.labels, "condition": batch.condition,
                      "u": batch.uniforms}
-            outputs.append(self.session.run([self.metadata["outputs"][0]],
-                                            {name: feeds[name] for name in names})[0])
-            labels.append(batch.labels)
+            wanted = [produced[0]] + (["class_probability"] if labelled_by_model else [])
+            results = self.session.run(wanted, {name: feeds[name] for name in names})
+            return Drawn(results[0], results[1].astype(np.float64) if labelled_by_model else None)
+
+        outputs, labels = draw_samples(self.codec, self.metadata["latent_dim"], count, seed, label,
+                                       run, labelled_by_model=labelled_by_model)
         return assemble(self.codec, outputs, labels)
 
 

@@ -9,19 +9,30 @@ import torch
 from gantk.data.images import to_uint8
 from gantk.model import GANModel
 from gantk.nets import call
-from gantk.samples import ImageSamples, RandomInputs, assemble, random_inputs
+from gantk.samples import Drawn, ImageSamples, RandomInputs, assemble, draw_samples
 
 
 @torch.no_grad()
 def sample(model: GANModel, count: int, seed: int = 0, label=None) -> pd.DataFrame | ImageSamples:
     """``count`` samples: a DataFrame for tables, ``ImageSamples`` for images."""
-    device = next(model.generator.parameters()).device
-    outputs, labels = [], []
-    for batch in random_inputs(model.codec, model.spec.latent_dim, count, seed, label):
-        raw = run_net(model.generator, batch, device)
-        outputs.append(decode_batch(model, raw.float().cpu().numpy(), batch.uniforms))
-        labels.append(batch.labels)
+    outputs, labels = draw_samples(model.codec, model.spec.latent_dim, count, seed, label,
+                                   lambda batch: generate(model, batch),
+                                   labelled_by_model=model.label_model is not None)
     return assemble(model.codec, outputs, labels)
+
+
+@torch.no_grad()
+def generate(model: GANModel, batch: RandomInputs, raw: torch.Tensor | None = None) -> Drawn:
+    """Final values for one batch of random inputs (from G's output ``raw`` when already made),
+    with the label model's class probabilities when the model has one."""
+    device = next(model.generator.parameters()).device
+    if raw is None:
+        raw = run_net(model.generator, batch, device)
+    values = decode_batch(model, raw.float().cpu().numpy(), batch.uniforms)
+    if model.label_model is None:
+        return Drawn(values)
+    probability = model.label_model.probabilities(torch.as_tensor(values, device=device))
+    return Drawn(values, probability.double().cpu().numpy())
 
 
 def run_net(net: torch.nn.Module, batch: RandomInputs, device,

@@ -8,7 +8,7 @@ paths: an exported generator makes the rows ``gantk sample`` makes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,8 @@ from gantk.errors import DataError, GantkError
 from gantk.files import atomic_folder, atomic_path
 
 BATCH = 4096
+#: rejection sampling (a label model's class, a filter): give up after this many proposals a row
+MAX_PROPOSALS_PER_ROW = 1000
 
 
 @dataclass
@@ -39,6 +41,17 @@ class RandomInputs:
     labels: np.ndarray | None  # int64 (n,)
     uniforms: np.ndarray  # float64 (n, n_draws)
     condition: np.ndarray | None = None  # int64 (n,): CTGAN's conditional vector, by index
+
+
+@dataclass
+class Drawn:
+    """What a model made of one batch of random inputs: final values (table numbers and category
+    codes, or uint8 pixels), the label model's p(class | row) when there is one, and a filter's
+    probability of keeping each row when one is used."""
+
+    values: np.ndarray
+    class_probability: np.ndarray | None = None
+    acceptance: np.ndarray | None = None
 
 
 def label_index(classes: list, label: str | None) -> int | None:
@@ -89,6 +102,64 @@ def random_inputs(codec: TableCodec | ImageCodec, latent_dim: int, count: int, s
             draws.random((size, n_draws)),
             None if chosen is None else conditions.index(chosen[0][part], chosen[1][part]),
         )
+
+
+def draw_samples(codec: TableCodec | ImageCodec, latent_dim: int, count: int, seed: int,
+                 label, run: Callable[[RandomInputs], Drawn], labelled_by_model: bool = False,
+                 filtered: bool = False) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+    """Batches of final values and their class indices for ``count`` samples (of class ``label``
+    when given), ``run`` turning random inputs into values.
+
+    Plain: the generator's inputs for ``count`` rows. With a label model (``labelled_by_model``),
+    rows come from the generator at the class mix and take their class from p(class | row):
+    drawn from it, or, for class c, kept with probability p(c | row), so the n rows of class c
+    follow the same joint distribution. A filter (``Drawn.acceptance``) keeps rows with its
+    probability on top. Every draw is numpy's, so PyTorch and onnxruntime sample alike.
+    """
+    if count < 1:
+        raise GantkError(f"-n must be at least 1, got {count}")
+    wanted = label_index(codec.classes, label) if codec.n_classes else label_index([], label)
+    coins = np.random.default_rng([seed, 3])
+    outputs, labels = [], []
+    if not filtered and (wanted is None or not labelled_by_model):
+        for batch in random_inputs(codec, latent_dim, count, seed, label):
+            drawn = run(batch)
+            outputs.append(drawn.values)
+            labels.append(_draw_classes(drawn.class_probability, coins) if labelled_by_model
+                          else batch.labels)
+        return outputs, labels
+    have, proposed = 0, 0
+    while have < count:
+        if proposed >= MAX_PROPOSALS_PER_ROW * count + 100 * BATCH:
+            what = "the filter" if wanted is None else f"class {codec.classes[wanted]!r}"
+            raise GantkError(f"{what}: only {have} of {proposed} generated rows were accepted; "
+                             "too few to sample from")
+        round_seed = int(np.random.SeedSequence([seed, 4, proposed]).generate_state(1)[0])
+        batch = next(random_inputs(codec, latent_dim, BATCH, round_seed,
+                                   None if labelled_by_model else label))
+        drawn = run(batch)
+        keep = np.ones(BATCH, bool)
+        if drawn.acceptance is not None:
+            keep = coins.random(BATCH) < drawn.acceptance
+        classes = batch.labels
+        if labelled_by_model and wanted is None:
+            classes = _draw_classes(drawn.class_probability, coins)
+        elif labelled_by_model:
+            keep &= coins.random(BATCH) < drawn.class_probability[:, wanted]
+            classes = np.full(BATCH, wanted, dtype=np.int64)
+        keep &= np.cumsum(keep) <= count - have
+        outputs.append(drawn.values[keep])
+        labels.append(None if classes is None else classes[keep])
+        have += int(keep.sum())
+        proposed += BATCH
+    return outputs, labels
+
+
+def _draw_classes(probability: np.ndarray, coins: np.random.Generator) -> np.ndarray:
+    """A class per row from its probabilities, by inverse CDF."""
+    cumulative = np.cumsum(probability, axis=1)
+    chosen = (coins.random(len(probability))[:, None] * cumulative[:, -1:] > cumulative).sum(1)
+    return np.minimum(chosen, probability.shape[1] - 1).astype(np.int64)
 
 
 def assemble(codec: TableCodec | ImageCodec, outputs: list[np.ndarray],

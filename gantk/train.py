@@ -31,6 +31,7 @@ from gantk.data.conditions import ConditionalRows
 from gantk.data.transform import SPIKE_SHARE
 from gantk.diffaugment import diff_augment, parse_policy
 from gantk.errors import GantkError, TrainingError, TrainingInterrupted
+from gantk.label_model import fit_label_model
 from gantk.losses import GANLoss, build_loss
 from gantk.model import CHECKPOINT_FILE, CONFIG_FILE, WEIGHTS_FILE, save_model
 from gantk.nets import NetSpec, TableOutput, build_nets, call
@@ -82,6 +83,9 @@ class TrainOptions:
     #: tables: CTGAN's conditional vector, training-by-sampling over every categorical column and
     #: spike block so rare values are learned (gantk.data.conditions; mlp only)
     category_conditioning: bool = False
+    #: tables with classes: also fit a classifier of the real rows that gives sampled rows their
+    #: class (gantk.label_model), sampling stays exact per class by rejection
+    label_model: bool = False
 
 
 class Condition(NamedTuple):
@@ -199,6 +203,8 @@ def make_config(options: TrainOptions, codec: TableCodec | ImageCodec, rows: int
     if options.class_sampling != "frequency" and not codec.n_classes:
         raise GantkError(f"--class-sampling {options.class_sampling} needs a class-conditional "
                          "model (--label-column, or --conditional for images)")
+    if options.label_model and not (codec.kind == "table" and codec.n_classes):
+        raise GantkError("--label-model needs a table with classes (--label-column)")
     loss = build_loss(options.loss, options.label_smoothing)
     spec = NetSpec(
         data_kind=codec.kind,
@@ -357,11 +363,13 @@ class Trainer:
         return call(self.discriminator, x, labels, _index(condition))
 
     # -- one update of each player ---------------------------------------------------------
-    def discriminator_step(self) -> dict[str, torch.Tensor]:
-        """One D update on a real batch and a fresh fake batch. The fakes keep their graph so the
-        G step that follows can reuse them (one G forward per step, as pytorch/examples does)."""
+    def discriminator_step(self, for_generator: bool = True) -> dict[str, torch.Tensor]:
+        """One D update on a real batch and a fresh fake batch. The last critic step's fakes keep
+        their graph so the G step that follows can reuse them (one G forward per step, as
+        pytorch/examples does); the others' are made without one (``for_generator`` False)."""
         real, labels, condition = self.next_batch()
-        fake = call(self.generator, self.noise(len(real)), labels, _index(condition))
+        with torch.set_grad_enabled(for_generator):
+            fake = call(self.generator, self.noise(len(real)), labels, _index(condition))
         logits = None
         if condition is not None:  # taken, so the module holds no graph between steps
             logits, self._table_output.logits = self._table_output.logits, None
@@ -423,8 +431,8 @@ class Trainer:
         started = time.perf_counter()
         try:
             while self.step < total:
-                for _ in range(self.loss.n_critic):
-                    d = self.discriminator_step()
+                for critic in range(self.loss.n_critic):
+                    d = self.discriminator_step(for_generator=critic == self.loss.n_critic - 1)
                 g_loss = self.generator_step(d["fake"], d["real"], d["labels"], d["condition"],
                                              d["logits"])
                 self.step += 1
@@ -592,6 +600,12 @@ class Trainer:
         nets: dict[str, nn.Module] = {"generator": self.generator, "discriminator": self.discriminator}
         if self.settings["ema_decay"] > 0:
             nets["generator_ema"] = self.ema
+        if self.settings.get("label_model"):
+            label_model = fit_label_model(
+                self.codec.transformer, self.features.cpu().numpy(), self.labels.cpu().numpy(),
+                self.codec.n_classes, self.settings["seed"], self.device)
+            nets["label_model"] = label_model
+            config["label_model"] = label_model.spec
         save_model(self.directory, config, nets)
 
 

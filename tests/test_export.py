@@ -62,8 +62,10 @@ def table_export(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def conditioned_export(tmp_path_factory):
-    """The same, trained with CTGAN's conditional vector: its graph takes a ``condition``."""
-    return trained_and_exported(tmp_path_factory.mktemp("conditioned"), "--category-conditioning")
+    """The same, trained as gantk augment trains: with CTGAN's conditional vector (its graph
+    takes a ``condition``) and a label model (its graph gives ``class_probability``)."""
+    return trained_and_exported(tmp_path_factory.mktemp("conditioned"), "--category-conditioning",
+                                "--label-model")
 
 
 def test_export_is_one_checked_file(table_export):
@@ -206,5 +208,10 @@ def test_the_docs_script_makes_rows_with_onnxruntime_alone(export, request, tmp_
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     rows = pd.DataFrame(json.loads(result.stdout))
-    assert list(rows.columns) == list(make_mixed_table().columns) and len(rows) == 1000
+    assert list(rows.columns) == list(make_mixed_table().columns)
     assert set(rows["city"].dropna()) <= {"Paris", "Lyon", "Nice"} and (rows["risk"] == "high").all()
+    if export == "table_export":
+        assert len(rows) == 1000
+    else:  # the label model keeps the rows it finds to be class 0 ("high": age above 50)
+        high = (make_mixed_table()["risk"] == "high").mean()
+        assert abs(len(rows) / 1000 - high) < 0.1 and (rows["age"] > 50).mean() > 0.9
