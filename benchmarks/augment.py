@@ -172,7 +172,7 @@ def main() -> None:
                "SMOTENC": with_smotenc,
                "gantk": lambda *a: with_gantk(*a, steps=args.steps, filter_=args.filter,
                                               conditioning=not args.no_category_conditioning,
-                                              label_model=not args.no_label_model)}
+                                              label_model=False if args.no_label_model else None)}
     if not args.no_ctgan:
         try:
             import ctgan  # noqa: F401

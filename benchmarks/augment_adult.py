@@ -80,7 +80,7 @@ def main() -> None:
         started = time.perf_counter()
         augmenter = GANAugmenter(steps=args.steps, seed=args.seed,
                                  category_conditioning=not args.no_category_conditioning,
-                                 label_model=not args.no_label_model)
+                                 label_model=False if args.no_label_model else None)
         augmenter.fit(train, label_column=LABEL)
         gantk_seconds = time.perf_counter() - started
         yield "gantk", augmenter.sample(len(train)), gantk_seconds

@@ -21,7 +21,7 @@ from gantk.files import atomic_folder, atomic_path
 def run_augment(data, output, *, label_column, count, balance, per_class, synthetic_only, marker,
                 filter_, diffaugment, report_path, holdout, model, save_model, steps, seed,
                 quiet, loss=None, pac=None, category_conditioning=True,
-                label_model=True) -> list[str]:
+                label_model=None) -> list[str]:
     """Everything ``gantk augment`` does; returns the summary lines to print."""
     data, out = Path(data), Path(output)
     _check_paths(data, out, report_path)
@@ -29,7 +29,7 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         raise GantkError("give exactly one of --n, --balance or --per-class")
     training_options = (("--save-model", save_model), ("--steps", steps), ("--loss", loss),
                         ("--pac", pac), ("--no-category-conditioning", not category_conditioning),
-                        ("--no-label-model", not label_model))
+                        ("--no-label-model", label_model is False))
     if model and any(value for _, value in training_options):
         given = [name for name, value in training_options if value]
         raise GantkError("--model uses a trained model; these options are for training: "

@@ -312,9 +312,9 @@ Examples:
 @click.option("--category-conditioning/--no-category-conditioning", default=True,
               show_default=True, help="Tables: CTGAN's conditional vector (rare values of every "
               "categorical column are learned).")
-@click.option("--label-model/--no-label-model", default=True, show_default=True,
+@click.option("--label-model/--no-label-model", default=None,
               help="Tables with --label-column: rows take their class from a classifier of the "
-              "real rows.")
+              "real rows [default: from 5,000 training rows on].")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 def augment(data, output, label_column, count, balance, per_class, synthetic_only, marker,

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from conftest import make_mixed_table
-from gantk.augment import GANAugmenter
+from gantk.augment import LABEL_MODEL_MIN_ROWS, GANAugmenter
 from gantk.data.codec import load_training_data
 from gantk.errors import GantkError
 from gantk.export import export_model
@@ -83,12 +83,20 @@ def test_onnx_graph_carries_it_and_samples_what_pytorch_samples(model_dir, tmp_p
 
 
 def test_the_discriminator_filter_keeps_exact_class_counts():
-    augmenter = GANAugmenter(steps=40, filter="discriminator", seed=0)
+    augmenter = GANAugmenter(steps=40, filter="discriminator", seed=0, label_model=True)
     augmenter.fit(make_mixed_table(800), label_column="risk")
     assert augmenter.model_.label_model is not None
     rows = augmenter.sample(300, label="low")
     assert len(rows) == 300 and (rows["risk"] == "low").all()
     assert (rows["age"] <= 50).mean() > 0.9
+
+
+def test_augmenter_uses_it_by_default_only_on_larger_tables():
+    small = GANAugmenter(steps=2, seed=0).fit(make_mixed_table(300), label_column="risk")
+    assert small.model_.label_model is None
+    large = GANAugmenter(steps=2, seed=0).fit(make_mixed_table(LABEL_MODEL_MIN_ROWS),
+                                              label_column="risk")
+    assert large.model_.label_model is not None
 
 
 def test_refused_without_classes(tmp_path):
