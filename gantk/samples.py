@@ -118,7 +118,7 @@ def draw_samples(codec: TableCodec | ImageCodec, latent_dim: int, count: int, se
     """
     if count < 1:
         raise GantkError(f"-n must be at least 1, got {count}")
-    wanted = label_index(codec.classes, label) if codec.n_classes else label_index([], label)
+    wanted = label_index(codec.classes, label)  # refuses a label for an unconditional model
     coins = np.random.default_rng([seed, 3])
     outputs, labels = [], []
     if not filtered and (wanted is None or not labelled_by_model):
