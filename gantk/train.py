@@ -249,12 +249,9 @@ class Trainer:
         self.generator = generator.to(self.device)
         self.discriminator = discriminator.to(self.device)
         self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
-        betas = tuple(self.settings["betas"])
-        # foreach: one fused update over all tensors, on CPU too (torch only defaults to it on GPU)
-        self.optimizer_g = torch.optim.Adam(self.generator.parameters(), self.settings["lr"], betas,
-                                            foreach=True)
-        self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), self.settings["lr"],
-                                            betas, foreach=True)
+        self.optimizer_g = self._adam(self.generator)
+        self.optimizer_d = self._adam(self.discriminator)
+        self._judge_apart = couples_rows(self.discriminator)
         self.features = torch.as_tensor(encoded.features, device=self.device)
         self.labels = (
             torch.as_tensor(encoded.labels, device=self.device)
@@ -338,6 +335,13 @@ class Trainer:
         labels = self.labels[index] if self.labels is not None else None
         return Batch(self.features[index], labels, None)
 
+    def _adam(self, net: nn.Module) -> torch.optim.Adam:
+        """Adam with its fused kernel where torch has one (CPU and CUDA): one pass over all
+        tensors per step instead of a loop over them, the same update."""
+        fused = self.device.type in ("cpu", "cuda")
+        return torch.optim.Adam(net.parameters(), self.settings["lr"],
+                                tuple(self.settings["betas"]), fused=fused, foreach=not fused)
+
     def _draw_conditions(self, size: int, draw: np.random.Generator
                          ) -> tuple[np.ndarray | None, tuple[np.ndarray, np.ndarray]]:
         """Classes by the class-sampling rule, then a (block, value) per row by CTGAN's rule."""
@@ -356,11 +360,21 @@ class Trainer:
         return torch.randn(count, self.latent_dim, generator=self.noise_rng, device=self.device)
 
     def judge(self, x: torch.Tensor, labels: torch.Tensor | None,
-              condition: Condition | None = None) -> torch.Tensor:
-        """D's logits, on DiffAugment-ed images when a policy is set (real and fake alike)."""
+              index: torch.Tensor | None = None) -> torch.Tensor:
+        """D's logits (``index``: the conditional vector's), on DiffAugment-ed images when a
+        policy is set (real and fake alike)."""
         if self.policy:
             x = diff_augment(x, self.policy, self.noise_rng)
-        return call(self.discriminator, x, labels, _index(condition))
+        return call(self.discriminator, x, labels, index)
+
+    def judge_both(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
+                   condition: Condition | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's logits on a real batch and a fake one of the same size and conditions."""
+        index = _index(condition)
+        if self._judge_apart:
+            return self.judge(real, labels, index), self.judge(fake, labels, index)
+        labels, index = (None if tensor is None else tensor.repeat(2) for tensor in (labels, index))
+        return self.judge(torch.cat([real, fake]), labels, index).tensor_split(2)
 
     # -- one update of each player ---------------------------------------------------------
     def discriminator_step(self, for_generator: bool = True) -> dict[str, torch.Tensor]:
@@ -373,10 +387,9 @@ class Trainer:
         logits = None
         if condition is not None:  # taken, so the module holds no graph between steps
             logits, self._table_output.logits = self._table_output.logits, None
-        real_logits = self.judge(real, labels, condition)
-        fake_logits = self.judge(fake.detach(), labels, condition)
+        real_logits, fake_logits = self.judge_both(real, fake.detach(), labels, condition)
         loss = self.loss.discriminator_loss(real_logits, fake_logits)
-        penalty = self.loss.penalty(lambda x: self.judge(x, labels, condition), real,
+        penalty = self.loss.penalty(lambda x: self.judge(x, labels, _index(condition)), real,
                                     fake.detach())
         if penalty is not None:
             loss = loss + penalty
@@ -394,7 +407,7 @@ class Trainer:
         giving its generator an ``auxiliary_loss(real, labels, discriminator)`` method. With a
         conditional vector, G also pays the cross-entropy of not producing the asked-for value
         (on ``logits``, its raw output for ``fake``), as in CTGAN."""
-        loss = self.loss.generator_loss(self.judge(fake, labels, condition))
+        loss = self.loss.generator_loss(self.judge(fake, labels, _index(condition)))
         if condition is not None:
             loss = loss + self.condition_loss(logits, condition)
         auxiliary = getattr(self.generator, "auxiliary_loss", None)
@@ -607,6 +620,13 @@ class Trainer:
             nets["label_model"] = label_model
             config["label_model"] = label_model.spec
         save_model(self.directory, config, nets)
+
+
+def couples_rows(net: nn.Module) -> bool:
+    """Whether a row's output depends on the rest of its batch (batch norm while training). D
+    then judges real and fake batches apart, as DCGAN does; otherwise one call judges both,
+    the same computation in fewer, larger matrix products."""
+    return any(isinstance(module, nn.modules.batchnorm._BatchNorm) for module in net.modules())
 
 
 def _index(condition: Condition | None) -> torch.Tensor | None:

@@ -18,7 +18,7 @@ from gantk.model import load_model
 from gantk.nets import NetSpec, build_nets
 from gantk.runtime import OnnxGenerator
 from gantk.sample import sample
-from gantk.train import Trainer, TrainOptions, make_config, train
+from gantk.train import Trainer, TrainOptions, couples_rows, make_config, train
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +126,26 @@ def test_batches_are_a_function_of_the_batch_number(coded):
     one, other = first.next_batch(), second.next_batch()
     assert torch.equal(one.real, other.real) and torch.equal(one.condition.index,
                                                              other.condition.index)
+
+
+def test_real_and_fake_judged_together_get_the_logits_judged_apart(coded):
+    """D without batch norm (the table critic) judges real and fake packs in one call; DCGAN's
+    D, whose batch norm makes each logit depend on its batch, is called on each apart."""
+    _, codec, encoded = coded
+    options = TrainOptions(batch_size=100, category_conditioning=True, pac=10)
+    trainer = Trainer(make_config(options, codec, len(encoded.features)), codec, encoded, None,
+                      quiet=True)
+    assert not trainer._judge_apart
+    image_spec = NetSpec(data_kind="image", data_shape=(1, 32, 32), latent_dim=8, n_classes=0)
+    assert couples_rows(build_nets("dcgan", image_spec)[1])
+    real, labels, condition = trainer.next_batch()
+    fake = real.flip(0)
+    trainer.discriminator.eval()  # no dropout: the two ways must give the same numbers
+    together = trainer.judge_both(real, fake, labels, condition)
+    apart = [trainer.judge(rows, labels, condition.index) for rows in (real, fake)]
+    for joint, alone in zip(together, apart, strict=True):
+        assert joint.shape == (10,)
+        torch.testing.assert_close(joint, alone)
 
 
 def test_onnx_generator_takes_the_vector_and_makes_the_same_rows(conditioned_model, tmp_path):
