@@ -2,7 +2,8 @@
 
     python benchmarks/augment_adult.py [--steps N] [--ctgan-epochs 300] [--ctgan-budget-epochs N]
                                        [--no-ctgan] [--no-category-conditioning]
-                                       [--no-label-model] [--seed N]
+                                       [--label-model/--no-label-model] [--train-rows N]
+                                       [--seed N]
 
 Adult (../shared/data/tabular/adult.csv) split 80/20, stratified by class. Each candidate makes as
 many rows as the training part holds, at its class mix (gantk: GANAugmenter on the class column;
@@ -59,8 +60,12 @@ def main() -> None:
     parser.add_argument("--no-ctgan", action="store_true")
     parser.add_argument("--no-category-conditioning", action="store_true",
                         help="gantk without CTGAN's conditional vector (the ablation)")
-    parser.add_argument("--no-label-model", action="store_true",
-                        help="gantk's rows keep the generator's classes (the ablation)")
+    parser.add_argument("--label-model", action=argparse.BooleanOptionalAction,
+                        help="force gantk's label model on, or off (the ablation: rows keep the "
+                        "generator's classes) [default: the augmenter's size rule]")
+    parser.add_argument("--train-rows", type=int,
+                        help="train on this many of the training part's rows (stratified): how "
+                        "the figures change with the data's size [default: all]")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path,
                         default=Path(__file__).parent / "results" / "augment_adult.json")
@@ -69,8 +74,11 @@ def main() -> None:
     frame[LABEL] = frame[LABEL].str.rstrip(".")
     train, holdout = train_test_split(frame, test_size=0.2, random_state=args.seed,
                                       stratify=frame[LABEL])
+    if args.train_rows:
+        train = train_test_split(train, train_size=args.train_rows, random_state=args.seed,
+                                 stratify=train[LABEL])[0]
     train, holdout = train.reset_index(drop=True), holdout.reset_index(drop=True)
-    compare = train.sample(ROWS, random_state=args.seed).reset_index(drop=True)
+    compare = train.sample(min(ROWS, len(train)), random_state=args.seed).reset_index(drop=True)
     test = holdout.sample(ROWS, random_state=args.seed).reset_index(drop=True)
 
     def candidates():
@@ -80,7 +88,7 @@ def main() -> None:
         started = time.perf_counter()
         augmenter = GANAugmenter(steps=args.steps, seed=args.seed,
                                  category_conditioning=not args.no_category_conditioning,
-                                 label_model=False if args.no_label_model else None)
+                                 label_model=args.label_model)
         augmenter.fit(train, label_column=LABEL)
         gantk_seconds = time.perf_counter() - started
         yield "gantk", augmenter.sample(len(train)), gantk_seconds
@@ -98,7 +106,7 @@ def main() -> None:
 
     results = {}
     reference = table_report(compare, compare, test, None, LABEL, args.seed)["utility"]["real"]
-    print(f"train on {ROWS} real training rows, test on the holdout: ROC-AUC "
+    print(f"train on {len(compare)} real training rows, test on the holdout: ROC-AUC "
           f"{reference['roc_auc']:.3f} (the TSTR ceiling)")
     results["train on real"] = {"utility": {"real": reference}}
     header = (f"{'candidate':34} {'col sim':>8} {'pair sim':>9} {'detect AUC':>11} "
