@@ -197,7 +197,8 @@ class GeneratorGraph(nn.Module):
     def output_names(self) -> list[str]:
         if self.decoder is None:
             return ["images", "raw"]
-        return ["values", "encoded"] + (["class_probability"] if self.label_model else [])
+        return ["values", "encoded"] + (["class_probability"] if self.label_model is not None
+                                        else [])
 
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         named = dict(zip(self.input_names, inputs, strict=True))

@@ -104,11 +104,11 @@ class OnnxGenerator(_OnnxModel):
         for images. The same seed gives the rows ``gantk sample`` gives from the model directory."""
         names, produced = self.metadata["inputs"], self.metadata["outputs"]
         labelled_by_model = "class_probability" in produced
+        wanted = [produced[0]] + (["class_probability"] if labelled_by_model else [])
 
         def run(batch) -> Drawn:
             feeds = {"z": batch.z, "label": batch.labels, "condition": batch.condition,
                      "u": batch.uniforms}
-            wanted = [produced[0]] + (["class_probability"] if labelled_by_model else [])
             results = self.session.run(wanted, {name: feeds[name] for name in names})
             return Drawn(results[0], results[1].astype(np.float64) if labelled_by_model else None)
 

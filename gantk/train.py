@@ -368,9 +368,8 @@ class Trainer:
         return call(self.discriminator, x, labels, index)
 
     def judge_both(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
-                   condition: Condition | None) -> tuple[torch.Tensor, torch.Tensor]:
+                   index: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """D's logits on a real batch and a fake one of the same size and conditions."""
-        index = _index(condition)
         if self._judge_apart:
             return self.judge(real, labels, index), self.judge(fake, labels, index)
         labels, index = (None if tensor is None else tensor.repeat(2) for tensor in (labels, index))
@@ -382,15 +381,15 @@ class Trainer:
         their graph so the G step that follows can reuse them (one G forward per step, as
         pytorch/examples does); the others' are made without one (``for_generator`` False)."""
         real, labels, condition = self.next_batch()
+        index = _index(condition)
         with torch.set_grad_enabled(for_generator):
-            fake = call(self.generator, self.noise(len(real)), labels, _index(condition))
+            fake = call(self.generator, self.noise(len(real)), labels, index)
         logits = None
         if condition is not None:  # taken, so the module holds no graph between steps
             logits, self._table_output.logits = self._table_output.logits, None
-        real_logits, fake_logits = self.judge_both(real, fake.detach(), labels, condition)
+        real_logits, fake_logits = self.judge_both(real, fake.detach(), labels, index)
         loss = self.loss.discriminator_loss(real_logits, fake_logits)
-        penalty = self.loss.penalty(lambda x: self.judge(x, labels, _index(condition)), real,
-                                    fake.detach())
+        penalty = self.loss.penalty(lambda x: self.judge(x, labels, index), real, fake.detach())
         if penalty is not None:
             loss = loss + penalty
         self.optimizer_d.zero_grad(set_to_none=True)

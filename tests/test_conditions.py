@@ -141,7 +141,7 @@ def test_real_and_fake_judged_together_get_the_logits_judged_apart(coded):
     real, labels, condition = trainer.next_batch()
     fake = real.flip(0)
     trainer.discriminator.eval()  # no dropout: the two ways must give the same numbers
-    together = trainer.judge_both(real, fake, labels, condition)
+    together = trainer.judge_both(real, fake, labels, condition.index)
     apart = [trainer.judge(rows, labels, condition.index) for rows in (real, fake)]
     for joint, alone in zip(together, apart, strict=True):
         assert joint.shape == (10,)
