@@ -1,0 +1,231 @@
+"""Golden outputs: what fixed seeds compute today, so that a change meant to move code, not
+results, can prove it moved nothing.
+
+Each case trains, samples, scores, augments or exports on small data with fixed seeds and reduces
+what came out to fingerprints. ``tests/test_golden.py`` compares them with ``golden/golden.json``:
+bit for bit on the machine that recorded them (same torch, numpy, onnxruntime, CPU kernels and
+thread count); elsewhere, floating-point sums within a tolerance, as other CPU kernels round
+differently.
+
+Re-record only when a change is *meant* to alter results, and say so in its commit:
+``python tests/golden.py --record``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from safetensors.torch import load_file
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from conftest import make_mixed_table  # noqa: E402
+
+GOLDEN_FILE = Path(__file__).resolve().parent / "golden" / "golden.json"
+
+
+def machine() -> str:
+    """What decides the exact bits: library versions, the CPU kernels torch picks, threads."""
+    import onnxruntime
+
+    return (f"torch {torch.__version__}, numpy {np.__version__}, pandas {pd.__version__}, "
+            f"onnxruntime {onnxruntime.__version__}, "
+            f"cpu {torch.backends.cpu.get_cpu_capability()}, threads {torch.get_num_threads()}")
+
+
+def array_print(array: np.ndarray) -> dict:
+    array = np.ascontiguousarray(array)
+    finite = array.astype(np.float64) if array.dtype != object else np.zeros(1)
+    return {"shape": list(array.shape), "dtype": str(array.dtype),
+            "sha256": hashlib.sha256(array.tobytes()).hexdigest(),
+            "sum": float(np.nansum(finite)), "abs_sum": float(np.nansum(np.abs(finite)))}
+
+
+def frame_print(frame: pd.DataFrame) -> dict:
+    numbers = frame.select_dtypes("number").to_numpy(dtype=np.float64, na_value=np.nan)
+    text = frame.to_csv(index=False) + "|".join(f"{c}:{t}" for c, t in frame.dtypes.items())
+    return {"shape": list(frame.shape), "sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "sum": float(np.nansum(numbers)), "abs_sum": float(np.nansum(np.abs(numbers)))}
+
+
+def weights_print(directory: Path) -> dict:
+    """One fingerprint per net in a model directory's weights file."""
+    tensors = load_file(str(directory / "weights.safetensors"))
+    nets = sorted({key.split(".")[0] for key in tensors})
+    return {net: array_print(np.concatenate([tensors[key].double().flatten().numpy()
+                                             for key in sorted(tensors) if key.startswith(net + ".")]))
+            for net in nets}
+
+
+def _table(rows: int = 200) -> pd.DataFrame:
+    return make_mixed_table(rows, seed=5)
+
+
+def _squares(rows: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    images = np.zeros((rows, 28, 28), dtype=np.uint8)
+    labels = np.arange(rows) % 2
+    for index, label in enumerate(labels):
+        top = 2 if label == 0 else 16
+        images[index, top: top + 10, top: top + 10] = 200 + rng.integers(0, 55)
+    return images, labels
+
+
+def _train_case(scratch: Path, name: str, data, sample_label=None, **options) -> dict:
+    from gantk.model import load_model
+    from gantk.sample import sample
+    from gantk.train import TrainOptions, train
+
+    train_args = {key: options.pop(key) for key in ("label_column", "conditional")
+                  if key in options}
+    directory = train(data, scratch / name, TrainOptions(**options), quiet=True, **train_args)
+    model = load_model(directory)
+    drawn = sample(model, 40, seed=2, label=sample_label)
+    result = {"weights": weights_print(directory)}
+    if isinstance(drawn, pd.DataFrame):
+        result["sample"] = frame_print(drawn)
+    else:
+        result["sample"] = array_print(drawn.pixels)
+    return result
+
+
+def case_table_ns(scratch: Path) -> dict:
+    return _train_case(scratch, "ns", _table(), steps=20, batch_size=64, seed=1)
+
+
+def case_table_conditional(scratch: Path) -> dict:
+    """Every table option at once: label, WGAN-GP on packs, the conditional vector, log class
+    sampling and the label model."""
+    return _train_case(scratch, "conditional", _table(), sample_label="high", steps=12,
+                       batch_size=64, seed=2, loss="wgan-gp", pac=4, category_conditioning=True,
+                       class_sampling="log", label_model=True, label_column="risk")
+
+
+def case_table_losses(scratch: Path) -> dict:
+    return {loss: _train_case(scratch, loss, _table(), steps=8, batch_size=64, seed=3, loss=loss,
+                              label_smoothing=0.9 if loss in ("minimax", "ns") else None)
+            for loss in ("minimax", "hinge")}
+
+
+def case_table_gmm_vaegan(scratch: Path) -> dict:
+    return _train_case(scratch, "gmm", _table(), steps=8, batch_size=64, seed=4,
+                       normalization="gmm", architecture="vaegan", spike_share=0.0)
+
+
+def case_images(scratch: Path) -> dict:
+    from gantk.data.images import images_from_array
+
+    images, labels = _squares()
+    plain = _train_case(scratch, "dcgan", images_from_array(images), steps=4, batch_size=16,
+                        seed=5)
+    conditional = _train_case(scratch, "dcgan-conditional", images_from_array(images, labels, ["0", "1"]),
+                              sample_label="1", steps=4, batch_size=16, seed=6, conditional=True,
+                              diffaugment="color,translation,cutout", class_sampling="uniform")
+    return {"dcgan": plain, "dcgan_conditional": conditional}
+
+
+def case_codec(scratch: Path) -> dict:
+    """The table encoding alone: encode, then decode with and without random draws."""
+    from gantk.data.codec import TableCodec
+
+    frame = _table(300)
+    result = {}
+    for normalization, spikes in (("quantile", 0.1), ("quantile", 0.0), ("gmm", 0.0)):
+        codec = TableCodec.fit(frame, "risk", normalization=normalization, seed=0,
+                               spike_share=spikes)
+        encoded = codec.encode(frame)
+        noisy = encoded.features + np.random.default_rng(0).normal(
+            0, 0.3, encoded.features.shape).astype(np.float32)
+        name = f"{normalization}_{spikes}"
+        result[name] = {
+            "encoded": array_print(encoded.features),
+            "argmax": frame_print(codec.decode(noisy, encoded.labels, None)),
+            "drawn": frame_print(codec.decode(noisy, encoded.labels, np.random.default_rng(1))),
+            "config": hashlib.sha256(json.dumps(codec.to_dict(), sort_keys=True).encode())
+            .hexdigest(),
+        }
+    return result
+
+
+def case_detectors(scratch: Path) -> dict:
+    from gantk.detect import GANDetector
+
+    frame = _table().drop(columns=["risk"])
+    test = make_mixed_table(60, seed=9).drop(columns=["risk"])
+    result = {}
+    for scorer in ("dknn", "izif", "disc", "vae", "vae+dknn"):
+        detector = GANDetector(scorer=scorer, steps=15, batch_size=64, seed=1).fit(frame)
+        result[scorer] = {"train": array_print(detector.decision_scores_),
+                          "test": array_print(detector.decision_function(test)),
+                          "threshold": detector.threshold_}
+    return result
+
+
+def case_augmenters(scratch: Path) -> dict:
+    from gantk.augment import GANAugmenter
+
+    frame = _table()
+    result = {}
+    for name, params in (("default", {}), ("filter", {"filter": "discriminator"})):
+        augmenter = GANAugmenter(steps=10, batch_size=64, seed=3, **params).fit(frame, "risk")
+        result[name] = frame_print(augmenter.augment(frame, balance=True))
+    return result
+
+
+def case_onnx(scratch: Path) -> dict:
+    from gantk.detect import GANDetector
+    from gantk.export import export_model
+    from gantk.runtime import OnnxDetector, OnnxGenerator
+    from gantk.train import TrainOptions, train
+
+    frame = _table()
+    directory = train(frame, scratch / "onnx-g", TrainOptions(
+        steps=10, batch_size=64, seed=7, category_conditioning=True), label_column="risk",
+        quiet=True)
+    export_model(directory, scratch / "g.onnx")
+    generator = OnnxGenerator(scratch / "g.onnx")
+    detector = GANDetector(steps=10, batch_size=64, seed=8).fit(frame.drop(columns=["risk"]))
+    detector.save(scratch / "onnx-d")
+    export_model(scratch / "onnx-d", scratch / "d.onnx", what="detector")
+    scores = OnnxDetector(scratch / "d.onnx").score(make_mixed_table(50, seed=9)
+                                                     .drop(columns=["risk"]))
+    return {"generator": frame_print(generator.sample(50, seed=3)),
+            "generator_label": frame_print(generator.sample(20, seed=4, label="low")),
+            "detector": array_print(scores)}
+
+
+CASES: dict[str, Callable[[Path], dict]] = {
+    name[len("case_"):]: function for name, function in globals().items()
+    if name.startswith("case_")
+}
+
+
+def compute(name: str) -> dict:
+    with tempfile.TemporaryDirectory(prefix="gantk-golden-") as scratch:
+        return CASES[name](Path(scratch))
+
+
+def record() -> None:
+    torch.set_num_threads(torch.get_num_threads())
+    golden = {"machine": machine(), "cases": {name: compute(name) for name in CASES}}
+    GOLDEN_FILE.parent.mkdir(exist_ok=True)
+    GOLDEN_FILE.write_text(json.dumps(golden, indent=1, sort_keys=True) + "\n")
+    print(f"recorded {len(CASES)} cases on {golden['machine']} in {GOLDEN_FILE}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--record", action="store_true", help="write golden/golden.json anew")
+    if parser.parse_args().record:
+        record()
+    else:
+        parser.print_help()
