@@ -35,7 +35,7 @@ from sklearn.metrics import average_precision_score, balanced_accuracy_score, f1
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from gantk.augment import GANAugmenter
+from gantk.augment.augmenter import GANAugmenter
 
 TABULAR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tabular"
 SETS = {

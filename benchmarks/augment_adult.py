@@ -25,9 +25,9 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from gantk.augment import GANAugmenter
-from gantk.augment_report import table_report
-from gantk.quality import shuffle_columns
+from gantk.augment.augmenter import GANAugmenter
+from gantk.augment.report import table_report
+from gantk.quality.tables import shuffle_columns
 
 ADULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tabular" / "adult.csv"
 LABEL = "class"

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gantk.augment import GANAugmenter
+from gantk.augment.augmenter import GANAugmenter
 from gantk.data.images import ImageSet, read_images
-from gantk.image_quality import features, frechet_distance, predict, train_classifier
+from gantk.quality.images import features, frechet_distance, predict, train_classifier
 
 MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 EPOCHS = 30

@@ -24,7 +24,7 @@ from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.neighbors import LocalOutlierFactor
 
-from gantk.detect import GANDetector
+from gantk.detect.detector import GANDetector
 
 ADBENCH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "adbench"
 SETS = ("6_cardio 38_thyroid 18_Ionosphere 29_Pima 4_breastw 31_satimage-2 40_vowels "

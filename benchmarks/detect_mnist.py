@@ -18,7 +18,7 @@ from pathlib import Path
 from sklearn.metrics import roc_auc_score
 
 from gantk.data.images import ImageSet, read_images
-from gantk.detect import GANDetector
+from gantk.detect.detector import GANDetector
 
 MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gantk.detect import GANDetector
+from gantk.detect.detector import GANDetector
 
 ADBENCH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "adbench"
 

@@ -22,11 +22,11 @@ import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
 
-from gantk.augment import GANAugmenter
+from gantk.augment.augmenter import GANAugmenter
 from gantk.data.images import ImageSet
-from gantk.detect import GANDetector
-from gantk.export import export_model
-from gantk.runtime import OnnxGenerator
+from gantk.detect.detector import GANDetector
+from gantk.onnx.export import export_model
+from gantk.onnx.runtime import OnnxGenerator
 from gantk.train import TrainOptions, train
 
 

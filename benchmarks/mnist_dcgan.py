@@ -24,8 +24,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from gantk.data.images import read_images
-from gantk.model import load_model
-from gantk.sample import sample
+from gantk.model.directory import load_model
+from gantk.sampling.generate import sample
 from gantk.train import TrainOptions, train
 
 MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"

@@ -24,10 +24,10 @@ import pandas as pd
 import torch
 
 from gantk.data.images import ImageSet
-from gantk.detect import GANDetector
-from gantk.export import DetectorGraph, GeneratorGraph, _detector_inputs, _generator_inputs, export_model
-from gantk.model import load_model
-from gantk.runtime import open_session
+from gantk.detect.detector import GANDetector
+from gantk.model.directory import load_model
+from gantk.onnx.export import DetectorGraph, GeneratorGraph, _detector_inputs, _generator_inputs, export_model
+from gantk.onnx.runtime import open_session
 from gantk.train import TrainOptions, train
 
 ADULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tabular" / "adult.csv"

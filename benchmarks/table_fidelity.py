@@ -20,9 +20,9 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from gantk.data.tables import read_table
-from gantk.model import load_model
-from gantk.quality import column_similarity, detection_auc, shuffle_columns
-from gantk.sample import sample
+from gantk.model.directory import load_model
+from gantk.quality.tables import column_similarity, detection_auc, shuffle_columns
+from gantk.sampling.generate import sample
 from gantk.train import TrainOptions, train
 
 ADULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tabular" / "adult.csv"

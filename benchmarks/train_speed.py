@@ -22,8 +22,9 @@ from torch import nn
 
 from gantk.data.codec import Encoded, ImageCodec
 from gantk.data.images import ImageSet, read_images
-from gantk.nets import NetSpec, build_nets
-from gantk.train import Trainer, TrainOptions, make_config
+from gantk.model.nets import NetSpec, build_nets
+from gantk.train.options import TrainOptions, make_config
+from gantk.train.trainer import Trainer
 
 MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 

@@ -25,3 +25,16 @@ class TrainingInterrupted(GantkError):
     """Ctrl-C during training: a resumable checkpoint was saved. Exit code 130, as shells expect."""
 
     exit_code = 130
+
+
+class OptionError(GantkError, ValueError):
+    """A parameter's value is refused. The message names the parameter as the Python API spells
+    it (``batch_size``); the CLI names its flag instead (``--batch-size``)."""
+
+    def __init__(self, parameter: str, problem: str):
+        self.parameter = parameter
+        self.problem = problem
+        super().__init__(f"{parameter} {problem}")
+
+    def with_flag(self, flag: str) -> str:
+        return f"{flag} {self.problem}"

@@ -15,7 +15,7 @@ def gantk_register_architectures(register):
     """Register generator/discriminator pairs.
 
     Call ``register(name, build, kinds=("table",), description="")`` where
-    ``build(spec: gantk.nets.NetSpec) -> (generator, discriminator)`` returns two ``torch.nn.Module``.
+    ``build(spec: gantk.model.nets.NetSpec) -> (generator, discriminator)`` returns two ``torch.nn.Module``.
     """
 
 
@@ -24,7 +24,7 @@ def gantk_register_losses(register):
     """Register adversarial losses.
 
     Call ``register(name, factory, description="")`` where ``factory(label_smoothing=None)``
-    returns a ``gantk.losses.GANLoss``.
+    returns a ``gantk.train.losses.GANLoss``.
     """
 
 

@@ -12,7 +12,7 @@ from torch import nn
 
 from gantk.errors import DataError
 from gantk.hookspecs import hookimpl
-from gantk.nets import NetSpec, normal_init
+from gantk.model.nets import NetSpec, normal_init
 
 DEFAULT_WIDTH = 64
 LABEL_EMBEDDING = 32

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from gantk.errors import GantkError
 from gantk.hookspecs import hookimpl
-from gantk.losses import GANLoss
+from gantk.train.losses import GANLoss
 
 
 class MinimaxLoss(GANLoss):

@@ -10,7 +10,7 @@ from torch import nn
 
 from gantk.errors import GantkError
 from gantk.hookspecs import hookimpl
-from gantk.nets import NetSpec, TableOutput
+from gantk.model.nets import NetSpec, TableOutput
 
 DEFAULT_WIDTH = 256
 

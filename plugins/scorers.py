@@ -7,15 +7,15 @@ import copy
 import torch
 from torch import nn
 
-from gantk.errors import GantkError
-from gantk.hookspecs import hookimpl
-from gantk.model import GANModel
-from gantk.scoring import (
+from gantk.detect.scoring import (
     NearestNeighbours,
     Scorer,
     discriminator_features,
     map_in_chunks,
 )
+from gantk.errors import GantkError
+from gantk.hookspecs import hookimpl
+from gantk.model.directory import GANModel
 
 #: most rows kept as the k-NN reference: bounds memory and time for scoring millions of rows
 REFERENCE_ROWS = 10_000

@@ -14,7 +14,7 @@ from torch import nn
 
 from gantk.errors import PluginError
 from gantk.hookspecs import hookimpl
-from gantk.nets import NetSpec
+from gantk.model.nets import NetSpec
 from gantk_plugins.mlp import MLPDiscriminator, MLPGenerator
 
 DEFAULT_WIDTH = 256

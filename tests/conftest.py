@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from gantk import plugins
 from gantk.cli import cli
 from gantk.hookspecs import hookimpl
-from gantk.losses import GANLoss
+from gantk.train.losses import GANLoss
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

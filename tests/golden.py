@@ -81,8 +81,8 @@ def _squares(rows: int = 32) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _train_case(scratch: Path, name: str, data, sample_label=None, **options) -> dict:
-    from gantk.model import load_model
-    from gantk.sample import sample
+    from gantk.model.directory import load_model
+    from gantk.sampling.generate import sample
     from gantk.train import TrainOptions, train
 
     train_args = {key: options.pop(key) for key in ("label_column", "conditional")
@@ -157,7 +157,7 @@ def case_codec(scratch: Path) -> dict:
 
 
 def case_detectors(scratch: Path) -> dict:
-    from gantk.detect import GANDetector
+    from gantk.detect.detector import GANDetector
 
     frame = _table().drop(columns=["risk"])
     test = make_mixed_table(60, seed=9).drop(columns=["risk"])
@@ -171,7 +171,7 @@ def case_detectors(scratch: Path) -> dict:
 
 
 def case_augmenters(scratch: Path) -> dict:
-    from gantk.augment import GANAugmenter
+    from gantk.augment.augmenter import GANAugmenter
 
     frame = _table()
     result = {}
@@ -182,9 +182,9 @@ def case_augmenters(scratch: Path) -> dict:
 
 
 def case_onnx(scratch: Path) -> dict:
-    from gantk.detect import GANDetector
-    from gantk.export import export_model
-    from gantk.runtime import OnnxDetector, OnnxGenerator
+    from gantk.detect.detector import GANDetector
+    from gantk.onnx.export import export_model
+    from gantk.onnx.runtime import OnnxDetector, OnnxGenerator
     from gantk.train import TrainOptions, train
 
     frame = _table()

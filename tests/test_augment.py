@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from conftest import make_mixed_table
-from gantk.augment import GANAugmenter
-from gantk.diffaugment import diff_augment, parse_policy
+from gantk.augment.augmenter import GANAugmenter
 from gantk.errors import GantkError
-from gantk.train import Trainer
+from gantk.train.diffaugment import diff_augment, parse_policy
+from gantk.train.trainer import Trainer
 
 
 def imbalanced_table(rows: int = 360, minority: int = 40, seed: int = 0) -> pd.DataFrame:
@@ -92,14 +92,14 @@ def test_class_sampling_trains_rare_classes_more_often():
     counts = {}
     for rule in ("frequency", "log", "uniform"):
         from gantk.data.codec import load_training_data
-        from gantk.train import TrainOptions, make_config
+        from gantk.train.options import TrainOptions, make_config
 
         codec, encoded = load_training_data(frame, "label")
         config = make_config(TrainOptions(batch_size=100, class_sampling=rule, device="cpu"),
                              codec, len(frame))
         trainer = Trainer(config, codec, encoded, None, quiet=True)
         rare = codec.classes.index("rare")
-        counts[rule] = np.mean([(trainer.next_batch()[1] == rare).float().mean().item()
+        counts[rule] = np.mean([(trainer.batches.next()[1] == rare).float().mean().item()
                                 for _ in range(50)])
     assert counts["frequency"] == pytest.approx(0.1, abs=0.03)
     assert counts["log"] == pytest.approx(np.log1p(40) / (np.log1p(40) + np.log1p(360)), abs=0.03)

@@ -13,12 +13,13 @@ from conftest import make_mixed_table
 from gantk.data.codec import load_training_data
 from gantk.data.conditions import CategoryConditions, ConditionalRows
 from gantk.errors import GantkError, PluginError
-from gantk.export import export_model
-from gantk.model import load_model
-from gantk.nets import NetSpec, build_nets
-from gantk.runtime import OnnxGenerator
-from gantk.sample import sample
-from gantk.train import Trainer, TrainOptions, couples_rows, make_config, train
+from gantk.model.directory import load_model
+from gantk.model.nets import NetSpec, build_nets
+from gantk.onnx.export import export_model
+from gantk.onnx.runtime import OnnxGenerator
+from gantk.sampling.generate import sample
+from gantk.train.options import TrainOptions, make_config
+from gantk.train.trainer import Trainer, couples_rows, train
 
 
 @pytest.fixture(scope="module")
@@ -121,9 +122,9 @@ def test_batches_are_a_function_of_the_batch_number(coded):
     config = make_config(options, codec, len(encoded.features))
     first, second = (Trainer(config, codec, encoded, None, quiet=True) for _ in range(2))
     for _ in range(3):
-        first.next_batch()
-    second.batches_drawn = 3
-    one, other = first.next_batch(), second.next_batch()
+        first.batches.next()
+    second.batches.batches_drawn = 3
+    one, other = first.batches.next(), second.batches.next()
     assert torch.equal(one.real, other.real) and torch.equal(one.condition.index,
                                                              other.condition.index)
 
@@ -138,7 +139,7 @@ def test_real_and_fake_judged_together_get_the_logits_judged_apart(coded):
     assert not trainer._judge_apart
     image_spec = NetSpec(data_kind="image", data_shape=(1, 32, 32), latent_dim=8, n_classes=0)
     assert couples_rows(build_nets("dcgan", image_spec)[1])
-    real, labels, condition = trainer.next_batch()
+    real, labels, condition = trainer.batches.next()
     fake = real.flip(0)
     trainer.discriminator.eval()  # no dropout: the two ways must give the same numbers
     together = trainer.judge_both(real, fake, labels, condition.index)

@@ -8,8 +8,8 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
-from gantk import detect_files
-from gantk.detect import GANDetector
+from gantk.detect import files as detect_files
+from gantk.detect.detector import GANDetector
 from gantk.errors import GantkError
 
 
@@ -224,7 +224,7 @@ def test_nearest_neighbours_match_brute_force_despite_a_large_common_offset():
     also when every row shares an offset 1,000x their spread (D's features do)."""
     import torch
 
-    from gantk.scoring import NearestNeighbours
+    from gantk.detect.scoring import NearestNeighbours
 
     generator = torch.Generator().manual_seed(0)
     offset = 1000.0 * torch.ones(16)

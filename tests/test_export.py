@@ -16,10 +16,10 @@ from click.testing import CliRunner
 
 from conftest import make_mixed_table
 from gantk.cli import cli
-from gantk.detect import GANDetector
-from gantk.model import load_model
-from gantk.runtime import OnnxDetector, OnnxGenerator
-from gantk.sample import sample
+from gantk.detect.detector import GANDetector
+from gantk.model.directory import load_model
+from gantk.onnx.runtime import OnnxDetector, OnnxGenerator
+from gantk.sampling.generate import sample
 
 NO_TORCH = """
 import sys
@@ -184,7 +184,7 @@ def test_in_graph_quantile_inverse_is_numpys(count):
     import torch
 
     from gantk.data.transform import quantile_nodes
-    from gantk.export import _interpolate
+    from gantk.onnx.export import _interpolate
 
     nodes = quantile_nodes(count)
     values = np.sort(np.random.default_rng(count).lognormal(size=count))

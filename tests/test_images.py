@@ -12,8 +12,8 @@ from PIL import Image
 from conftest import requires_shared
 from gantk.data.images import read_images
 from gantk.errors import DataError
-from gantk.model import load_model
-from gantk.nets import NetSpec, build_nets
+from gantk.model.directory import load_model
+from gantk.model.nets import NetSpec, build_nets
 
 
 def write_folder(root, size=28, mode="L"):

@@ -12,14 +12,14 @@ import pytest
 import torch
 
 from conftest import make_mixed_table
-from gantk.augment import LABEL_MODEL_MIN_ROWS, GANAugmenter
+from gantk.augment.augmenter import LABEL_MODEL_MIN_ROWS, GANAugmenter
 from gantk.data.codec import load_training_data
 from gantk.errors import GantkError
-from gantk.export import export_model
-from gantk.label_model import fit_label_model
-from gantk.model import load_model
-from gantk.runtime import OnnxGenerator
-from gantk.sample import sample
+from gantk.model.directory import load_model
+from gantk.model.label_model import fit_label_model
+from gantk.onnx.export import export_model
+from gantk.onnx.runtime import OnnxGenerator
+from gantk.sampling.generate import sample
 from gantk.train import TrainOptions, train
 
 # mixed table: risk is "high" exactly when age > 50
@@ -100,7 +100,7 @@ def test_augmenter_uses_it_by_default_only_on_larger_tables():
 
 
 def test_refused_without_classes(tmp_path):
-    with pytest.raises(GantkError, match="--label-model needs a table with classes"):
+    with pytest.raises(GantkError, match="^label_model needs a table with classes"):
         train(make_mixed_table(200), tmp_path / "m", TrainOptions(steps=2, label_model=True),
               quiet=True)
 

@@ -10,7 +10,7 @@ import pytest
 from gantk import plugins
 from gantk.errors import PluginError
 from gantk.hookspecs import hookimpl
-from gantk.model import load_model
+from gantk.model.directory import load_model
 
 
 def test_builtins_are_listed(run_cli):

@@ -20,10 +20,10 @@ from conftest import make_mixed_table
 from gantk import plugins
 from gantk.errors import GantkError, ModelFileError
 from gantk.hookspecs import hookimpl
-from gantk.losses import GANLoss
-from gantk.model import load_model
-from gantk.sample import sample
+from gantk.model.directory import load_model
+from gantk.sampling.generate import sample
 from gantk.train import TrainOptions, train
+from gantk.train.losses import GANLoss
 
 
 def weights(directory: Path) -> dict[str, torch.Tensor]:
@@ -95,7 +95,7 @@ def test_packed_discriminator_judges_packs_and_says_where_single_rows_are_needed
 
 def test_gradient_penalty_is_per_judged_pack():
     """WGAN-GP keeps the critic 1-Lipschitz in what it judges: a pack, when D judges packs."""
-    from gantk.losses import build_loss
+    from gantk.train.losses import build_loss
 
     weight = torch.tensor([0.6, 0.8])  # |w| = 1
 
@@ -236,7 +236,7 @@ def test_nan_stops_with_a_clear_message_and_keeps_the_checkpoint(mixed_csv, tmp_
     assert "last good checkpoint is kept" in result.stderr
     assert "Traceback" not in result.output
     assert not (tmp_path / "m" / "config.json").exists()
-    from gantk.statefile import load_state
+    from gantk.train.statefile import load_state
 
     assert load_state(tmp_path / "m" / "checkpoint.safetensors")["step"] == 20
 

@@ -162,7 +162,7 @@ class TableTransformer:
 
         ``uniforms`` (rows, n_draws) in [0, 1) pick each probability block's outcome by inverse
         CDF; None takes the most probable. gantk's ONNX export computes exactly this in the graph
-        (``gantk.export.TableDecoder``), checked against this function at every export.
+        (``gantk.onnx.export.TableDecoder``), checked against this function at every export.
         """
         encoded = np.asarray(encoded, dtype=np.float64)
         out = np.empty((len(encoded), len(self.schema.columns)), dtype=np.float64)

@@ -4,7 +4,7 @@ Install it with ``pip install plugins/examples/gantk-lsgan`` and ``gantk train -
 """
 
 from gantk.hookspecs import hookimpl
-from gantk.losses import GANLoss
+from gantk.train.losses import GANLoss
 
 
 class LeastSquaresLoss(GANLoss):

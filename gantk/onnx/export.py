@@ -4,7 +4,7 @@ The graph goes as far towards final values as onnxruntime can: a table generator
 ``TableDecoder`` (inverse normalisation, category and missing-value draws, clipping, rounding), so
 its ``values`` output holds each column's final number, or its category's index; an image
 generator's ends in uint8 pixels. What a graph cannot hold (column names, category labels, dtypes,
-the label column) travels as JSON in the file's metadata, which ``gantk.runtime`` reads.
+the label column) travels as JSON in the file's metadata, which ``gantk.onnx.runtime`` reads.
 
 Exporter: ``torch.onnx.export(dynamo=True)``, torch's default and maintained path (the TorchScript
 exporter is deprecated); it needs ``onnxscript`` at export time only. Every export is checked by
@@ -31,9 +31,10 @@ from gantk.data.images import to_uint8
 from gantk.data.transform import TableTransformer, quantile_nodes
 from gantk.errors import GantkError, ModelFileError
 from gantk.files import atomic_path
-from gantk.model import GANModel, load_model, read_config
-from gantk.nets import call
-from gantk.runtime import METADATA_KEY, ONNX_FORMAT_VERSION, open_session
+from gantk.model.directory import GANModel, load_model, read_config
+from gantk.model.nets import call
+from gantk.onnx.format import METADATA_KEY, ONNX_FORMAT_VERSION
+from gantk.onnx.runtime import open_session
 
 #: refuse a file whose generator output differs from PyTorch's by more than this
 TOLERANCE = 1e-4
@@ -249,7 +250,7 @@ def export_model(model_dir: str | Path, out: str | Path, what: str = "generator"
         if "detector" not in config:
             raise ModelFileError(f"{model_dir}: a GAN model but not a detector (train one with "
                                  "gantk detect --save-model), so there is no detector to export")
-        from gantk.detect import GANDetector
+        from gantk.detect.detector import GANDetector
 
         detector = GANDetector.load(model_dir)
         model = detector.model_

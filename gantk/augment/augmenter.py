@@ -4,7 +4,7 @@ GAN, with exact conditional sampling and optional discriminator rejection sampli
 ``fit`` trains a conditional GAN (tables: ``mlp`` on the label column with a WGAN-GP critic that
 judges packs of 10 rows, classes drawn by CTGAN's log-frequency rule so rare classes get their share
 of updates, and CTGAN's conditional vector so rare values of every categorical column do too,
-then a label model that gives generated rows their class, ``gantk.label_model``; images:
+then a label model that gives generated rows their class, ``gantk.model.label_model``; images:
 conditional ``dcgan`` with the EMA generator, DiffAugment on request).
 ``sample(n, label=c)`` returns exactly n samples of class c.
 """
@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from gantk.augment_report import REFERENCE_ROWS, table_report
+from gantk.augment.report import REFERENCE_ROWS, table_report
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSet, to_uint8
 from gantk.errors import DataError, GantkError
-from gantk.model import GANModel, load_model
-from gantk.sample import generate, run_net
-from gantk.samples import Drawn, ImageSamples, assemble, draw_samples, label_index
+from gantk.model.directory import GANModel, load_model
+from gantk.sampling.draw import Drawn, ImageSamples, assemble, draw_samples, label_index
+from gantk.sampling.generate import generate, run_net
 from gantk.train import TrainOptions, train
 
 FILTERS = ("none", "discriminator")
@@ -35,7 +35,7 @@ TABLE_STEPS = 2000
 #: tables: rows per discriminator judgement (PacGAN; CTGAN's default too)
 TABLE_PAC = 10
 #: discriminator rejection sampling: the quantile of F(x) over the first batch of candidates
-#: (``gantk.samples.BATCH``) used as the acceptance shift gamma (Azadi et al. 2019, section 4)
+#: (``gantk.sampling.draw.BATCH``) used as the acceptance shift gamma (Azadi et al. 2019, section 4)
 GAMMA_QUANTILE = 0.8
 #: tables: the label model by default only from this many training rows. Adult's train-on-synthetic
 #: ROC-AUC with / without it: 1,000 rows 0.835-0.843 / 0.846-0.852, 3,000 rows within noise,
@@ -64,7 +64,7 @@ class GANAugmenter:
     discriminator filter, which reads D's logit as a log density ratio, one row at a time.
     ``category_conditioning``: tables, CTGAN's conditional vector (``gantk.data.conditions``).
     ``label_model``: tables with a label column, rows take their class from a classifier of the
-    real rows (``gantk.label_model``); sampling a class stays exact. None: from
+    real rows (``gantk.model.label_model``); sampling a class stays exact. None: from
     ``LABEL_MODEL_MIN_ROWS`` training rows on.
     """
 
@@ -179,7 +179,7 @@ class GANAugmenter:
         """``count`` samples, all of class ``label`` when given (exactly), else at the training
         class frequencies."""
         if self.filter == "none":
-            from gantk.sample import sample
+            from gantk.sampling.generate import sample
 
             return sample(self.model_, count, self.seed, label)
         return self._rejection_sample(count, label)
@@ -257,7 +257,7 @@ class GANAugmenter:
         train = as_data(train)
         holdout = None if holdout is None else as_data(holdout)
         if isinstance(train, ImageSet):
-            from gantk.image_quality import image_report
+            from gantk.quality.images import image_report
 
             if train.labels is None or holdout is None:
                 raise GantkError("the image report needs labelled images (class subfolders, 'y' "

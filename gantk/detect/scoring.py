@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 
 from gantk import plugins
-from gantk.model import GANModel
+from gantk.model.directory import GANModel
 
 CHUNK = 4096
 

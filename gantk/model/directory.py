@@ -21,8 +21,8 @@ from gantk import __version__
 from gantk.data.codec import ImageCodec, TableCodec, codec_from_dict
 from gantk.errors import GantkError, ModelFileError
 from gantk.files import atomic_path
-from gantk.label_model import LabelModel
-from gantk.nets import NetSpec, build_nets
+from gantk.model.label_model import LabelModel
+from gantk.model.nets import NetSpec, build_nets
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -33,7 +33,7 @@ CHECKPOINT_FILE = "checkpoint.safetensors"
 @dataclass
 class GANModel:
     """A trained GAN ready to use: G (the EMA copy when there is one), D and, when trained with
-    one, the label model (``gantk.label_model``), in eval mode."""
+    one, the label model (``gantk.model.label_model``), in eval mode."""
 
     config: dict[str, Any]
     codec: TableCodec | ImageCodec

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from gantk.files import atomic_path
-from gantk.quality import (
+from gantk.quality.tables import (
     classifier_scores,
     column_similarity,
     detection_auc,

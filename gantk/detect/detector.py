@@ -19,11 +19,11 @@ from sklearn.base import BaseEstimator, OutlierMixin
 
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSet
-from gantk.detect_files import check_contamination
+from gantk.detect.files import check_contamination
+from gantk.detect.scoring import Scorer, build_scorer
 from gantk.errors import DataError, ModelFileError
 from gantk.files import atomic_path
-from gantk.model import load_model, read_config, save_model, sha256_of
-from gantk.scoring import Scorer, build_scorer
+from gantk.model.directory import load_model, read_config, save_model, sha256_of
 from gantk.train import TrainOptions, train
 
 DETECTOR_FILE = "detector.safetensors"

@@ -6,7 +6,7 @@ ROC-AUC from 0.87 to about 0.90 (docs/benchmarks.md). So a table model trained w
 ``label_model`` samples rows from the generator at the data's class mix and takes each row's class
 from p(class | row): unlabelled samples draw it; samples of class c are generator rows accepted with
 probability p(c | row), rejection sampling from the same joint distribution, so asking for n rows
-of class c still gives exactly n (``gantk.samples.draw_samples``).
+of class c still gives exactly n (``gantk.sampling.draw.draw_samples``).
 
 Its input is what decoding makes (``TableTransformer.decode_values``: numbers, category codes,
 NaN for missing), the array the exported ONNX graph produces too, so the graph carries the label

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gantk.augment import AugmentedImages, GANAugmenter
-from gantk.augment_report import image_summary_lines, plot_columns, summary_lines, write_report
+from gantk.augment.augmenter import AugmentedImages, GANAugmenter
+from gantk.augment.report import image_summary_lines, plot_columns, summary_lines, write_report
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSet
 from gantk.data.tables import TABLE_SUFFIXES, write_table

@@ -1,5 +1,5 @@
-"""What drawing samples needs besides the network, shared by the PyTorch path (``gantk.sample``)
-and the onnxruntime path (``gantk.runtime``): the random inputs, turning outputs into rows or
+"""What drawing samples needs besides the network, shared by the PyTorch path (``gantk.sampling.generate``)
+and the onnxruntime path (``gantk.onnx.runtime``): the random inputs, turning outputs into rows or
 images, and writing them out. No torch here.
 
 The random inputs come from numpy, so a seed gives the same z, labels and category draws on both

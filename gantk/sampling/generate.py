@@ -7,9 +7,9 @@ import pandas as pd
 import torch
 
 from gantk.data.images import to_uint8
-from gantk.model import GANModel
-from gantk.nets import call
-from gantk.samples import Drawn, ImageSamples, RandomInputs, assemble, draw_samples
+from gantk.model.directory import GANModel
+from gantk.model.nets import call
+from gantk.sampling.draw import Drawn, ImageSamples, RandomInputs, assemble, draw_samples
 
 
 @torch.no_grad()

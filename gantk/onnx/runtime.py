@@ -17,10 +17,9 @@ import pandas as pd
 from gantk.data.codec import ImageCodec, TableCodec, codec_from_dict
 from gantk.data.images import ImageSet, images_from_array
 from gantk.errors import DataError, GantkError, ModelFileError
-from gantk.samples import BATCH, Drawn, ImageSamples, assemble, draw_samples
+from gantk.onnx.format import METADATA_KEY, ONNX_FORMAT_VERSION
+from gantk.sampling.draw import BATCH, Drawn, ImageSamples, assemble, draw_samples
 
-ONNX_FORMAT_VERSION = 1
-METADATA_KEY = "gantk"
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 

@@ -1,0 +1,76 @@
+"""``gantk augment``: add synthetic rows or images to a data set, with a quality report."""
+
+from __future__ import annotations
+
+import click
+
+from gantk.errors import GantkError
+
+
+@click.command(epilog="""\b
+Examples:
+  gantk augment credit.csv -o credit-balanced.csv --label-column Risk --balance
+  gantk augment credit.csv -o more.csv --label-column Risk --per-class bad=500 --report q.json
+  gantk augment digits/ -o digits-more/ --per-class 3=200,5=200       # class subfolders""")
+@click.argument("data", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Tables: .csv/.parquet. Images: a folder (class subfolders) or an .npz.")
+@click.option("--label-column", help="Table column holding the classes.")
+@click.option("--n", "count", type=int, help="How many synthetic samples (training class mix).")
+@click.option("--balance", is_flag=True, help="Top every class up to the majority's count.")
+@click.option("--per-class", help="Synthetic samples per class, e.g. bad=300,good=50.")
+@click.option("--synthetic-only", is_flag=True, help="Write only the new samples.")
+@click.option("--marker", default="synthetic", show_default=True,
+              help="Name of the 0/1 column marking synthetic rows.")
+@click.option("--filter", "filter_", type=click.Choice(["none", "discriminator"]), default="none",
+              show_default=True, help="discriminator: keep the samples D finds most realistic.")
+@click.option("--diffaugment", help="Images: DiffAugment policy, e.g. color,translation,cutout.")
+@click.option("--report", type=click.Path(), help="Write a quality report (JSON, plus a PNG).")
+@click.option("--holdout", type=float, default=0.2, show_default=True,
+              help="With --report: share of rows kept out of training to measure privacy and "
+              "utility honestly (still written to OUT).")
+@click.option("--model", type=click.Path(), help="Use a model trained before (no training).")
+@click.option("--save-model", type=click.Path(), help="Save the trained model here.")
+@click.option("--steps", type=int, help="Training steps [default: 2000 tables, 1500 images].")
+@click.option("--loss", help="Loss plugin [default: wgan-gp tables, ns images and --filter].")
+@click.option("--pac", type=int, help="Rows per discriminator judgement [default: 10 tables, "
+              "1 images and --filter].")
+@click.option("--category-conditioning/--no-category-conditioning", default=True,
+              show_default=True, help="Tables: CTGAN's conditional vector (rare values of every "
+              "categorical column are learned).")
+@click.option("--label-model/--no-label-model", default=None,
+              help="Tables with --label-column: rows take their class from a classifier of the "
+              "real rows [default: from 5,000 training rows on].")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-q", "--quiet", is_flag=True)
+def augment(data, output, label_column, count, balance, per_class, synthetic_only, marker,
+            filter_, diffaugment, report, holdout, model, save_model, steps, loss, pac,
+            category_conditioning, label_model, seed, quiet):
+    """Add realistic synthetic rows (or images) to DATA, e.g. of its rare classes."""
+    from gantk.augment.files import run_augment
+
+    summary = run_augment(
+        data, output, label_column=label_column, count=count, balance=balance,
+        per_class=_parse_per_class(per_class), synthetic_only=synthetic_only, marker=marker,
+        filter_=filter_, diffaugment=diffaugment, report_path=report, holdout=holdout, model=model,
+        save_model=save_model, steps=steps, seed=seed, quiet=quiet, loss=loss, pac=pac,
+        category_conditioning=category_conditioning, label_model=label_model,
+    )
+    if not quiet:
+        for line in summary:
+            click.echo(line, err=True)
+
+
+def _parse_per_class(value: str | None) -> dict | None:
+    if value is None:
+        return None
+    counts = {}
+    for item in value.split(","):
+        label, equals, number = item.strip().rpartition("=")
+        try:
+            counts[label] = int(number)
+        except ValueError:
+            equals = ""
+        if not equals or not label:
+            raise GantkError(f"--per-class {item.strip()!r}: expected CLASS=COUNT")
+    return counts

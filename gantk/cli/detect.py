@@ -1,0 +1,106 @@
+"""``gantk detect``: train a detector (or load one) and score every row or image of a file."""
+
+from __future__ import annotations
+
+import click
+
+from gantk.errors import GantkError
+from gantk.onnx.format import is_onnx_file
+
+
+@click.command(epilog="""\b
+Examples:
+  gantk detect transactions.csv -o scored.csv                 # train on the data, score it
+  gantk detect new.csv -o scored.parquet --model fraud-detector/
+  gantk detect data.csv -o scored.csv --train clean.csv --save-model fraud-detector/
+  gantk detect cardio.csv -o scored.csv --label-column y      # also prints ROC-AUC and AP
+  gantk detect photos/ -o scores.csv --train normal-photos/  # a row per image""")
+@click.argument("data", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="CSV or Parquet: DATA's rows and columns (images: their paths) plus score "
+              "and is_outlier.")
+@click.option("--model", type=click.Path(),
+              help="A detector saved with --save-model, or exported to .onnx: only score.")
+@click.option("--train", "train_data", type=click.Path(),
+              help="Train on this (clean) table or image set instead of on DATA.")
+@click.option("--scorer", default="dknn", show_default=True, help="Scorer plugin.")
+@click.option("--contamination", type=float,
+              help="Expected share of outliers; sets the threshold. [default: 0.05]")
+@click.option("--threshold", type=float, help="Score above which a row is an outlier.")
+@click.option("--label-column", help="Column withheld from training and scoring, copied to the "
+              "output, and used to print ROC-AUC and average precision (1 = outlier).")
+@click.option("--save-model", type=click.Path(), help="Save the trained detector here.")
+@click.option("--steps", type=int, default=1000, show_default=True, help="GAN training steps.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-q", "--quiet", is_flag=True)
+def detect(data, output, model, train_data, scorer, contamination, threshold, label_column,
+           save_model, steps, seed, quiet):
+    """Score every row of DATA (CSV/Parquet) or every image (a folder, .npz or MNIST IDX) for how
+    anomalous it is; higher = more anomalous."""
+    from gantk.data.images import is_image_source
+    from gantk.detect.files import check_contamination, score_images, score_table
+
+    if contamination is not None and threshold is not None:
+        raise GantkError("give --contamination or --threshold, not both")
+    if contamination is not None:
+        check_contamination(contamination)
+    images = is_image_source(data)
+    if images and label_column is not None:
+        raise GantkError(f"{data}: --label-column is for tables; images are scored without one")
+    if model:
+        if train_data or save_model:
+            raise GantkError("--model scores with a saved detector: --train and --save-model "
+                             "do not apply")
+        detector = _load_detector(model)
+    else:
+        from gantk.detect.detector import GANDetector
+
+        detector = GANDetector(scorer=scorer, contamination=contamination or 0.05, steps=steps,
+                               seed=seed, quiet=quiet)
+        detector.fit(_detector_training_data(train_data or data, label_column,
+                                             check_labels=not train_data))
+        if save_model:
+            detector.save(save_model)
+    if threshold is None and (contamination is None or (not model and not train_data)):
+        threshold = detector.threshold_
+    if images:
+        report = score_images(data, output, detector.decision_function, threshold=threshold,
+                              contamination=contamination)
+    else:
+        report = score_table(data, output, detector.decision_function, threshold=threshold,
+                             contamination=contamination, label_column=label_column, quiet=quiet)
+    if not quiet:
+        click.echo(f"{report.rows} {'images' if images else 'rows'} scored, {report.outliers} "
+                   f"outliers above {report.threshold:.4g}; written to {output} "
+                   f"(histogram: {report.histogram})", err=True)
+    if report.roc_auc is not None:
+        click.echo(f"ROC-AUC {report.roc_auc:.4f}  average precision "
+                   f"{report.average_precision:.4f}")
+
+
+def _load_detector(model):
+    """A saved detector directory (PyTorch) or an exported .onnx one (onnxruntime, no torch)."""
+    if is_onnx_file(model):
+        from gantk.onnx.runtime import OnnxDetector
+
+        return OnnxDetector(model)
+    from gantk.detect.detector import GANDetector
+
+    return GANDetector.load(model)
+
+
+def _detector_training_data(source, label_column: str | None, check_labels: bool):
+    """The table (without the label column) or the images a detector trains on."""
+    from gantk.data.codec import as_data
+    from gantk.data.images import ImageSet
+    from gantk.detect.files import outlier_labels
+
+    frame = as_data(source)
+    if label_column is None or isinstance(frame, ImageSet):
+        return frame
+    if label_column not in frame.columns:
+        raise GantkError(f"{source}: no column {label_column!r} for --label-column "
+                         f"(columns: {', '.join(map(str, frame.columns))})")
+    if check_labels:
+        outlier_labels(frame[label_column], label_column)  # fail before training, not after
+    return frame.drop(columns=[label_column])

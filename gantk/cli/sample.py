@@ -1,0 +1,46 @@
+"""``gantk sample``: draw rows or images from a model directory or an exported generator."""
+
+from __future__ import annotations
+
+import click
+
+from gantk.errors import GantkError
+from gantk.onnx.format import is_onnx_file
+
+
+@click.command(epilog="""\b
+Examples:
+  gantk sample adult-model/ -n 5000 -o synthetic.csv
+  gantk sample adult-model/ -n 100 -o rich.parquet --label '>50K'
+  gantk sample digits/ -n 64 -o digits.npz
+  gantk sample adult.onnx -n 5000 -o synthetic.csv        # onnxruntime only, no torch""")
+@click.argument("model", type=click.Path())
+@click.option("-n", "count", type=int, required=True, help="How many samples.")
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Tables: .csv or .parquet. Images: a folder of PNGs or an .npz.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--label", help="Class to generate (conditional models).")
+@click.option("--device", default="cpu", show_default=True,
+              help="Model directories: auto, cpu or cuda.")
+@click.option("--provider", default="auto", show_default=True,
+              help=".onnx files: onnxruntime's auto, cpu or cuda.")
+@click.option("-q", "--quiet", is_flag=True)
+def sample(model, count, output, seed, label, device, provider, quiet):
+    """Draw N samples from a trained MODEL directory or an exported generator (.onnx)."""
+    from gantk.sampling.draw import write_samples
+
+    if count < 1:
+        raise GantkError(f"-n must be at least 1, got {count}")
+    if is_onnx_file(model):
+        from gantk.onnx.runtime import OnnxGenerator
+
+        samples = OnnxGenerator(model, provider).sample(count, seed, label)
+    else:
+        from gantk.model.directory import load_model
+        from gantk.sampling.generate import sample as draw
+        from gantk.train.trainer import resolve_device
+
+        samples = draw(load_model(model, resolve_device(device)), count, seed, label)
+    write_samples(samples, output)
+    if not quiet:
+        click.echo(f"{count} samples written to {output}", err=True)

@@ -1,0 +1,88 @@
+"""``gantk train``: fit a GAN on a table or an image set and write a model directory."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command(epilog="""\b
+Examples:
+  gantk train adult.csv -o adult-model/ --label-column class
+  gantk train mnist/ -o digits/ --steps 2000 --batch-size 128
+  gantk train adult.csv -o adult-model/ --resume     # continue a stopped run""")
+@click.argument("data", type=click.Path())
+@click.option("-o", "--output", "model_dir", required=True, type=click.Path(),
+              help="Model directory to write.")
+@click.option("--arch", "architecture",
+              help="Architecture plugin (default: mlp for tables, dcgan for images).")
+@click.option("--loss", default="ns", show_default=True, help="Loss plugin.")
+@click.option("--label-column", help="Table column to condition on (class-conditional GAN).")
+@click.option("--conditional", is_flag=True,
+              help="Images: condition on the labels they carry (subfolders, y, IDX labels).")
+@click.option("--categorical", help="Comma-separated columns to treat as categories.")
+@click.option("--normalization", type=click.Choice(["gmm", "quantile"]), default="quantile",
+              show_default=True, help="How numeric columns are normalised.")
+@click.option("--spike-share", type=float,
+              help="quantile: a value holding this share of a numeric column (e.g. its zeros) "
+              "becomes a category of its own; 0 turns it off. [default: 0.1]")
+@click.option("--steps", type=int, help="Training steps (G updates). [default: 3000 tables, "
+              "1500 images]")
+@click.option("--epochs", type=float, help="Training budget in passes over the data instead.")
+@click.option("--batch-size", type=int, help="Minibatch size [default: 500 tables, 64 images].")
+@click.option("--lr", type=float, default=2e-4, show_default=True, help="Adam learning rate.")
+@click.option("--latent-dim", type=int, help="Size of the noise vector z.")
+@click.option("--label-smoothing", type=float,
+              help="One-sided label smoothing: the real target, e.g. 0.9.")
+@click.option("--ema-decay", type=float, default=0.999, show_default=True,
+              help="EMA of G's weights used for sampling (0 turns it off).")
+@click.option("--class-sampling", type=click.Choice(["frequency", "log", "uniform"]),
+              default="frequency", show_default=True,
+              help="Conditional models: how often each class is trained on (log: CTGAN's "
+              "training-by-sampling, more updates for rare classes).")
+@click.option("--diffaugment", help="Images: DiffAugment policy before D, e.g. "
+              "color,translation,cutout (small data sets).")
+@click.option("--checkpoint-every", type=int, help="Steps between checkpoints.")
+@click.option("--pac", type=int, default=1, show_default=True,
+              help="mlp: D judges packs of this many rows (PacGAN; against dropped modes; "
+              "anomaly scores need 1).")
+@click.option("--category-conditioning", is_flag=True,
+              help="Tables, mlp: CTGAN's conditional vector, so rare values of every categorical "
+              "column are learned (anomaly scores need it off).")
+@click.option("--label-model", is_flag=True,
+              help="Tables with --label-column: sampled rows take their class from a classifier "
+              "of the real rows (sampling a class stays exact).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--resume", is_flag=True, help="Continue the run saved in the model directory.")
+@click.option("--force", is_flag=True, help="Replace a model already in the directory.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+def train(data, model_dir, architecture, loss, label_column, conditional, categorical, normalization,
+          spike_share, steps, epochs, batch_size, lr, latent_dim, label_smoothing, ema_decay,
+          class_sampling, diffaugment, checkpoint_every, pac, category_conditioning, label_model,
+          seed, device, resume, force, quiet):
+    """Train a GAN on DATA (a CSV/Parquet table, an image folder, an .npz or MNIST IDX files)."""
+    from gantk.data.transform import SPIKE_SHARE
+    from gantk.train import TrainOptions
+    from gantk.train import train as run_training
+
+    options = TrainOptions(
+        architecture=architecture, loss=loss, steps=steps, epochs=epochs, batch_size=batch_size, lr=lr,
+        latent_dim=latent_dim, label_smoothing=label_smoothing, ema_decay=ema_decay, seed=seed,
+        device=device, normalization=normalization,
+        spike_share=SPIKE_SHARE if spike_share is None else spike_share,
+        checkpoint_every=checkpoint_every,
+        class_sampling=class_sampling, diffaugment=diffaugment, pac=pac,
+        category_conditioning=category_conditioning, label_model=label_model,
+    )
+    directory = run_training(
+        data, model_dir, options, label_column=label_column,
+        categorical=_split_names(categorical), conditional=conditional, resume=resume,
+        force=force, quiet=quiet,
+    )
+    if not quiet:
+        click.echo(f"model written to {directory}", err=True)
+
+
+
+def _split_names(value: str | None) -> list[str]:
+    return [name.strip() for name in value.split(",") if name.strip()] if value else []

@@ -1,0 +1,101 @@
+"""Every random stream gantk draws from, named, in one place.
+
+Exact resume and ONNX parity rest on these: a training batch is a pure function of (seed, batch
+number), so a resumed run draws what an unbroken one would; sampling draws only from numpy, so
+PyTorch and onnxruntime get the same noise, labels and category draws for a seed. Each stream is
+seeded apart from the others, so that adding draws to one never shifts another.
+
+numpy streams are built here directly; torch streams import torch only when asked for, so the
+torch-free runtime can use this module.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+#: spreads (seed, epoch) and (seed, batch) over torch's 64-bit seeds without collisions in practice
+_SEED_STRIDE = 1_000_003
+_BATCH_STRIDE = 7_919
+
+
+# -- training ------------------------------------------------------------------------------
+def seed_weights(seed: int) -> None:
+    """The global torch stream: the nets' initial weights (and anything a plugin draws from it)."""
+    import torch
+
+    torch.manual_seed(seed)
+
+
+def training_noise(seed: int, device) -> torch.Generator:
+    """z for every training step, and DiffAugment's draws; saved in checkpoints."""
+    import torch
+
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def epoch_order(seed: int, epoch: int) -> torch.Generator:
+    """The row order of one epoch of shuffled minibatches."""
+    import torch
+
+    return torch.Generator().manual_seed(seed * _SEED_STRIDE + epoch)
+
+
+def class_batch(seed: int, batch: int) -> torch.Generator:
+    """Class sampling ("log", "uniform"): the classes and rows of one minibatch."""
+    import torch
+
+    return torch.Generator().manual_seed(seed * _SEED_STRIDE + _BATCH_STRIDE * batch + 1)
+
+
+def condition_batch(seed: int, batch: int) -> np.random.Generator:
+    """The conditional vector: one minibatch's classes, conditions and rows."""
+    return np.random.default_rng([seed, 0, batch])
+
+
+def recalibration_noise(seed: int, device) -> torch.Generator:
+    """z (and classes) for recomputing the EMA generator's batch-norm statistics."""
+    import torch
+
+    return torch.Generator(device=device).manual_seed(seed + 1)
+
+
+def recalibration_conditions(seed: int, batch: int) -> np.random.Generator:
+    """Conditions for one batch-norm recalibration batch (conditional-vector models)."""
+    return np.random.default_rng([seed, 1, batch])
+
+
+# -- sampling (numpy only: PyTorch and onnxruntime draw the same) ----------------------------
+def sample_noise_and_labels(seed: int) -> np.random.Generator:
+    """z and the class of each sample."""
+    return np.random.default_rng(seed)
+
+
+def sample_categories(seed: int) -> np.random.Generator:
+    """The uniforms that pick categories, modes and missingness when decoding table rows."""
+    return np.random.default_rng([seed, 1])
+
+
+def sample_conditions(seed: int) -> np.random.Generator:
+    """Each sample's conditional-vector value, at its frequency within the class."""
+    return np.random.default_rng([seed, 2])
+
+
+def sample_acceptance(seed: int) -> np.random.Generator:
+    """Coins for classes from the label model and for rejection filters."""
+    return np.random.default_rng([seed, 3])
+
+
+# -- checks --------------------------------------------------------------------------------
+def export_examples() -> np.random.Generator:
+    """The example inputs the ONNX exporter traces with."""
+    return np.random.default_rng(0)
+
+
+def export_check() -> np.random.Generator:
+    """Fresh inputs on which an exported graph must agree with PyTorch before it is written."""
+    return np.random.default_rng(12345)

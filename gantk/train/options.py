@@ -1,0 +1,142 @@
+"""How a run is configured: ``TrainOptions`` (typed, with the defaults users see), their checks,
+and the config a model directory records with every default resolved."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+from gantk.data.transform import SPIKE_SHARE
+from gantk.errors import GantkError, OptionError
+from gantk.model.nets import NetSpec
+from gantk.train.diffaugment import parse_policy
+from gantk.train.losses import build_loss
+
+#: one budget for every table size; issue-tracked to become data-driven (docs/benchmarks.md)
+DEFAULT_TABLE_STEPS = 3000
+DEFAULT_IMAGE_STEPS = 1500
+CLASS_SAMPLING = ("frequency", "log", "uniform")
+DEFAULTS_BY_KIND = {
+    "table": {"architecture": "mlp", "batch_size": 500, "latent_dim": 128},
+    "image": {"architecture": "dcgan", "batch_size": 64, "latent_dim": 100},
+}
+
+
+@dataclass
+class TrainOptions:
+    """Hyper-parameters; ``None`` means "the default for this kind of data"."""
+
+    architecture: str | None = None
+    loss: str = "ns"
+    steps: int | None = None
+    epochs: float | None = None
+    batch_size: int | None = None
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    latent_dim: int | None = None
+    width: int = 0
+    label_smoothing: float | None = None
+    ema_decay: float = 0.999
+    seed: int = 0
+    device: str = "auto"
+    normalization: str = "quantile"
+    #: quantile normalization: a value holding at least this share of a numeric column (zeros in
+    #: a mostly-zero column) becomes a category of its own; 0 turns it off (detectors do)
+    spike_share: float = SPIKE_SHARE
+    checkpoint_every: int | None = None
+    #: conditional models: how often each class is trained on. "frequency" as in the data;
+    #: "log" ∝ log(1 + count) (CTGAN's training-by-sampling) and "uniform" give rare classes
+    #: more updates without changing what G learns for each class.
+    class_sampling: str = "frequency"
+    #: images: DiffAugment policy applied to real and fake before D, e.g. "color,translation,cutout"
+    diffaugment: str | None = None
+    #: D judges packs of this many rows (PacGAN; mlp only). Against dropped modes; per-row uses of
+    #: D (anomaly scores, rejection sampling) need 1.
+    pac: int = 1
+    #: tables: CTGAN's conditional vector, training-by-sampling over every categorical column and
+    #: spike block so rare values are learned (gantk.data.conditions; mlp only)
+    category_conditioning: bool = False
+    #: tables with classes: also fit a classifier of the real rows that gives sampled rows their
+    #: class (gantk.model.label_model), sampling stays exact per class by rejection
+    label_model: bool = False
+
+    @classmethod
+    def from_config(cls, training: dict) -> TrainOptions:
+        """The options a config.json or checkpoint recorded, every default already resolved."""
+        known = {field.name for field in fields(cls)}
+        values = {key: value for key, value in training.items() if key in known}
+        values["betas"] = tuple(values.get("betas", cls.betas))
+        return cls(**values)
+
+
+def check_options(options: TrainOptions) -> None:
+    """Refuse what no data could make sensible, before any data is read."""
+    for name in ("steps", "batch_size", "latent_dim", "checkpoint_every"):
+        value = getattr(options, name)
+        if value is not None and value < 1:
+            raise OptionError(name, f"must be at least 1, got {value}")
+    if options.steps is not None and options.epochs is not None:
+        raise GantkError("give steps or epochs, not both")
+    if options.epochs is not None and options.epochs <= 0:
+        raise OptionError("epochs", f"must be positive, got {options.epochs}")
+    if options.lr <= 0:
+        raise OptionError("lr", f"must be positive, got {options.lr}")
+    if options.label_smoothing is not None and not 0.5 < options.label_smoothing < 1:
+        raise OptionError("label_smoothing", "is the real target, in (0.5, 1); got "
+                          f"{options.label_smoothing}")
+    if not 0 <= options.spike_share <= 1:
+        raise OptionError("spike_share", f"must be in [0, 1], got {options.spike_share}")
+    if not 0 <= options.ema_decay < 1:
+        raise OptionError("ema_decay", f"must be in [0, 1), got {options.ema_decay}")
+    if options.class_sampling not in CLASS_SAMPLING:
+        raise OptionError("class_sampling", f"must be one of {', '.join(CLASS_SAMPLING)}, got "
+                          f"{options.class_sampling!r}")
+    parse_policy(options.diffaugment)
+
+
+def make_config(options: TrainOptions, codec, rows: int) -> dict:
+    """Everything a model directory records about how it was trained, with defaults filled in."""
+    defaults = DEFAULTS_BY_KIND[codec.kind]
+    if options.pac < 1 or options.pac > rows:
+        raise OptionError("pac", f"{options.pac}: packs hold 1 to {rows} rows (the data's size)")
+    batch_size = min(options.batch_size or defaults["batch_size"], rows)
+    batch_size -= batch_size % options.pac  # whole packs only
+    if options.epochs is not None:
+        steps = max(1, math.ceil(options.epochs * rows / batch_size))
+    else:
+        steps = options.steps or (
+            DEFAULT_TABLE_STEPS if codec.kind == "table" else DEFAULT_IMAGE_STEPS
+        )
+    if options.diffaugment and parse_policy(options.diffaugment) and codec.kind != "image":
+        raise GantkError("DiffAugment is for images; this is a table")
+    if options.class_sampling != "frequency" and not codec.n_classes:
+        raise OptionError("class_sampling", f"{options.class_sampling} needs a class-conditional "
+                          "model (a label column, or conditional images)")
+    if options.label_model and not (codec.kind == "table" and codec.n_classes):
+        raise OptionError("label_model", "needs a table with classes (a label column)")
+    loss = build_loss(options.loss, options.label_smoothing)
+    spec = NetSpec(
+        data_kind=codec.kind,
+        data_shape=tuple(codec.data_shape),
+        latent_dim=options.latent_dim or defaults["latent_dim"],
+        n_classes=codec.n_classes,
+        output_layout=codec.transformer.layout if codec.kind == "table" else (),
+        discriminator_batchnorm=loss.discriminator_batchnorm,
+        width=options.width,
+        pac=options.pac,
+        condition_dim=(codec.conditions.width if options.category_conditioning
+                       and getattr(codec, "conditions", None) else 0),
+    )
+    training = asdict(options)
+    training.update(
+        architecture=options.architecture or defaults["architecture"],
+        batch_size=batch_size, steps=steps, betas=list(options.betas),
+        checkpoint_every=options.checkpoint_every or max(100, steps // 10),
+    )
+    return {
+        "architecture": training["architecture"],
+        "loss": options.loss,
+        "net_spec": spec.to_dict(),
+        "data": codec.to_dict(),
+        "training": training,
+    }
