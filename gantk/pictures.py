@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gantk import streams
 from gantk.data.images import grid, to_uint8
 from gantk.files import atomic_path
 
@@ -50,7 +51,7 @@ def sample_grid(generator: nn.Module, codec, latent_dim: int, seed: int, out: Pa
     import torch
 
     device = next(generator.parameters()).device
-    noise = torch.randn(count, latent_dim, generator=torch.Generator().manual_seed(seed))
+    noise = torch.randn(count, latent_dim, generator=streams.picture_noise(seed))
     columns = 8
     labels = None
     if codec.n_classes:  # one column per class

@@ -69,6 +69,21 @@ def recalibration_conditions(seed: int, batch: int) -> np.random.Generator:
     return np.random.default_rng([seed, 1, batch])
 
 
+
+def label_model_order(seed: int) -> torch.Generator:
+    """The label model's held-out rows and minibatch order."""
+    import torch
+
+    return torch.Generator().manual_seed(seed)
+
+
+def picture_noise(seed: int) -> torch.Generator:
+    """z for samples.png, the grid of images written beside a model."""
+    import torch
+
+    return torch.Generator().manual_seed(seed)
+
+
 # -- sampling (numpy only: PyTorch and onnxruntime draw the same) ----------------------------
 def sample_noise_and_labels(seed: int) -> np.random.Generator:
     """z and the class of each sample."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gantk import streams
 from gantk.data.codec import ImageCodec, TableCodec
 from gantk.data.tables import is_table_path, write_table
 from gantk.errors import DataError, GantkError
@@ -85,13 +86,13 @@ def random_inputs(codec: TableCodec | ImageCodec, latent_dim: int, count: int, s
     the numbers do not depend on the batch size."""
     if count < 1:
         raise GantkError(f"-n must be at least 1, got {count}")
-    rng = np.random.default_rng(seed)
+    rng = streams.sample_noise_and_labels(seed)
     labels = draw_labels(codec, count, label, rng)
-    draws = np.random.default_rng([seed, 1])
+    draws = streams.sample_categories(seed)
     n_draws = codec.transformer.n_draws if codec.kind == "table" else 0
     conditions = getattr(codec, "conditions", None)
     # each value at its frequency within the row's class: rows in their real proportions
-    chosen = (conditions.draw(labels, count, np.random.default_rng([seed, 2]))
+    chosen = (conditions.draw(labels, count, streams.sample_conditions(seed))
               if conditions is not None else None)
     for start in range(0, count, BATCH):
         size = min(BATCH, count - start)
@@ -119,7 +120,7 @@ def draw_samples(codec: TableCodec | ImageCodec, latent_dim: int, count: int, se
     if count < 1:
         raise GantkError(f"-n must be at least 1, got {count}")
     wanted = label_index(codec.classes, label)  # refuses a label for an unconditional model
-    coins = np.random.default_rng([seed, 3])
+    coins = streams.sample_acceptance(seed)
     outputs, labels = [], []
     if not filtered and (wanted is None or not labelled_by_model):
         for batch in random_inputs(codec, latent_dim, count, seed, label):
