@@ -92,6 +92,7 @@ def registry(kind: str) -> dict[str, Registered]:
 
         def register(name: str, factory: Callable[..., Any], description: str = "",
                      _plugin: str = impl.plugin_name, **options: Any) -> None:
+            hookspecs.check_register_options(kind, name, _plugin, options)
             if name in found:
                 raise PluginError(
                     f"{kind} {name!r} is registered twice: by plugin {found[name].plugin!r} "

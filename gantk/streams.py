@@ -105,6 +105,12 @@ def sample_acceptance(seed: int) -> np.random.Generator:
     return np.random.default_rng([seed, 3])
 
 
+def sample_call(seed: int, call: int) -> int:
+    """The seed of an estimator's ``call``-th ``sample()`` without one: new samples each call, and
+    the same sequence of them for the same estimator seed."""
+    return int(np.random.SeedSequence([seed, call]).generate_state(1)[0])
+
+
 # -- checks --------------------------------------------------------------------------------
 def export_examples() -> np.random.Generator:
     """The example inputs the ONNX exporter traces with."""

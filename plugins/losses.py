@@ -14,6 +14,8 @@ class MinimaxLoss(GANLoss):
     """Goodfellow et al. 2014 as written: D maximises log D(x) + log(1 - D(G(z))) and G minimises
     log(1 - D(G(z))), which saturates (tiny gradients) while D easily rejects the fakes."""
 
+    logit_is_log_density_ratio = True
+
     def __init__(self, label_smoothing: float | None = None):
         self.real_target = 1.0 if label_smoothing is None else label_smoothing
 

@@ -8,7 +8,7 @@ thread count); elsewhere, floating-point sums within a tolerance, as other CPU k
 differently.
 
 Re-record only when a change is *meant* to alter results, and say so in its commit:
-``python tests/golden.py --record``.
+``python tests/golden.py --record [CASE ...]``.
 """
 
 from __future__ import annotations
@@ -214,18 +214,27 @@ def compute(name: str) -> dict:
         return CASES[name](Path(scratch))
 
 
-def record() -> None:
-    torch.set_num_threads(torch.get_num_threads())
-    golden = {"machine": machine(), "cases": {name: compute(name) for name in CASES}}
+def record(names: list[str]) -> None:
+    """Record ``names`` (every case when empty) on this machine; with names, the other cases are
+    kept as recorded, which is only sound on the machine that recorded them."""
+    golden = {"machine": machine(), "cases": {}}
+    if names:
+        golden = json.loads(GOLDEN_FILE.read_text())
+        if golden["machine"] != machine():
+            raise SystemExit(f"recorded on {golden['machine']}; record every case here instead")
+    golden["cases"].update({name: compute(name) for name in names or CASES})
     GOLDEN_FILE.parent.mkdir(exist_ok=True)
     GOLDEN_FILE.write_text(json.dumps(golden, indent=1, sort_keys=True) + "\n")
-    print(f"recorded {len(CASES)} cases on {golden['machine']} in {GOLDEN_FILE}")
+    print(f"recorded {', '.join(names or CASES)} on {golden['machine']} in {GOLDEN_FILE}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--record", action="store_true", help="write golden/golden.json anew")
-    if parser.parse_args().record:
-        record()
+    parser.add_argument("cases", nargs="*", choices=[[], *CASES], metavar="CASE",
+                        help=f"only these ({', '.join(CASES)})")
+    arguments = parser.parse_args()
+    if arguments.record:
+        record(arguments.cases)
     else:
         parser.print_help()

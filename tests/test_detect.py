@@ -8,6 +8,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
+from gantk import defaults
 from gantk.detect import files as detect_files
 from gantk.detect.detector import GANDetector
 from gantk.errors import GantkError
@@ -107,7 +108,7 @@ def test_detect_trains_scores_and_reports(labelled_csv, tmp_path, run_cli):
     scored, original = pd.read_csv(out), pd.read_csv(labelled_csv)
     assert list(scored.columns) == list(original.columns) + ["score", "is_outlier"]
     pd.testing.assert_frame_equal(scored[original.columns], original)
-    assert scored["is_outlier"].mean() == pytest.approx(0.05, abs=0.01)
+    assert scored["is_outlier"].mean() == pytest.approx(defaults.CONTAMINATION, abs=0.01)
     assert (tmp_path / "scored_scores.png").exists()
 
 

@@ -183,13 +183,13 @@ def test_in_graph_quantile_inverse_is_numpys(count):
     """The graph's O(1) bracket guess lands where np.interp's search does, nodes and tails too."""
     import torch
 
-    from gantk.data.transform import quantile_nodes
-    from gantk.onnx.export import _interpolate
+    from gantk.data.encoders.quantile import interpolate_on_nodes, quantile_nodes
 
     nodes = quantile_nodes(count)
     values = np.sort(np.random.default_rng(count).lognormal(size=count))
     x = np.concatenate([np.linspace(-9, 9, 20001), nodes, np.nextafter(nodes, -np.inf)])
-    ours = _interpolate(torch.as_tensor(x), torch.as_tensor(nodes), torch.as_tensor(values))
+    ours = interpolate_on_nodes(torch.as_tensor(x), torch.as_tensor(nodes),
+                                torch.as_tensor(values))
     np.testing.assert_allclose(ours.numpy(), np.interp(x, nodes, values), rtol=1e-12, atol=1e-12)
 
 

@@ -12,8 +12,9 @@ import pytest
 import torch
 
 from conftest import make_mixed_table
-from gantk.augment.augmenter import LABEL_MODEL_MIN_ROWS, GANAugmenter
+from gantk.augment.augmenter import GANAugmenter
 from gantk.data.codec import load_training_data
+from gantk.defaults import LABEL_MODEL_MIN_ROWS
 from gantk.errors import GantkError
 from gantk.model.directory import load_model
 from gantk.model.label_model import fit_label_model

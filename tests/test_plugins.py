@@ -135,3 +135,22 @@ def test_throwaway_plugin_trains_through_the_cli(throwaway_plugin, mixed_csv, tm
     out = tmp_path / "rows.csv"
     assert run_cli("sample", model_dir, "-n", "50", "-o", out, "--quiet").exit_code == 0
     assert out.read_text().count("\n") == 51
+
+
+class MisspelledOptionPlugin:
+    __name__ = "misspelled"
+
+    @hookimpl
+    def gantk_register_architectures(self, register):
+        register("typo", lambda spec: None, kind=("table",))  # "kinds", misspelled
+
+
+def test_register_refuses_an_unknown_option_by_name():
+    plugins.pm.register(MisspelledOptionPlugin(), name="misspelled")
+    try:
+        with pytest.raises(PluginError, match="plugin 'misspelled' registered architecture 'typo' "
+                           r"with unknown option\(s\) kind \(known: kinds\)"):
+            plugins.registry("architecture")
+    finally:
+        plugins.pm.unregister(name="misspelled")
+    assert "mlp" in plugins.registry("architecture")

@@ -3,4 +3,5 @@
 
 from gantk.lazy import lazy_exports
 
-__getattr__, __dir__ = lazy_exports(__name__, {"GANAugmenter": "augmenter"})
+__getattr__, __dir__ = lazy_exports(__name__, {"GANAugmenter": "augmenter",
+                                                  "GANOverSampler": "sampler"})

@@ -18,30 +18,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
+from gantk import defaults, streams
 from gantk.augment.report import REFERENCE_ROWS, table_report
 from gantk.data.codec import as_data
-from gantk.data.images import ImageSet, to_uint8
+from gantk.data.images import ImageSamples, ImageSet, to_uint8
 from gantk.errors import DataError, GantkError
 from gantk.model.directory import GANModel, load_model
-from gantk.sampling.draw import Drawn, ImageSamples, assemble, draw_samples, label_index
+from gantk.sampling.draw import Drawn, assemble, draw_samples, label_index
 from gantk.sampling.generate import generate, run_net
 from gantk.train import TrainOptions, train
+from gantk.train.losses import build_loss
 
 FILTERS = ("none", "discriminator")
-#: tables: generator steps (5 critic steps each). Adult's train-on-synthetic ROC-AUC: 1,000 steps
-#: 0.85, 2,000 0.87; the 440-row sets were as good at 1,000 as at 2,000 (docs/benchmarks.md)
-TABLE_STEPS = 2000
-#: tables: rows per discriminator judgement (PacGAN; CTGAN's default too)
-TABLE_PAC = 10
 #: discriminator rejection sampling: the quantile of F(x) over the first batch of candidates
 #: (``gantk.sampling.draw.BATCH``) used as the acceptance shift gamma (Azadi et al. 2019, section 4)
 GAMMA_QUANTILE = 0.8
-#: tables: the label model by default only from this many training rows. Adult's train-on-synthetic
-#: ROC-AUC with / without it: 1,000 rows 0.835-0.843 / 0.846-0.852, 3,000 rows within noise,
-#: 10,000 rows +0.007 / +0.021, all 26,000 +0.02; on the 440-row benchmark sets it made the
-#: augmented classifiers worse (docs/benchmarks.md).
-LABEL_MODEL_MIN_ROWS = 5000
 
 
 @dataclass
@@ -51,7 +45,7 @@ class AugmentedImages:
     synthetic: np.ndarray  # bool (N,)
 
 
-class GANAugmenter:
+class GANAugmenter(BaseEstimator):
     """Fit on a small or imbalanced data set, then sample or augment.
 
     ``steps``: by default 2,000 for tables and gantk train's default for images.
@@ -65,14 +59,16 @@ class GANAugmenter:
     ``category_conditioning``: tables, CTGAN's conditional vector (``gantk.data.conditions``).
     ``label_model``: tables with a label column, rows take their class from a classifier of the
     real rows (``gantk.model.label_model``); sampling a class stays exact. None: from
-    ``LABEL_MODEL_MIN_ROWS`` training rows on.
+    ``gantk.defaults.LABEL_MODEL_MIN_ROWS`` training rows on.
     """
 
     def __init__(self, steps: int | None = None, batch_size: int | None = None,
-                 class_sampling: str = "log", diffaugment: str | None = None,
-                 filter: str = "none", loss: str | None = None, pac: int | None = None,
+                 class_sampling: str = defaults.AUGMENT_CLASS_SAMPLING,
+                 diffaugment: str | None = None, filter: str = defaults.AUGMENT_FILTER,
+                 loss: str | None = None, pac: int | None = None,
                  architecture: str | None = None, category_conditioning: bool = True,
-                 label_model: bool | None = None, seed: int = 0, device: str = "cpu", quiet: bool = True):
+                 label_model: bool | None = None, seed: int = defaults.SEED,
+                 device: str = defaults.DEVICE, quiet: bool = True):
         self.steps = steps
         self.batch_size = batch_size
         self.class_sampling = class_sampling
@@ -98,7 +94,7 @@ class GANAugmenter:
         data = as_data(data)
         images = isinstance(data, ImageSet)
         labels = self.class_counts(data, label_column)
-        steps = self.steps or (None if images else TABLE_STEPS)
+        steps = self.steps or (None if images else defaults.AUGMENT_TABLE_STEPS)
         loss, pac = self._recipe(images)
         options = TrainOptions(
             architecture=self.architecture, loss=loss, pac=pac, steps=steps,
@@ -114,13 +110,14 @@ class GANAugmenter:
                   conditional=images and labels is not None, quiet=self.quiet)
             self.model_: GANModel = load_model(target, self.device)
         self.label_column_ = label_column
+        self.sample_calls_ = 0
         return self
 
     def _wants_label_model(self, data, labels: dict | None) -> bool:
         if isinstance(data, ImageSet) or labels is None:
             return False
         if self.label_model is None:
-            return len(data) >= LABEL_MODEL_MIN_ROWS
+            return len(data) >= defaults.LABEL_MODEL_MIN_ROWS
         return self.label_model
 
     def _recipe(self, images: bool) -> tuple[str, int]:
@@ -128,18 +125,20 @@ class GANAugmenter:
         from 0.81 (ns, single rows) to 0.87 with each category's class rate close to the real one:
         single-row D let G drop the rarer kinds of row within a class (docs/benchmarks.md)."""
         per_row = images or self.filter == "discriminator"
-        loss = self.loss or ("ns" if per_row else "wgan-gp")
-        pac = self.pac or (1 if per_row else TABLE_PAC)
+        loss = self.loss or (defaults.LOSS if per_row else defaults.AUGMENT_TABLE_LOSS)
+        pac = self.pac or (1 if per_row else defaults.AUGMENT_TABLE_PAC)
         if self.filter == "discriminator":
             self._check_filterable(loss, pac)
         return loss, pac
 
     @staticmethod
     def _check_filterable(loss: str, pac: int) -> None:
-        if pac != 1 or loss not in ("ns", "minimax"):
+        """The filter reads D's logit of one row as a log density ratio: the loss must make it
+        one (a capability losses declare), and D must judge rows one at a time."""
+        if pac != 1 or not build_loss(loss).logit_is_log_density_ratio:
             raise GantkError("the discriminator filter reads D's logit of single rows as a log "
-                             f"density ratio: it needs loss ns or minimax and pac 1, not {loss} "
-                             f"and pac {pac}")
+                             "density ratio: it needs a loss whose logit is one (ns, minimax) "
+                             f"and pac 1, not {loss} and pac {pac}")
 
     @classmethod
     def from_model(cls, directory: str | Path, **params) -> GANAugmenter:
@@ -148,6 +147,7 @@ class GANAugmenter:
         augmenter.model_ = load_model(directory, augmenter.device)
         label = getattr(augmenter.model_.codec, "label", None)
         augmenter.label_column_ = label["column"] if label else None
+        augmenter.sample_calls_ = 0
         return augmenter
 
     @staticmethod
@@ -175,17 +175,23 @@ class GANAugmenter:
         return {key: int(value) for key, value in counts.items()}
 
     # -- sampling --------------------------------------------------------------------------
-    def sample(self, count: int, label=None) -> pd.DataFrame | ImageSamples:
+    def sample(self, count: int, label=None, seed: int | None = None
+               ) -> pd.DataFrame | ImageSamples:
         """``count`` samples, all of class ``label`` when given (exactly), else at the training
-        class frequencies."""
+        class frequencies. Each call draws new samples (a fitted augmenter's k-th call the same
+        ones for its ``seed``); ``seed`` draws exactly those of that seed."""
+        check_is_fitted(self, "model_")
+        if seed is None:
+            seed = streams.sample_call(self.seed, self.sample_calls_)
+            self.sample_calls_ += 1
         if self.filter == "none":
             from gantk.sampling.generate import sample
 
-            return sample(self.model_, count, self.seed, label)
-        return self._rejection_sample(count, label)
+            return sample(self.model_, count, seed, label)
+        return self._rejection_sample(count, label, seed)
 
     @torch.no_grad()
-    def _rejection_sample(self, count: int, label) -> pd.DataFrame | ImageSamples:
+    def _rejection_sample(self, count: int, label, seed: int) -> pd.DataFrame | ImageSamples:
         """Discriminator rejection sampling (Azadi et al. 2019): accept x with probability
         sigmoid(F(x)), F(x) = D(x) - D* - log(1 - exp(D(x) - D* - eps)) - gamma, where D(x) is
         D's logit (the log density ratio for the ns/minimax losses) and D* its largest value.
@@ -207,7 +213,7 @@ class GANAugmenter:
             drawn.acceptance = 1 / (1 + np.exp(-(score - state["gamma"])))
             return drawn
 
-        outputs, labels = draw_samples(model.codec, model.spec.latent_dim, count, self.seed, label,
+        outputs, labels = draw_samples(model.codec, model.spec.latent_dim, count, seed, label,
                                        run, labelled_by_model=model.label_model is not None,
                                        filtered=True)
         return assemble(model.codec, outputs, labels)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from gantk import defaults
 from gantk.errors import GantkError
 
 
@@ -20,28 +21,31 @@ Examples:
 @click.option("--balance", is_flag=True, help="Top every class up to the majority's count.")
 @click.option("--per-class", help="Synthetic samples per class, e.g. bad=300,good=50.")
 @click.option("--synthetic-only", is_flag=True, help="Write only the new samples.")
-@click.option("--marker", default="synthetic", show_default=True,
+@click.option("--marker", default=defaults.MARKER, show_default=True,
               help="Name of the 0/1 column marking synthetic rows.")
-@click.option("--filter", "filter_", type=click.Choice(["none", "discriminator"]), default="none",
+@click.option("--filter", "filter_", type=click.Choice(["none", "discriminator"]),
+              default=defaults.AUGMENT_FILTER,
               show_default=True, help="discriminator: keep the samples D finds most realistic.")
 @click.option("--diffaugment", help="Images: DiffAugment policy, e.g. color,translation,cutout.")
 @click.option("--report", type=click.Path(), help="Write a quality report (JSON, plus a PNG).")
-@click.option("--holdout", type=float, default=0.2, show_default=True,
+@click.option("--holdout", type=float, default=defaults.HOLDOUT, show_default=True,
               help="With --report: share of rows kept out of training to measure privacy and "
               "utility honestly (still written to OUT).")
 @click.option("--model", type=click.Path(), help="Use a model trained before (no training).")
 @click.option("--save-model", type=click.Path(), help="Save the trained model here.")
-@click.option("--steps", type=int, help="Training steps [default: 2000 tables, 1500 images].")
-@click.option("--loss", help="Loss plugin [default: wgan-gp tables, ns images and --filter].")
-@click.option("--pac", type=int, help="Rows per discriminator judgement [default: 10 tables, "
-              "1 images and --filter].")
+@click.option("--steps", type=int, help="Training steps [default: "
+              f"{defaults.AUGMENT_TABLE_STEPS} tables, {defaults.BY_KIND['image']['steps']} images].")
+@click.option("--loss", help=f"Loss plugin [default: {defaults.AUGMENT_TABLE_LOSS} tables, "
+              f"{defaults.LOSS} images and --filter].")
+@click.option("--pac", type=int, help="Rows per discriminator judgement [default: "
+              f"{defaults.AUGMENT_TABLE_PAC} tables, 1 images and --filter].")
 @click.option("--category-conditioning/--no-category-conditioning", default=True,
               show_default=True, help="Tables: CTGAN's conditional vector (rare values of every "
               "categorical column are learned).")
 @click.option("--label-model/--no-label-model", default=None,
               help="Tables with --label-column: rows take their class from a classifier of the "
-              "real rows [default: from 5,000 training rows on].")
-@click.option("--seed", type=int, default=0, show_default=True)
+              f"real rows [default: from {defaults.LABEL_MODEL_MIN_ROWS:,} training rows on].")
+@click.option("--seed", type=int, default=defaults.SEED, show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 def augment(data, output, label_column, count, balance, per_class, synthetic_only, marker,
             filter_, diffaugment, report, holdout, model, save_model, steps, loss, pac,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from gantk import defaults
 from gantk.errors import GantkError
 from gantk.onnx.format import is_onnx_file
 
@@ -23,15 +24,16 @@ Examples:
               help="A detector saved with --save-model, or exported to .onnx: only score.")
 @click.option("--train", "train_data", type=click.Path(),
               help="Train on this (clean) table or image set instead of on DATA.")
-@click.option("--scorer", default="dknn", show_default=True, help="Scorer plugin.")
+@click.option("--scorer", default=defaults.SCORER, show_default=True, help="Scorer plugin.")
 @click.option("--contamination", type=float,
-              help="Expected share of outliers; sets the threshold. [default: 0.05]")
+              help=f"Expected share of outliers; sets the threshold. [default: {defaults.CONTAMINATION}]")
 @click.option("--threshold", type=float, help="Score above which a row is an outlier.")
 @click.option("--label-column", help="Column withheld from training and scoring, copied to the "
               "output, and used to print ROC-AUC and average precision (1 = outlier).")
 @click.option("--save-model", type=click.Path(), help="Save the trained detector here.")
-@click.option("--steps", type=int, default=1000, show_default=True, help="GAN training steps.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--steps", type=int, default=defaults.DETECT_STEPS, show_default=True,
+              help="GAN training steps.")
+@click.option("--seed", type=int, default=defaults.SEED, show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 def detect(data, output, model, train_data, scorer, contamination, threshold, label_column,
            save_model, steps, seed, quiet):
@@ -55,8 +57,8 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
     else:
         from gantk.detect.detector import GANDetector
 
-        detector = GANDetector(scorer=scorer, contamination=contamination or 0.05, steps=steps,
-                               seed=seed, quiet=quiet)
+        detector = GANDetector(scorer=scorer, steps=steps, seed=seed, quiet=quiet,
+                               contamination=contamination or defaults.CONTAMINATION)
         detector.fit(_detector_training_data(train_data or data, label_column,
                                              check_labels=not train_data))
         if save_model:

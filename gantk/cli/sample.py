@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from gantk import defaults
 from gantk.errors import GantkError
 from gantk.onnx.format import is_onnx_file
 
@@ -18,11 +19,11 @@ Examples:
 @click.option("-n", "count", type=int, required=True, help="How many samples.")
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="Tables: .csv or .parquet. Images: a folder of PNGs or an .npz.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=defaults.SEED, show_default=True)
 @click.option("--label", help="Class to generate (conditional models).")
-@click.option("--device", default="cpu", show_default=True,
+@click.option("--device", default=defaults.SAMPLE_DEVICE, show_default=True,
               help="Model directories: auto, cpu or cuda.")
-@click.option("--provider", default="auto", show_default=True,
+@click.option("--provider", default=defaults.PROVIDER, show_default=True,
               help=".onnx files: onnxruntime's auto, cpu or cuda.")
 @click.option("-q", "--quiet", is_flag=True)
 def sample(model, count, output, seed, label, device, provider, quiet):
@@ -38,9 +39,8 @@ def sample(model, count, output, seed, label, device, provider, quiet):
     else:
         from gantk.model.directory import load_model
         from gantk.sampling.generate import sample as draw
-        from gantk.train.trainer import resolve_device
 
-        samples = draw(load_model(model, resolve_device(device)), count, seed, label)
+        samples = draw(load_model(model, device), count, seed, label)
     write_samples(samples, output)
     if not quiet:
         click.echo(f"{count} samples written to {output}", err=True)

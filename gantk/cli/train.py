@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import click
 
+from gantk import defaults
+
+TABLE, IMAGE = defaults.BY_KIND["table"], defaults.BY_KIND["image"]
+
 
 @click.command(epilog="""\b
 Examples:
@@ -13,36 +17,38 @@ Examples:
 @click.argument("data", type=click.Path())
 @click.option("-o", "--output", "model_dir", required=True, type=click.Path(),
               help="Model directory to write.")
-@click.option("--arch", "architecture",
-              help="Architecture plugin (default: mlp for tables, dcgan for images).")
-@click.option("--loss", default="ns", show_default=True, help="Loss plugin.")
+@click.option("--arch", "architecture", help="Architecture plugin [default: "
+              f"{TABLE['architecture']} tables, {IMAGE['architecture']} images].")
+@click.option("--loss", default=defaults.LOSS, show_default=True, help="Loss plugin.")
 @click.option("--label-column", help="Table column to condition on (class-conditional GAN).")
 @click.option("--conditional", is_flag=True,
               help="Images: condition on the labels they carry (subfolders, y, IDX labels).")
 @click.option("--categorical", help="Comma-separated columns to treat as categories.")
-@click.option("--normalization", type=click.Choice(["gmm", "quantile"]), default="quantile",
+@click.option("--normalization", type=click.Choice(["gmm", "quantile"]), default=defaults.NORMALIZATION,
               show_default=True, help="How numeric columns are normalised.")
 @click.option("--spike-share", type=float,
               help="quantile: a value holding this share of a numeric column (e.g. its zeros) "
-              "becomes a category of its own; 0 turns it off. [default: 0.1]")
-@click.option("--steps", type=int, help="Training steps (G updates). [default: 3000 tables, "
-              "1500 images]")
+              f"becomes a category of its own; 0 turns it off. [default: {defaults.SPIKE_SHARE}]")
+@click.option("--steps", type=int, help="Training steps (G updates). [default: "
+              f"{TABLE['steps']} tables, {IMAGE['steps']} images]")
 @click.option("--epochs", type=float, help="Training budget in passes over the data instead.")
-@click.option("--batch-size", type=int, help="Minibatch size [default: 500 tables, 64 images].")
-@click.option("--lr", type=float, default=2e-4, show_default=True, help="Adam learning rate.")
-@click.option("--latent-dim", type=int, help="Size of the noise vector z.")
+@click.option("--batch-size", type=int, help="Minibatch size [default: "
+              f"{TABLE['batch_size']} tables, {IMAGE['batch_size']} images].")
+@click.option("--lr", type=float, default=defaults.LR, show_default=True, help="Adam learning rate.")
+@click.option("--latent-dim", type=int, help="Size of the noise vector z [default: "
+              f"{TABLE['latent_dim']} tables, {IMAGE['latent_dim']} images].")
 @click.option("--label-smoothing", type=float,
               help="One-sided label smoothing: the real target, e.g. 0.9.")
-@click.option("--ema-decay", type=float, default=0.999, show_default=True,
+@click.option("--ema-decay", type=float, default=defaults.EMA_DECAY, show_default=True,
               help="EMA of G's weights used for sampling (0 turns it off).")
 @click.option("--class-sampling", type=click.Choice(["frequency", "log", "uniform"]),
-              default="frequency", show_default=True,
+              default=defaults.CLASS_SAMPLING, show_default=True,
               help="Conditional models: how often each class is trained on (log: CTGAN's "
               "training-by-sampling, more updates for rare classes).")
 @click.option("--diffaugment", help="Images: DiffAugment policy before D, e.g. "
               "color,translation,cutout (small data sets).")
 @click.option("--checkpoint-every", type=int, help="Steps between checkpoints.")
-@click.option("--pac", type=int, default=1, show_default=True,
+@click.option("--pac", type=int, default=defaults.PAC, show_default=True,
               help="mlp: D judges packs of this many rows (PacGAN; against dropped modes; "
               "anomaly scores need 1).")
 @click.option("--category-conditioning", is_flag=True,
@@ -51,8 +57,8 @@ Examples:
 @click.option("--label-model", is_flag=True,
               help="Tables with --label-column: sampled rows take their class from a classifier "
               "of the real rows (sampling a class stays exact).")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--seed", type=int, default=defaults.SEED, show_default=True)
+@click.option("--device", default=defaults.DEVICE, show_default=True, help="auto, cpu or cuda.")
 @click.option("--resume", is_flag=True, help="Continue the run saved in the model directory.")
 @click.option("--force", is_flag=True, help="Replace a model already in the directory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
@@ -61,7 +67,6 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
           class_sampling, diffaugment, checkpoint_every, pac, category_conditioning, label_model,
           seed, device, resume, force, quiet):
     """Train a GAN on DATA (a CSV/Parquet table, an image folder, an .npz or MNIST IDX files)."""
-    from gantk.data.transform import SPIKE_SHARE
     from gantk.train import TrainOptions
     from gantk.train import train as run_training
 
@@ -69,7 +74,7 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
         architecture=architecture, loss=loss, steps=steps, epochs=epochs, batch_size=batch_size, lr=lr,
         latent_dim=latent_dim, label_smoothing=label_smoothing, ema_decay=ema_decay, seed=seed,
         device=device, normalization=normalization,
-        spike_share=SPIKE_SHARE if spike_share is None else spike_share,
+        spike_share=defaults.SPIKE_SHARE if spike_share is None else spike_share,
         checkpoint_every=checkpoint_every,
         class_sampling=class_sampling, diffaugment=diffaugment, pac=pac,
         category_conditioning=category_conditioning, label_model=label_model,

@@ -6,15 +6,24 @@ The codec's ``to_dict`` goes into the model's config.json, so a saved model can 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from gantk.data.conditions import CategoryConditions
-from gantk.data.images import ImageSet, images_from_array, is_image_source, read_images
+from gantk.data.images import (
+    ImageSamples,
+    ImageSet,
+    images_from_array,
+    is_image_source,
+    read_images,
+    to_uint8,
+)
 from gantk.data.tables import TableSchema, infer_schema, is_table_path, read_table
 from gantk.data.transform import TableTransformer
 from gantk.errors import DataError
@@ -26,6 +35,65 @@ class Encoded:
     labels: np.ndarray | None  # int64 class indices
 
 
+class Codec(ABC):
+    """Turns data into what a GAN trains on, and generator output back: one face for tables
+    (``TableCodec``) and images (``ImageCodec``), so that training, sampling, detection and
+    export never ask which they hold."""
+
+    kind: ClassVar[str]
+    #: CTGAN's conditional vector (tables trained with one), else None
+    conditions: CategoryConditions | None = None
+
+    @property
+    @abstractmethod
+    def classes(self) -> list: ...
+
+    @property
+    @abstractmethod
+    def class_frequencies(self) -> list[float]: ...
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    @abstractmethod
+    def data_shape(self) -> tuple[int, ...]:
+        """One encoded sample's shape: ``(width,)`` for a table row, ``(C, H, W)`` an image."""
+
+    @property
+    def output_layout(self) -> tuple[tuple[str, int], ...]:
+        """How a table generator activates each output block; empty for images."""
+        return ()
+
+    @property
+    def n_draws(self) -> int:
+        """Uniform draws decoding one sample takes (categories, modes, missingness)."""
+        return 0
+
+    @abstractmethod
+    def encode(self, data, source: str = "the data") -> Encoded: ...
+
+    @abstractmethod
+    def decode_values(self, raw: np.ndarray, uniforms: np.ndarray | None) -> np.ndarray:
+        """Generator output → final values: a table's numbers and category codes (float64), or
+        uint8 NHWC pixels."""
+
+    @abstractmethod
+    def assemble(self, values: np.ndarray, labels: np.ndarray | None
+                 ) -> pd.DataFrame | ImageSamples:
+        """Final values and class indices → what users get: a DataFrame or ``ImageSamples``."""
+
+    def decode(self, raw: np.ndarray, labels: np.ndarray | None,
+               rng: np.random.Generator | None) -> pd.DataFrame | ImageSamples:
+        """Generator output → samples; categories drawn with ``rng`` (None: the most probable)."""
+        uniforms = None if rng is None else rng.random((len(raw), self.n_draws))
+        return self.assemble(self.decode_values(raw, uniforms), labels)
+
+    @abstractmethod
+    def to_dict(self) -> dict: ...
+
+
 def _label_codes(values: pd.Series, classes: list, source: str) -> np.ndarray:
     lookup = {value: index for index, value in enumerate(classes)}
     codes = np.array([lookup.get(value, -1) for value in values.tolist()], dtype=np.int64)
@@ -35,7 +103,7 @@ def _label_codes(values: pd.Series, classes: list, source: str) -> np.ndarray:
     return codes
 
 
-class TableCodec:
+class TableCodec(Codec):
     kind = "table"
 
     def __init__(self, transformer: TableTransformer, label: dict | None = None,
@@ -82,10 +150,6 @@ class TableCodec:
         return cls(transformer, label)
 
     @property
-    def n_classes(self) -> int:
-        return len(self.label["classes"]) if self.label else 0
-
-    @property
     def classes(self) -> list:
         return self.label["classes"] if self.label else []
 
@@ -104,9 +168,19 @@ class TableCodec:
         self.transformer.schema.check_columns(frame, source)
         return Encoded(self.transformer.transform(frame), labels)
 
-    def decode(self, features: np.ndarray, labels: np.ndarray | None,
-               rng: np.random.Generator | None) -> pd.DataFrame:
-        return self.with_labels(self.transformer.inverse_transform(features, rng), labels)
+    def decode_values(self, raw: np.ndarray, uniforms: np.ndarray | None) -> np.ndarray:
+        return self.transformer.decode_values(raw, uniforms)
+
+    def assemble(self, values: np.ndarray, labels: np.ndarray | None) -> pd.DataFrame:
+        return self.with_labels(self.transformer.frame_from_values(values), labels)
+
+    @property
+    def output_layout(self) -> tuple[tuple[str, int], ...]:
+        return self.transformer.layout
+
+    @property
+    def n_draws(self) -> int:
+        return self.transformer.n_draws
 
     def with_labels(self, frame: pd.DataFrame, labels: np.ndarray | None) -> pd.DataFrame:
         """Put the label column (class indices → values) back where it was in the training data."""
@@ -140,7 +214,7 @@ class TableCodec:
                    CategoryConditions.from_dict(conditions) if conditions else None)
 
 
-class ImageCodec:
+class ImageCodec(Codec):
     kind = "image"
 
     def __init__(self, shape: tuple[int, int, int], classes: list[str] | None,
@@ -158,10 +232,6 @@ class ImageCodec:
         return cls(images.pixels.shape[1:], images.class_names, frequencies)
 
     @property
-    def n_classes(self) -> int:
-        return len(self._classes) if self._classes else 0
-
-    @property
     def classes(self) -> list:
         return self._classes or []
 
@@ -173,7 +243,14 @@ class ImageCodec:
     def data_shape(self) -> tuple[int, ...]:
         return self.shape
 
-    def encode_images(self, images: ImageSet, source: str = "the images") -> Encoded:
+    def decode_values(self, raw: np.ndarray, uniforms: np.ndarray | None) -> np.ndarray:
+        return to_uint8(raw)
+
+    def assemble(self, values: np.ndarray, labels: np.ndarray | None) -> ImageSamples:
+        return ImageSamples(values, None if labels is None else
+                            [str(self.classes[i]) for i in labels])
+
+    def encode(self, images: ImageSet, source: str = "the images") -> Encoded:
         if images.pixels.shape[1:] != self.shape:
             raise DataError(
                 f"{source}: images of shape {images.pixels.shape[1:]} but the model makes "
@@ -206,16 +283,17 @@ def as_data(X) -> pd.DataFrame | ImageSet:
     return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
 
 
-def codec_from_dict(values: dict) -> TableCodec | ImageCodec:
-    return TableCodec.from_dict(values) if values["kind"] == "table" else ImageCodec.from_dict(values)
+def codec_from_dict(values: dict) -> Codec:
+    """The codec a config.json (or an exported file's metadata) describes."""
+    return {"table": TableCodec, "image": ImageCodec}[values["kind"]].from_dict(values)
 
 
 def load_training_data(
     path: str | Path | pd.DataFrame | ImageSet, label_column: str | None = None,
     categorical: Iterable[str] = (),
-    normalization: str = "quantile", seed: int = 0, codec: TableCodec | ImageCodec | None = None,
+    normalization: str = "quantile", seed: int = 0, codec: Codec | None = None,
     conditional_images: bool = False, spike_share: float = 0.0, category_conditions: bool = False,
-) -> tuple[TableCodec | ImageCodec, Encoded]:
+) -> tuple[Codec, Encoded]:
     """Read ``path`` (a table or an image source, or take a DataFrame), fit a codec unless given
     one, and encode it.
 
@@ -259,4 +337,4 @@ def load_training_data(
                             "'y' in the .npz or an IDX label file)")
         codec = ImageCodec.fit(images if conditional_images else
                                ImageSet(images.pixels, None, None))
-    return codec, codec.encode_images(images, source)
+    return codec, codec.encode(images, source)

@@ -26,16 +26,12 @@ def condition_blocks(transformer: TableTransformer) -> list[tuple[int, int]]:
     """(start, width) of every block a condition can pick: categorical columns' one-hot blocks and
     numeric columns' spike blocks (not missing-value flags, whose rarity is no pattern to learn)."""
     blocks, start = [], 0
-    for encoder, layout in zip(transformer.encoders, transformer.column_layouts(), strict=True):
-        offset = start
-        for number, (activation, width) in enumerate(layout):
-            categories = encoder["type"] == "onehot"
-            spikes = encoder["type"] == "quantile" and bool(encoder.get("spikes")) and (
-                number == int(bool(encoder["quantiles"])))
-            if activation == "softmax" and width > 1 and (categories or spikes):
-                blocks.append((offset, width))
-            offset += width
-        start = offset
+    for encoder in transformer.encoders:
+        layout = encoder.blocks()
+        number = encoder.condition_block()
+        if number is not None:
+            blocks.append((start + sum(width for _, width in layout[:number]), layout[number][1]))
+        start += sum(width for _, width in layout)
     return blocks
 
 

@@ -20,6 +20,14 @@ IDX_LABELS_MAGIC = 2049
 
 
 @dataclass
+class ImageSamples:
+    """Generated images: uint8 (N, H, W, C) pixels and each one's class name."""
+
+    pixels: np.ndarray
+    labels: list[str] | None
+
+
+@dataclass
 class ImageSet:
     pixels: np.ndarray  # float32 (N, C, H, W) in [-1, 1]
     labels: np.ndarray | None  # int64 (N,) indices into class_names

@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from sklearn.base import BaseEstimator, OutlierMixin
 
+from gantk import defaults
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSet
 from gantk.detect.files import check_contamination
@@ -27,7 +28,6 @@ from gantk.model.directory import load_model, read_config, save_model, sha256_of
 from gantk.train import TrainOptions, train
 
 DETECTOR_FILE = "detector.safetensors"
-DEFAULT_SCORER = "dknn"
 
 
 class GANDetector(OutlierMixin, BaseEstimator):
@@ -38,10 +38,11 @@ class GANDetector(OutlierMixin, BaseEstimator):
     ``gantk plugins``). The remaining parameters configure the GAN's training.
     """
 
-    def __init__(self, scorer: str = DEFAULT_SCORER, contamination: float = 0.1,
-                 steps: int = 1000, batch_size: int = 256, loss: str = "ns",
-                 architecture: str | None = None, seed: int = 0, device: str = "cpu",
-                 quiet: bool = True):
+    def __init__(self, scorer: str = defaults.SCORER,
+                 contamination: float = defaults.CONTAMINATION, steps: int = defaults.DETECT_STEPS,
+                 batch_size: int = defaults.DETECT_BATCH_SIZE, loss: str = defaults.LOSS,
+                 architecture: str | None = None, seed: int = defaults.SEED,
+                 device: str = defaults.DEVICE, quiet: bool = True):
         self.scorer = scorer
         self.contamination = contamination
         self.steps = steps
@@ -84,7 +85,7 @@ class GANDetector(OutlierMixin, BaseEstimator):
         if isinstance(data, ImageSet):
             if self.model_.codec.kind != "image":
                 raise DataError(f"{source}: images given to a detector trained on a table")
-            return torch.as_tensor(self.model_.codec.encode_images(data, source).features)
+            return torch.as_tensor(self.model_.codec.encode(data, source).features)
         if self.model_.codec.kind != "table":
             raise DataError(f"{source}: a table given to a detector trained on images")
         return torch.as_tensor(self.model_.codec.encode(data, source).features)

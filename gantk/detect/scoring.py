@@ -13,6 +13,7 @@ from collections.abc import Callable
 import torch
 
 from gantk import plugins
+from gantk.hookspecs import HasFeatures
 from gantk.model.directory import GANModel
 
 CHUNK = 4096
@@ -57,7 +58,7 @@ def map_in_chunks(function, features: torch.Tensor, module: torch.nn.Module) -> 
 
 def discriminator_features(model: GANModel, features: torch.Tensor) -> torch.Tensor:
     """D's last hidden layer for each row; what D learned to tell real from fake."""
-    if not hasattr(model.discriminator, "features"):
+    if not isinstance(model.discriminator, HasFeatures):
         raise TypeError(f"architecture {model.config['architecture']!r}: D has no features()")
     return map_in_chunks(model.discriminator.features, features, model.discriminator)
 

@@ -21,6 +21,7 @@ from gantk import __version__
 from gantk.data.codec import ImageCodec, TableCodec, codec_from_dict
 from gantk.errors import GantkError, ModelFileError
 from gantk.files import atomic_path
+from gantk.model.device import resolve_device
 from gantk.model.label_model import LabelModel
 from gantk.model.nets import NetSpec, build_nets
 
@@ -100,6 +101,7 @@ def read_config(directory: str | Path) -> dict[str, Any]:
 def load_model(directory: str | Path, device: str | torch.device = "cpu") -> GANModel:
     """Load a finished model directory, checking the format version and the weights' hash."""
     directory = Path(directory)
+    device = resolve_device(device)
     config = read_config(directory)
     weights = directory / config["weights"]["file"]
     if not weights.exists():

@@ -9,6 +9,7 @@ from torch import nn
 
 from gantk import plugins
 from gantk.errors import PluginError
+from gantk.hookspecs import JudgesPacks, TakesConditionalVector
 
 
 @dataclass(frozen=True)
@@ -115,10 +116,11 @@ def build_nets(architecture: str, spec: NetSpec) -> tuple[nn.Module, nn.Module]:
             f"(it handles: {', '.join(kinds)})"
         )
     generator, discriminator = registered.factory(spec)
-    if getattr(discriminator, "pac", 1) != spec.pac:
+    if (discriminator.pac if isinstance(discriminator, JudgesPacks) else 1) != spec.pac:
         raise PluginError(f"architecture {architecture!r} does not judge packs of rows "
                           f"(pac {spec.pac}); use --pac 1, or the mlp architecture")
-    if any(getattr(net, "condition_dim", 0) != spec.condition_dim
+    if any((net.condition_dim if isinstance(net, TakesConditionalVector) else 0)
+           != spec.condition_dim
            for net in (generator, discriminator)):
         raise PluginError(f"architecture {architecture!r} does not take a conditional vector; "
                           "train without category conditioning, or with the mlp architecture")

@@ -27,8 +27,9 @@ import torch
 from torch import nn
 
 from gantk import __version__, streams
+from gantk.data.encoders import TorchBlocks
 from gantk.data.images import to_uint8
-from gantk.data.transform import TableTransformer, quantile_nodes
+from gantk.data.transform import TableTransformer
 from gantk.errors import GantkError, ModelFileError
 from gantk.files import atomic_path
 from gantk.model.directory import GANModel, load_model, read_config
@@ -53,122 +54,29 @@ class ExportReport:
 
 
 class TableDecoder(nn.Module):
-    """``TableTransformer.decode_values`` in torch operations, so it becomes part of the graph.
+    """``TableTransformer.decode_values`` in torch operations, so it becomes part of the graph:
+    each column's encoder decodes its blocks with ``decode_torch``.
 
     float32 generator output and float64 uniforms in, float64 (rows, columns) out. Work is done
-    in float64 as numpy does; the quantile inverse interpolates on the normal scale, as numpy's.
+    in float64 as numpy does.
     """
 
     def __init__(self, transformer: TableTransformer):
         super().__init__()
-        self.steps: list[dict] = []
-        start, draw = 0, 0
-        for index, (column, encoder, blocks) in enumerate(zip(
-                transformer.schema.columns, transformer.encoders,
-                transformer.column_layouts(), strict=True)):
-            # numpy's draw order: the category or mode first, then missingness
-            offsets = np.cumsum([start] + [width for _, width in blocks]).tolist()
-            step = {"index": index, "kind": encoder["type"], "column": column,
-                    "blocks": list(zip(offsets, [width for _, width in blocks], strict=False))}
-            if encoder["type"] in ("onehot", "modes") or encoder.get("spikes"):
-                step["draw"] = draw
-                draw += 1
-            if encoder["missing"] and encoder["type"] != "onehot":  # onehot: one more category
-                step["missing_draw"] = draw
-                draw += 1
-            if encoder["type"] == "constant":
-                step["value"] = encoder["value"]
-            elif encoder["type"] == "quantile":
-                quantiles = np.asarray(encoder["quantiles"], dtype=np.float64)
-                step["rest"] = len(quantiles) > 0
-                self.register_buffer(f"quantiles_{index}", torch.from_numpy(quantiles))
-                self.register_buffer(f"nodes_{index}",
-                                     torch.from_numpy(quantile_nodes(len(quantiles))))
-                self.register_buffer(f"spikes_{index}",
-                                     torch.tensor(encoder.get("spikes", []), dtype=torch.float64))
-            elif encoder["type"] == "modes":
-                self.register_buffer(f"means_{index}",
-                                     torch.tensor(encoder["means"], dtype=torch.float64))
-                self.register_buffer(f"stds_{index}",
-                                     torch.tensor(encoder["stds"], dtype=torch.float64))
-            self.steps.append(step)
-            start = offsets[-1]
+        self.encoders = transformer.encoders
+        for index, encoder in enumerate(self.encoders):
+            for name, array in encoder.torch_constants().items():
+                self.register_buffer(f"column{index}_{name}", torch.from_numpy(array))
 
     def forward(self, encoded: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
-        encoded = encoded.double()
-
-        def block(step: dict, number: int) -> torch.Tensor:
-            offset, width = step["blocks"][number]
-            return encoded[:, offset:offset + width]
-
-        columns = []
-        for step in self.steps:
-            index, kind, column = step["index"], step["kind"], step["column"]
-            if kind == "onehot":
-                choice = _choose(block(step, 0), uniforms[:, step["draw"]]).double()
-                columns.append(torch.where(choice >= len(column.categories), math.nan, choice))
-                continue
-            if kind == "constant":
-                value = step["value"]
-                values = torch.full_like(encoded[:, 0], math.nan if value is None else value)
-            elif kind == "quantile":
-                values = self._spiky_quantiles(step, block, uniforms)
-            else:
-                means, stds = getattr(self, f"means_{index}"), getattr(self, f"stds_{index}")
-                mode = _choose(block(step, 1), uniforms[:, step["draw"]])
-                values = _finish_numbers(
-                    block(step, 0)[:, 0].clamp(-1, 1) * 4 * stds[mode] + means[mode], column)
-            if "missing_draw" in step:  # last, as onnxruntime's Clip need not keep NaN
-                missing = _choose(block(step, -1), uniforms[:, step["missing_draw"]])
-                values = torch.where(missing == 1, math.nan, values)
-            columns.append(values)
+        blocks = TorchBlocks(encoded.double(), uniforms)
+        buffers = dict(self.named_buffers())
+        columns = [
+            encoder.decode_torch(blocks, {name: buffers[f"column{index}_{name}"]
+                                          for name in encoder.torch_constants()})
+            for index, encoder in enumerate(self.encoders)
+        ]
         return torch.stack(columns, dim=1)
-
-    def _spiky_quantiles(self, step: dict, block, uniforms: torch.Tensor) -> torch.Tensor:
-        index, column = step["index"], step["column"]
-        spikes = getattr(self, f"spikes_{index}")
-        if step["rest"]:
-            values = _interpolate(block(step, 0)[:, 0], getattr(self, f"nodes_{index}"),
-                                  getattr(self, f"quantiles_{index}"))
-        if len(spikes):
-            choice = _choose(block(step, int(step["rest"])), uniforms[:, step["draw"]])
-            on_spike = spikes[choice.clamp_max(len(spikes) - 1)]
-            values = (torch.where(choice < len(spikes), on_spike, values) if step["rest"]
-                      else on_spike)
-        return _finish_numbers(values, column)
-
-
-def _choose(probabilities: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
-    """Inverse-CDF draw per row, exactly as ``gantk.data.transform._choose``."""
-    probabilities = probabilities.clamp_min(0) + 1e-12
-    cumulative = torch.cumsum(probabilities / probabilities.sum(dim=1, keepdim=True), dim=1)
-    return (cumulative < uniforms[:, None]).sum(dim=1).clamp_max(probabilities.shape[1] - 1)
-
-
-def _interpolate(x: torch.Tensor, nodes: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    """``np.interp(x, nodes, values)`` where ``nodes`` are ``quantile_nodes``: normal scores of
-    evenly spaced probabilities. The bracket is guessed from the normal CDF (float32 erf, the only
-    one onnxruntime has, is accurate to ~1e-7 against a 1e-3 spacing, so the guess is at most one
-    off) and corrected by comparing with the nodes: O(1) a value instead of a search."""
-    last = len(nodes) - 2
-    probability = 0.5 * (1 + torch.erf(x.float() * (1 / math.sqrt(2))))
-    lower = (probability.double() * (last + 1)).floor().long().clamp(0, last)
-    lower = (lower - (x < nodes[lower]).long()).clamp(0, last)
-    lower = (lower + (x >= nodes[lower + 1]).long()).clamp(0, last)
-    left, right = nodes[lower], nodes[lower + 1]
-    fraction = ((x - left) / (right - left)).clamp(0, 1)
-    return values[lower] + fraction * (values[lower + 1] - values[lower])
-
-
-def _finish_numbers(values: torch.Tensor, column) -> torch.Tensor:
-    if column.minimum is not None:
-        values = values.clamp(float(column.minimum), float(column.maximum))
-    if column.kind == "integer":
-        return torch.round(values)
-    if column.decimals is not None:
-        scale = 10.0 ** column.decimals
-        return torch.round(values * scale) / scale
-    return values
 
 
 class GeneratorGraph(nn.Module):
@@ -185,7 +93,7 @@ class GeneratorGraph(nn.Module):
         super().__init__()
         self.generator = model.generator
         self.conditional = model.codec.n_classes > 0
-        self.conditions = getattr(model.codec, "conditions", None) is not None
+        self.conditions = model.codec.conditions is not None
         self.decoder = TableDecoder(model.codec.transformer) if model.codec.kind == "table" else None
         self.label_model = model.label_model
 
@@ -280,7 +188,7 @@ def _generator_inputs(model: GANModel, rows: int, rng: np.random.Generator) -> l
     labels = rng.integers(0, model.codec.n_classes, rows) if model.codec.n_classes else None
     if labels is not None:
         inputs.append(labels)
-    conditions = getattr(model.codec, "conditions", None)
+    conditions = model.codec.conditions
     if conditions is not None:
         inputs.append(conditions.index(*conditions.draw(labels, rows, rng)))
     if model.codec.kind == "table":

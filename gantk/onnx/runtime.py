@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from gantk.data.codec import ImageCodec, TableCodec, codec_from_dict
-from gantk.data.images import ImageSet, images_from_array
+from gantk.data.images import ImageSamples, ImageSet, images_from_array
 from gantk.errors import DataError, GantkError, ModelFileError
 from gantk.onnx.format import METADATA_KEY, ONNX_FORMAT_VERSION
-from gantk.sampling.draw import BATCH, Drawn, ImageSamples, assemble, draw_samples
+from gantk.sampling.draw import BATCH, Drawn, assemble, draw_samples
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
@@ -146,4 +146,4 @@ class OnnxDetector(_OnnxModel):
             return self.codec.encode(X, source).features
         images = X if isinstance(X, ImageSet) else images_from_array(np.asarray(X),
                                                                       source=source)
-        return self.codec.encode_images(images, source).features
+        return self.codec.encode(images, source).features

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from gantk import streams
-from gantk.data.codec import ImageCodec, TableCodec
+from gantk.data.codec import Codec
+from gantk.data.images import ImageSamples
 from gantk.data.tables import is_table_path, write_table
 from gantk.errors import DataError, GantkError
 from gantk.files import atomic_folder, atomic_path
@@ -24,12 +25,6 @@ from gantk.files import atomic_folder, atomic_path
 BATCH = 4096
 #: rejection sampling (a label model's class, a filter): give up after this many proposals a row
 MAX_PROPOSALS_PER_ROW = 1000
-
-
-@dataclass
-class ImageSamples:
-    pixels: np.ndarray  # uint8 (N, H, W, C)
-    labels: list[str] | None
 
 
 @dataclass
@@ -67,7 +62,7 @@ def label_index(classes: list, label: str | None) -> int | None:
     raise GantkError(f"unknown label {label!r}; known: {', '.join(map(str, classes))}")
 
 
-def draw_labels(codec: TableCodec | ImageCodec, count: int, label,
+def draw_labels(codec: Codec, count: int, label,
                 rng: np.random.Generator) -> np.ndarray | None:
     """Class indices: all ``label`` if given, else drawn with the training class frequencies."""
     if not codec.n_classes:
@@ -80,7 +75,7 @@ def draw_labels(codec: TableCodec | ImageCodec, count: int, label,
     return rng.choice(codec.n_classes, size=count, p=np.asarray(codec.class_frequencies))
 
 
-def random_inputs(codec: TableCodec | ImageCodec, latent_dim: int, count: int, seed: int = 0,
+def random_inputs(codec: Codec, latent_dim: int, count: int, seed: int = 0,
                   label=None) -> Iterator[RandomInputs]:
     """The generator's inputs for ``count`` samples in batches of ``BATCH`` (bounded memory);
     the numbers do not depend on the batch size."""
@@ -89,8 +84,8 @@ def random_inputs(codec: TableCodec | ImageCodec, latent_dim: int, count: int, s
     rng = streams.sample_noise_and_labels(seed)
     labels = draw_labels(codec, count, label, rng)
     draws = streams.sample_categories(seed)
-    n_draws = codec.transformer.n_draws if codec.kind == "table" else 0
-    conditions = getattr(codec, "conditions", None)
+    n_draws = codec.n_draws
+    conditions = codec.conditions
     # each value at its frequency within the row's class: rows in their real proportions
     chosen = (conditions.draw(labels, count, streams.sample_conditions(seed))
               if conditions is not None else None)
@@ -105,7 +100,7 @@ def random_inputs(codec: TableCodec | ImageCodec, latent_dim: int, count: int, s
         )
 
 
-def draw_samples(codec: TableCodec | ImageCodec, latent_dim: int, count: int, seed: int,
+def draw_samples(codec: Codec, latent_dim: int, count: int, seed: int,
                  label, run: Callable[[RandomInputs], Drawn], labelled_by_model: bool = False,
                  filtered: bool = False) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
     """Batches of final values and their class indices for ``count`` samples (of class ``label``
@@ -163,16 +158,12 @@ def _draw_classes(probability: np.ndarray, coins: np.random.Generator) -> np.nda
     return np.minimum(chosen, probability.shape[1] - 1).astype(np.int64)
 
 
-def assemble(codec: TableCodec | ImageCodec, outputs: list[np.ndarray],
+def assemble(codec: Codec, outputs: list[np.ndarray],
              labels: list[np.ndarray | None]) -> pd.DataFrame | ImageSamples:
     """Batches of final values (tables: ``decode_values``' array; images: uint8 NHWC pixels)
     → one DataFrame or ``ImageSamples``."""
-    values = np.concatenate(outputs)
     label_codes = None if labels[0] is None else np.concatenate(labels)
-    if codec.kind == "table":
-        return codec.with_labels(codec.transformer.frame_from_values(values), label_codes)
-    names = None if label_codes is None else [str(codec.classes[i]) for i in label_codes]
-    return ImageSamples(values, names)
+    return codec.assemble(np.concatenate(outputs), label_codes)
 
 
 def write_samples(samples: pd.DataFrame | ImageSamples, out: str | Path) -> None:

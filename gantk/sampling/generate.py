@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from gantk.data.images import to_uint8
+from gantk.data.images import ImageSamples
 from gantk.model.directory import GANModel
 from gantk.model.nets import call
-from gantk.sampling.draw import Drawn, ImageSamples, RandomInputs, assemble, draw_samples
+from gantk.sampling.draw import Drawn, RandomInputs, assemble, draw_samples
 
 
 @torch.no_grad()
@@ -48,6 +48,4 @@ def run_net(net: torch.nn.Module, batch: RandomInputs, device,
 
 def decode_batch(model: GANModel, raw: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
     """Generator output → final values: a table's numbers and category codes, or uint8 pixels."""
-    if model.codec.kind == "table":
-        return model.codec.transformer.decode_values(raw, uniforms)
-    return to_uint8(raw)
+    return model.codec.decode_values(raw, uniforms)

@@ -18,6 +18,9 @@ class GANLoss:
     discriminator_batchnorm: bool = True
     #: True when sigmoid(logit) is D's probability that a sample is real (shown as D(x), D(G(z)))
     logits_are_probabilities: bool = True
+    #: True when D's optimal logit is log p_data(x) / p_G(x), which discriminator rejection
+    #: sampling needs (the cross-entropy losses); False for critics (WGAN-GP, hinge)
+    logit_is_log_density_ratio: bool = False
 
     def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor):
         raise NotImplementedError

@@ -6,20 +6,13 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
-from gantk.data.transform import SPIKE_SHARE
+from gantk import defaults
 from gantk.errors import GantkError, OptionError
 from gantk.model.nets import NetSpec
 from gantk.train.diffaugment import parse_policy
 from gantk.train.losses import build_loss
 
-#: one budget for every table size; issue-tracked to become data-driven (docs/benchmarks.md)
-DEFAULT_TABLE_STEPS = 3000
-DEFAULT_IMAGE_STEPS = 1500
 CLASS_SAMPLING = ("frequency", "log", "uniform")
-DEFAULTS_BY_KIND = {
-    "table": {"architecture": "mlp", "batch_size": 500, "latent_dim": 128},
-    "image": {"architecture": "dcgan", "batch_size": 64, "latent_dim": 100},
-}
 
 
 @dataclass
@@ -27,32 +20,32 @@ class TrainOptions:
     """Hyper-parameters; ``None`` means "the default for this kind of data"."""
 
     architecture: str | None = None
-    loss: str = "ns"
+    loss: str = defaults.LOSS
     steps: int | None = None
     epochs: float | None = None
     batch_size: int | None = None
-    lr: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)
+    lr: float = defaults.LR
+    betas: tuple[float, float] = defaults.BETAS
     latent_dim: int | None = None
     width: int = 0
     label_smoothing: float | None = None
-    ema_decay: float = 0.999
-    seed: int = 0
-    device: str = "auto"
-    normalization: str = "quantile"
+    ema_decay: float = defaults.EMA_DECAY
+    seed: int = defaults.SEED
+    device: str = defaults.DEVICE
+    normalization: str = defaults.NORMALIZATION
     #: quantile normalization: a value holding at least this share of a numeric column (zeros in
     #: a mostly-zero column) becomes a category of its own; 0 turns it off (detectors do)
-    spike_share: float = SPIKE_SHARE
+    spike_share: float = defaults.SPIKE_SHARE
     checkpoint_every: int | None = None
     #: conditional models: how often each class is trained on. "frequency" as in the data;
     #: "log" ∝ log(1 + count) (CTGAN's training-by-sampling) and "uniform" give rare classes
     #: more updates without changing what G learns for each class.
-    class_sampling: str = "frequency"
+    class_sampling: str = defaults.CLASS_SAMPLING
     #: images: DiffAugment policy applied to real and fake before D, e.g. "color,translation,cutout"
     diffaugment: str | None = None
     #: D judges packs of this many rows (PacGAN; mlp only). Against dropped modes; per-row uses of
     #: D (anomaly scores, rejection sampling) need 1.
-    pac: int = 1
+    pac: int = defaults.PAC
     #: tables: CTGAN's conditional vector, training-by-sampling over every categorical column and
     #: spike block so rare values are learned (gantk.data.conditions; mlp only)
     category_conditioning: bool = False
@@ -96,17 +89,15 @@ def check_options(options: TrainOptions) -> None:
 
 def make_config(options: TrainOptions, codec, rows: int) -> dict:
     """Everything a model directory records about how it was trained, with defaults filled in."""
-    defaults = DEFAULTS_BY_KIND[codec.kind]
+    by_kind = defaults.BY_KIND[codec.kind]
     if options.pac < 1 or options.pac > rows:
         raise OptionError("pac", f"{options.pac}: packs hold 1 to {rows} rows (the data's size)")
-    batch_size = min(options.batch_size or defaults["batch_size"], rows)
+    batch_size = min(options.batch_size or by_kind["batch_size"], rows)
     batch_size -= batch_size % options.pac  # whole packs only
     if options.epochs is not None:
         steps = max(1, math.ceil(options.epochs * rows / batch_size))
     else:
-        steps = options.steps or (
-            DEFAULT_TABLE_STEPS if codec.kind == "table" else DEFAULT_IMAGE_STEPS
-        )
+        steps = options.steps or by_kind["steps"]
     if options.diffaugment and parse_policy(options.diffaugment) and codec.kind != "image":
         raise GantkError("DiffAugment is for images; this is a table")
     if options.class_sampling != "frequency" and not codec.n_classes:
@@ -118,18 +109,18 @@ def make_config(options: TrainOptions, codec, rows: int) -> dict:
     spec = NetSpec(
         data_kind=codec.kind,
         data_shape=tuple(codec.data_shape),
-        latent_dim=options.latent_dim or defaults["latent_dim"],
+        latent_dim=options.latent_dim or by_kind["latent_dim"],
         n_classes=codec.n_classes,
-        output_layout=codec.transformer.layout if codec.kind == "table" else (),
+        output_layout=codec.output_layout,
         discriminator_batchnorm=loss.discriminator_batchnorm,
         width=options.width,
         pac=options.pac,
         condition_dim=(codec.conditions.width if options.category_conditioning
-                       and getattr(codec, "conditions", None) else 0),
+                       and codec.conditions is not None else 0),
     )
     training = asdict(options)
     training.update(
-        architecture=options.architecture or defaults["architecture"],
+        architecture=options.architecture or by_kind["architecture"],
         batch_size=batch_size, steps=steps, betas=list(options.betas),
         checkpoint_every=options.checkpoint_every or max(100, steps // 10),
     )

@@ -21,7 +21,9 @@ from tqdm import tqdm
 
 from gantk import streams
 from gantk.data.codec import Encoded, codec_from_dict, load_training_data
-from gantk.errors import GantkError, OptionError, TrainingError, TrainingInterrupted
+from gantk.errors import GantkError, TrainingError, TrainingInterrupted
+from gantk.hookspecs import HasAuxiliaryLoss
+from gantk.model.device import resolve_device
 from gantk.model.directory import CHECKPOINT_FILE, CONFIG_FILE, WEIGHTS_FILE, save_model
 from gantk.model.label_model import fit_label_model
 from gantk.model.nets import NetSpec, build_nets, call
@@ -82,16 +84,6 @@ def _prepare_directory(directory: Path, resume: bool, force: bool) -> None:
         raise GantkError(f"{directory}: exists and is not a folder")
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise OptionError("device", "cuda: no CUDA GPU is available to torch here")
-    if name not in ("cpu", "cuda"):
-        raise OptionError("device", f"{name!r}: use auto, cpu or cuda")
-    return torch.device(name)
-
-
 class Trainer:
     def __init__(self, config: dict, codec, encoded: Encoded, directory: Path, quiet: bool):
         self.config = config
@@ -114,7 +106,7 @@ class Trainer:
         self.noise_rng = streams.training_noise(self.options.seed, self.device)
         self.step = 0
         self.policy = parse_policy(self.options.diffaugment)
-        conditions = getattr(codec, "conditions", None) if spec.condition_dim else None
+        conditions = codec.conditions if spec.condition_dim else None
         self.batches = BatchSampler(encoded.features, encoded.labels, codec.n_classes,
                                     self.options.batch_size, self.options.seed,
                                     self.options.class_sampling, conditions, self.device)
@@ -179,9 +171,8 @@ class Trainer:
         loss = self.loss.generator_loss(self.judge(fake, labels, index_of(condition)))
         if condition is not None:
             loss = loss + self.condition_loss(logits, condition)
-        auxiliary = getattr(self.generator, "auxiliary_loss", None)
-        if auxiliary is not None:
-            loss = loss + auxiliary(real, labels, self.discriminator)
+        if isinstance(self.generator, HasAuxiliaryLoss):
+            loss = loss + self.generator.auxiliary_loss(real, labels, self.discriminator)
         self.optimizer_g.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer_g.step()

@@ -1,0 +1,51 @@
+"""Every default a user can see, in one place: the Python API's signatures and the CLI's options
+(their help text included) read them from here, so the two never drift. No torch here: the CLI
+imports it. Why each value was chosen is in docs/benchmarks.md.
+"""
+
+# -- training: gantk train, TrainOptions ----------------------------------------------------
+LOSS = "ns"
+LR = 2e-4
+BETAS = (0.5, 0.999)
+EMA_DECAY = 0.999
+SEED = 0
+#: cuda when torch sees a GPU, else cpu
+DEVICE = "auto"
+NORMALIZATION = "quantile"
+#: quantile normalization: a value holding this share of a numeric column gets its own category
+SPIKE_SHARE = 0.1
+CLASS_SAMPLING = "frequency"
+PAC = 1
+#: by kind of data: one fixed budget for every size (docs/benchmarks.md)
+BY_KIND = {
+    "table": {"architecture": "mlp", "batch_size": 500, "latent_dim": 128, "steps": 3000},
+    "image": {"architecture": "dcgan", "batch_size": 64, "latent_dim": 100, "steps": 1500},
+}
+
+# -- sampling: gantk sample ------------------------------------------------------------------
+#: model directories sample on the CPU: small batches gain nothing from a GPU, and CPU rows
+#: are the same on every machine
+SAMPLE_DEVICE = "cpu"
+#: exported files: onnxruntime's CUDA provider when installed, else CPU
+PROVIDER = "auto"
+
+# -- detection: gantk detect, GANDetector ------------------------------------------------------
+SCORER = "dknn"
+#: the expected share of outliers, which sets the threshold (PyOD's default)
+CONTAMINATION = 0.1
+DETECT_STEPS = 1000
+DETECT_BATCH_SIZE = 256
+
+# -- augmentation: gantk augment, GANAugmenter -------------------------------------------------
+#: tables: WGAN-GP judging packs of rows, as CTGAN; images and the discriminator filter: ns and
+#: single samples (the filter reads D's logit of one row)
+AUGMENT_TABLE_STEPS = 2000
+AUGMENT_TABLE_LOSS = "wgan-gp"
+AUGMENT_TABLE_PAC = 10
+AUGMENT_CLASS_SAMPLING = "log"
+#: tables: the label model from this many training rows on (it hurt on small sets)
+LABEL_MODEL_MIN_ROWS = 5000
+AUGMENT_FILTER = "none"
+#: with a report: the share of rows held out of training to measure privacy and utility
+HOLDOUT = 0.2
+MARKER = "synthetic"
