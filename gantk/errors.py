@@ -27,6 +27,20 @@ class TrainingInterrupted(GantkError):
     exit_code = 130
 
 
+#: modules that come with ``pip install 'gantk[train]'``; the runtime install has none of them
+TRAINING_MODULES = frozenset({"torch", "sklearn", "scipy", "safetensors", "matplotlib", "onnx",
+                              "onnxscript", "PIL", "pyarrow"})
+
+
+def missing_extra(error: ModuleNotFoundError) -> GantkError | None:
+    """A one-line error for a module of the training extras missing from this install."""
+    top = (error.name or "").split(".")[0]
+    if top not in TRAINING_MODULES:
+        return None
+    return GantkError(f"this needs {top}, which the runtime-only install leaves out: "
+                      "pip install 'gantk[train]'")
+
+
 class OptionError(GantkError, ValueError):
     """A parameter's value is refused. The message names the parameter as the Python API spells
     it (``batch_size``); the CLI names its flag instead (``--batch-size``)."""

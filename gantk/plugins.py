@@ -18,7 +18,7 @@ from typing import Any
 import pluggy
 
 from gantk import hookspecs
-from gantk.errors import PluginError
+from gantk.errors import PluginError, missing_extra
 
 ENTRY_POINT_GROUP = "gantk"
 KINDS = {
@@ -30,6 +30,8 @@ KINDS = {
 pm = pluggy.PluginManager("gantk")
 pm.add_hookspecs(hookspecs)
 _loaded = False
+#: plugins left unloaded because a module of the training extras is missing: {plugin: module}
+unavailable: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ def load_entry_point_plugins() -> None:
             module = entry_point.load()
             pm.register(module, name=entry_point.name)
         except Exception as error:  # a broken plugin must not take the CLI down with it
+            if isinstance(error, ModuleNotFoundError) and missing_extra(error):
+                # the runtime-only install: plugins that need torch are simply not there
+                unavailable[entry_point.name] = error.name or ""
+                continue
             if strict:
                 raise PluginError(f"plugin {entry_point.name!r} failed to load: {error}") from error
             print(
@@ -108,8 +114,10 @@ def lookup(kind: str, name: str) -> Registered:
     """The registered ``kind`` called ``name``; an unknown name lists the known ones."""
     known = registry(kind)
     if name not in known:
+        missing = "".join(f"; plugin {plugin!r} needs {module} (pip install 'gantk[train]')"
+                          for plugin, module in sorted(unavailable.items()))
         raise PluginError(
-            f"unknown {kind} {name!r}; known: {', '.join(sorted(known)) or '(none)'}"
+            f"unknown {kind} {name!r}; known: {', '.join(sorted(known)) or '(none)'}{missing}"
         )
     return known[name]
 

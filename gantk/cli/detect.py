@@ -72,9 +72,11 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
         report = score_table(data, output, detector.decision_function, threshold=threshold,
                              contamination=contamination, label_column=label_column, quiet=quiet)
     if not quiet:
+        picture = (f"histogram: {report.histogram}" if report.histogram else
+                   "no histogram: matplotlib is not installed")
         click.echo(f"{report.rows} {'images' if images else 'rows'} scored, {report.outliers} "
-                   f"outliers above {report.threshold:.4g}; written to {output} "
-                   f"(histogram: {report.histogram})", err=True)
+                   f"outliers above {report.threshold:.4g}; written to {output} ({picture})",
+                   err=True)
     if report.roc_auc is not None:
         click.echo(f"ROC-AUC {report.roc_auc:.4f}  average precision "
                    f"{report.average_precision:.4f}")

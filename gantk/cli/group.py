@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gantk import plugins
-from gantk.errors import GantkError, OptionError
+from gantk.errors import GantkError, OptionError, missing_extra
 
 
 class GantkGroup(click.Group):
@@ -36,7 +36,10 @@ class GantkGroup(click.Group):
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except ModuleNotFoundError as error:
+                raise missing_extra(error) or error from None
         except GantkError as error:
             message = str(error)
             if isinstance(error, OptionError):

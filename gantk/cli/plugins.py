@@ -23,3 +23,5 @@ def list_plugins(as_json):
         for kind, names in plugin["registered"].items():
             click.echo(f"  {kind}: {', '.join(names)}")
         click.echo(f"  hooks: {', '.join(plugin['hooks'])}")
+    for name, module in sorted(plugins.unavailable.items()):
+        click.echo(f"{name}\n  not loaded: needs {module} (pip install 'gantk[train]')")

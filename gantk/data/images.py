@@ -8,11 +8,14 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from gantk.errors import DataError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 IDX_IMAGES_MAGIC = 2051
@@ -77,6 +80,8 @@ def _read_folder(folder: Path) -> ImageSet:
                  if file.suffix.lower() in IMAGE_SUFFIXES]
     if not files:
         raise DataError(f"{folder}: no PNG or JPEG images found")
+    from PIL import Image, UnidentifiedImageError
+
     opened = []
     for file, _ in files:
         try:
@@ -181,6 +186,8 @@ def to_uint8(pixels: np.ndarray) -> np.ndarray:
 
 def grid(images: np.ndarray, columns: int = 8) -> Image.Image:
     """uint8 (N, H, W, C) images tiled into one picture with 2-pixel gaps."""
+    from PIL import Image
+
     count, height, width, channels = images.shape
     rows = -(-count // columns)
     canvas = np.full((rows * (height + 2) + 2, columns * (width + 2) + 2, channels), 255, np.uint8)

@@ -7,12 +7,12 @@ the histogram, the metrics and a contamination-based threshold).
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, roc_auc_score
 from tqdm import tqdm
 
 from gantk.data.images import read_images
@@ -87,7 +87,9 @@ def score_table(
     scores = np.concatenate(all_scores)
     report = DetectReport(len(scores), int((scores > threshold).sum()), threshold)
     labels = np.concatenate(all_labels) if label_column else None
-    if labels is not None and 0 < labels.sum() < len(labels):
+    if labels is not None and 0 < labels.sum() < len(labels) and _has("sklearn"):
+        from sklearn.metrics import average_precision_score, roc_auc_score
+
         report.roc_auc = float(roc_auc_score(labels, scores))
         report.average_precision = float(average_precision_score(labels, scores))
     _draw_histogram(report, scores, out, labels)
@@ -119,8 +121,16 @@ def score_images(
     return report
 
 
+def _has(module: str) -> bool:
+    """Whether an optional package is installed: the torch-free runtime install has neither
+    scikit-learn (the metrics) nor matplotlib (the histogram), and scores without them."""
+    return importlib.util.find_spec(module) is not None
+
+
 def _draw_histogram(report: DetectReport, scores: np.ndarray, out: Path,
                     labels: np.ndarray | None) -> None:
+    if not _has("matplotlib"):
+        return
     from gantk.pictures import score_histogram
 
     report.histogram = out.with_name(f"{out.stem}_scores.png")

@@ -8,7 +8,6 @@ import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.mixture import BayesianGaussianMixture
 
 from gantk.data.encoders.base import (
     Block,
@@ -36,6 +35,8 @@ class ModeEncoder(ColumnEncoder):
 
     @classmethod
     def fit(cls, column, missing: bool, values: np.ndarray, seed: int) -> ModeEncoder:
+        from sklearn.mixture import BayesianGaussianMixture  # training only, not the runtime
+
         rng = np.random.default_rng(seed)
         sample = values if len(values) <= GMM_FIT_ROWS else rng.choice(values, GMM_FIT_ROWS, False)
         mixture = BayesianGaussianMixture(

@@ -13,7 +13,6 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import ndtri
 
 from gantk.data.encoders.base import (
     Block,
@@ -22,6 +21,7 @@ from gantk.data.encoders.base import (
     TorchBlocks,
     finish_numbers_torch,
 )
+from gantk.data.encoders.normal import normal_quantile
 
 if TYPE_CHECKING:
     import torch
@@ -127,14 +127,14 @@ def _quantile_forward(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
         np.interp(values, quantiles, references)
         - np.interp(-values, -quantiles[::-1], -references[::-1])
     )
-    return ndtri(np.clip(ranks, 1e-7, 1 - 1e-7))
+    return normal_quantile(np.clip(ranks, 1e-7, 1 - 1e-7))
 
 
 def quantile_nodes(count: int) -> np.ndarray:
     """Where the forward transform puts each of ``count`` quantiles on the normal scale. The
     inverse is piecewise linear between them: the same curve as the forward transform's, and
     computable without erf (which onnxruntime has only in float32)."""
-    return ndtri(np.clip(np.linspace(0, 1, count), 1e-7, 1 - 1e-7))
+    return normal_quantile(np.clip(np.linspace(0, 1, count), 1e-7, 1 - 1e-7))
 
 
 def interpolate_on_nodes(x: torch.Tensor, nodes: torch.Tensor,
