@@ -68,9 +68,8 @@ class MLPDiscriminator(nn.Module):
     Labels join each row as a one-hot block, and so does the conditional vector (by index). With
     ``spec.pac`` > 1, D judges packs of that many rows at once (PacGAN, Lin et al. 2018, as CTGAN
     does): a generator that drops modes, such as the rarer kinds of person within a class, makes
-    packs whose rows are too alike, which one row at a time cannot show. On Adult (one training seed),
-    packs of 10 took train-on-synthetic ROC-AUC from 0.81 to 0.83 (WGAN-GP: 0.87) and brought each
-    category's class rate close to the real one.
+    packs whose rows are too alike, which one row at a time cannot show (Adult's figures are in
+    docs/benchmarks.md).
     """
 
     def __init__(self, spec: NetSpec):

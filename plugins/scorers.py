@@ -162,7 +162,7 @@ class VAEScorer(Scorer):
 class EnsembleScorer(Scorer):
     """``vae+dknn``: two views of one VAE-GAN, rank-averaged. ``vae`` catches rows the model cannot
     rebuild, ``dknn`` rows far from the others in D's features; they fail on different data sets
-    (ADBench: vae 0.48 on Ionosphere where dknn has 0.85; dknn 0.85 on cardio where vae has 0.98).
+    (docs/benchmarks.md).
     Each member's score becomes its quantile among the training rows' scores, so neither dominates
     by scale, and the two quantiles are averaged."""
 

@@ -121,9 +121,8 @@ class GANAugmenter(BaseEstimator):
         return self.label_model
 
     def _recipe(self, images: bool) -> tuple[str, int]:
-        """(loss, pac). On Adult, WGAN-GP judging packs of 10 rows took train-on-synthetic ROC-AUC
-        from 0.81 (ns, single rows) to 0.87 with each category's class rate close to the real one:
-        single-row D let G drop the rarer kinds of row within a class (docs/benchmarks.md)."""
+        """(loss, pac). Tables: WGAN-GP judging packs of rows, because a D that judges single rows
+        let G drop the rarer kinds of row within a class (docs/benchmarks.md)."""
         per_row = images or self.filter == "discriminator"
         loss = self.loss or (defaults.LOSS if per_row else defaults.AUGMENT_TABLE_LOSS)
         pac = self.pac or (1 if per_row else defaults.AUGMENT_TABLE_PAC)

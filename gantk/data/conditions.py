@@ -9,8 +9,7 @@ a cross-entropy when its row does not carry that value; the discriminator sees i
 Rare values (a capital gain within the lower-income class, Doctorate) so get their share of
 updates, which the class alone does not give them. At sampling time the value is drawn at its real
 frequency within the class, so the rows come out in their real proportions (Xu et al. 2019,
-section 4.3). On Adult, over three splits: real-vs-synthetic AUC 0.909 → 0.893, train-on-synthetic
-ROC-AUC 0.864 → 0.874, column similarity 0.971 → 0.964 (docs/benchmarks.md).
+section 4.3). What it bought and cost on Adult is in docs/benchmarks.md.
 
 numpy only: the onnxruntime path draws the same conditions from the same seed.
 """

@@ -1,8 +1,8 @@
 """The label model: a classifier of the real training rows that gives generated rows their class.
 
 Why: a class-conditional generator makes realistic rows but ties them to their class too loosely.
-On Adult, labelling its rows with a classifier fitted on the real rows took train-on-synthetic
-ROC-AUC from 0.87 to about 0.90 (docs/benchmarks.md). So a table model trained with
+On Adult, labelling its rows with a classifier fitted on the real rows raised train-on-synthetic
+ROC-AUC (docs/benchmarks.md). So a table model trained with
 ``label_model`` samples rows from the generator at the data's class mix and takes each row's class
 from p(class | row): unlabelled samples draw it; samples of class c are generator rows accepted with
 probability p(c | row), rejection sampling from the same joint distribution, so asking for n rows
@@ -112,8 +112,8 @@ class LabelModel(nn.Module):
 def fit_label_model(transformer: TableTransformer, encoded: np.ndarray, labels: np.ndarray,
                     n_classes: int, seed: int, device: torch.device) -> LabelModel:
     """Fit on the training rows (``encoded`` as the GAN saw them, decoded back to values), with
-    early stopping on a held-out share of them and weight decay (dropout 0.1 gave the same
-    held-out ROC-AUC on Adult, 0.912, and took a fifth longer)."""
+    early stopping on a held-out share of them and weight decay (dropout measured no better, and
+    slower: docs/benchmarks.md)."""
     values = transformer.decode_values(encoded, None)
     model = LabelModel(label_model_spec(transformer, values, n_classes)).to(device)
     generator = streams.label_model_order(seed)

@@ -68,7 +68,7 @@ class TableOutput(nn.Module):
         scores = raw
         if self.training:  # F.gumbel_softmax's noise, drawn once for all blocks (not per block)
             # -log(-log U): the same Gumbel noise as F.gumbel_softmax's -log(Exp(1)), but uniform
-            # draws are vectorised on CPU and exponential_ is not (5x faster at a table's width)
+            # draws are vectorised on CPU and exponential_ is not
             uniforms = torch.rand_like(raw).clamp_min_(torch.finfo(raw.dtype).tiny)
             gumbels = uniforms.log_().neg_().log_().neg_()
             scores = (raw + gumbels) / self.temperature
