@@ -1,5 +1,7 @@
 """Errors a user can cause. The CLI prints their one-line message and exits with code 2."""
 
+import re
+
 
 class GantkError(Exception):
     """Base class for every error caused by input, options or files rather than a bug."""
@@ -42,13 +44,20 @@ def missing_extra(error: ModuleNotFoundError) -> GantkError | None:
 
 
 class OptionError(GantkError, ValueError):
-    """A parameter's value is refused. The message names the parameter as the Python API spells
-    it (``batch_size``); the CLI names its flag instead (``--batch-size``)."""
+    """A parameter's value is refused. The message names parameters as the Python API spells
+    them (``batch_size``); the CLI names its flags instead (``--batch-size``).
 
-    def __init__(self, parameter: str, problem: str):
-        self.parameter = parameter
-        self.problem = problem
-        super().__init__(f"{parameter} {problem}")
+    ``OptionError("steps", "must be at least 1")`` reads "steps must be at least 1"; with several
+    parameters, ``problem`` is the whole message and names each of them."""
 
-    def with_flag(self, flag: str) -> str:
-        return f"{flag} {self.problem}"
+    def __init__(self, parameters: str | tuple[str, ...], problem: str):
+        self.parameters = (parameters,) if isinstance(parameters, str) else parameters
+        super().__init__(f"{parameters} {problem}" if isinstance(parameters, str) else problem)
+
+    def with_flags(self, flags: dict[str, str]) -> str:
+        """The message with each parameter replaced by its flag."""
+        message = str(self)
+        for parameter in self.parameters:
+            message = re.sub(rf"(?<![\w-]){re.escape(parameter)}(?![\w-])", flags[parameter],
+                             message)
+        return message

@@ -25,7 +25,7 @@ from gantk import defaults, streams
 from gantk.augment.report import REFERENCE_ROWS, table_report
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSamples, ImageSet, to_uint8
-from gantk.errors import DataError, GantkError
+from gantk.errors import DataError, GantkError, OptionError
 from gantk.model.directory import GANModel, load_model
 from gantk.sampling.draw import Drawn, assemble, draw_samples, label_index
 from gantk.sampling.generate import generate, run_net
@@ -222,21 +222,23 @@ class GANAugmenter(BaseEstimator):
         """How many samples of which class, {class or None: n}, given the data's class
         ``counts`` (None when it has no classes)."""
         if sum((count is not None, bool(balance), per_class is not None)) != 1:
-            raise GantkError("give exactly one of --n, --balance or --per-class")
+            raise OptionError(("count", "balance", "per_class"),
+                              "give exactly one of count, balance or per_class")
         if count is not None:
             if count < 1:
-                raise GantkError(f"--n must be at least 1, got {count}")
+                raise OptionError("count", f"must be at least 1, got {count}")
             return {None: count}
         if counts is None or not self.model_.codec.n_classes:
-            raise GantkError("--balance and --per-class need classes (--label-column, or "
-                             "labelled images) and a class-conditional model")
+            raise OptionError(("balance", "per_class", "label_column"),
+                              "balance and per_class need classes (label_column, or labelled "
+                              "images) and a class-conditional model")
         if balance:
             most = max(counts.values())
             return {label: most - have for label, have in counts.items() if most > have}
         plan = {}
         for label, wanted in per_class.items():
             if wanted < 0:
-                raise GantkError(f"--per-class {label}={wanted}: counts cannot be negative")
+                raise OptionError("per_class", f"{label}={wanted}: counts cannot be negative")
             known = self.model_.codec.classes
             index = label_index(known, label)
             if wanted:

@@ -43,7 +43,8 @@ class GantkGroup(click.Group):
         except GantkError as error:
             message = str(error)
             if isinstance(error, OptionError):
-                message = error.with_flag(self._flag(ctx, error.parameter))
+                message = error.with_flags({name: self._flag(ctx, name)
+                                            for name in error.parameters})
             click.echo(f"Error: {message}", err=True)
             ctx.exit(getattr(error, "exit_code", 2))
 

@@ -24,7 +24,7 @@ from gantk.detect.files import check_contamination
 from gantk.detect.scoring import Scorer, build_scorer
 from gantk.errors import DataError, ModelFileError
 from gantk.files import atomic_path
-from gantk.model.directory import load_model, read_config, save_model, sha256_of
+from gantk.model.directory import load_model, read_config, save_loaded_model, sha256_of
 from gantk.train import TrainOptions, train
 
 DETECTOR_FILE = "detector.safetensors"
@@ -122,16 +122,12 @@ class GANDetector(OutlierMixin, BaseEstimator):
         state = {k: v.contiguous() for k, v in self.scorer_.state().items()}
         with atomic_path(directory / DETECTOR_FILE) as temporary:
             save_file(state, str(temporary), metadata={"format": "gantk-detector"})
-        config = {key: value for key, value in self.model_.config.items()
-                  if key not in ("format_version", "gantk_version", "weights")}
-        config["detector"] = {
+        save_loaded_model(self.model_, directory, detector={
             "scorer": self.scorer, "contamination": self.contamination,
             "threshold": self.threshold_, "params": self.get_params(),
             "score_range": list(self.score_range_),
             "state": {"file": DETECTOR_FILE, "sha256": sha256_of(directory / DETECTOR_FILE)},
-        }
-        nets = {"generator_ema": self.model_.generator, "discriminator": self.model_.discriminator}
-        save_model(directory, config, nets)
+        })
         return directory
 
     @classmethod

@@ -76,6 +76,18 @@ def save_model(directory: Path, config: dict[str, Any], nets: dict[str, nn.Modul
         temporary.write_text(json.dumps(config, indent=2))
 
 
+def save_loaded_model(model: GANModel, directory: Path, **config: Any) -> None:
+    """Write a loaded model (its sampling generator, D and label model) as a model directory
+    again, with ``config`` entries added to its config.json."""
+    kept = {key: value for key, value in model.config.items()
+            if key not in ("format_version", "gantk_version", "weights")}
+    nets: dict[str, nn.Module] = {"generator_ema": model.generator,
+                                  "discriminator": model.discriminator}
+    if model.label_model is not None:
+        nets["label_model"] = model.label_model
+    save_model(directory, {**kept, **config}, nets)
+
+
 def read_config(directory: str | Path) -> dict[str, Any]:
     directory = Path(directory)
     if not directory.is_dir():
