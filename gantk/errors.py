@@ -61,3 +61,9 @@ class OptionError(GantkError, ValueError):
             message = re.sub(rf"(?<![\w-]){re.escape(parameter)}(?![\w-])", flags[parameter],
                              message)
         return message
+
+
+def no_label_column(source: str, column: str, columns) -> OptionError:
+    """``label_column`` names a column the data does not have."""
+    return OptionError(("label_column",), f"{source}: no column {column!r} for label_column "
+                       f"(columns: {', '.join(map(str, columns))})")

@@ -25,7 +25,7 @@ from gantk import defaults, streams
 from gantk.augment.report import REFERENCE_ROWS, table_report
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSamples, ImageSet, to_uint8
-from gantk.errors import DataError, GantkError, OptionError
+from gantk.errors import DataError, GantkError, OptionError, no_label_column
 from gantk.model.directory import GANModel, load_model
 from gantk.sampling.draw import Drawn, assemble, draw_samples, label_index
 from gantk.sampling.generate import generate, run_net
@@ -160,8 +160,7 @@ class GANAugmenter(BaseEstimator):
             return None
         else:
             if label_column not in data.columns:
-                raise DataError(f"no column {label_column!r} for --label-column (columns: "
-                                f"{', '.join(map(str, data.columns))})")
+                raise no_label_column("the data", label_column, data.columns)
             values = data[label_column]
         counts = values.value_counts()
         if len(counts) < 2:

@@ -6,7 +6,6 @@ import click
 
 from gantk import defaults
 from gantk.errors import GantkError
-from gantk.onnx.format import is_onnx_file
 
 
 @click.command(epilog="""\b
@@ -40,7 +39,13 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
     """Score every row of DATA (CSV/Parquet) or every image (a folder, .npz or MNIST IDX) for how
     anomalous it is; higher = more anomalous."""
     from gantk.data.images import is_image_source
-    from gantk.detect.files import check_contamination, score_images, score_table
+    from gantk.detect.files import (
+        check_contamination,
+        load_detector,
+        score_images,
+        score_table,
+        training_data,
+    )
 
     if contamination is not None and threshold is not None:
         raise GantkError("give --contamination or --threshold, not both")
@@ -53,14 +58,14 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
         if train_data or save_model:
             raise GantkError("--model scores with a saved detector: --train and --save-model "
                              "do not apply")
-        detector = _load_detector(model)
+        detector = load_detector(model)
     else:
         from gantk.detect.detector import GANDetector
 
         detector = GANDetector(scorer=scorer, steps=steps, seed=seed, quiet=quiet,
                                contamination=contamination or defaults.CONTAMINATION)
-        detector.fit(_detector_training_data(train_data or data, label_column,
-                                             check_labels=not train_data))
+        detector.fit(training_data(train_data or data, label_column,
+                                   check_labels=not train_data))
         if save_model:
             detector.save(save_model)
     if threshold is None and (contamination is None or (not model and not train_data)):
@@ -81,30 +86,3 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
         click.echo(f"ROC-AUC {report.roc_auc:.4f}  average precision "
                    f"{report.average_precision:.4f}")
 
-
-def _load_detector(model):
-    """A saved detector directory (PyTorch) or an exported .onnx one (onnxruntime, no torch)."""
-    if is_onnx_file(model):
-        from gantk.onnx.runtime import OnnxDetector
-
-        return OnnxDetector(model)
-    from gantk.detect.detector import GANDetector
-
-    return GANDetector.load(model)
-
-
-def _detector_training_data(source, label_column: str | None, check_labels: bool):
-    """The table (without the label column) or the images a detector trains on."""
-    from gantk.data.codec import as_data
-    from gantk.data.images import ImageSet
-    from gantk.detect.files import outlier_labels
-
-    frame = as_data(source)
-    if label_column is None or isinstance(frame, ImageSet):
-        return frame
-    if label_column not in frame.columns:
-        raise GantkError(f"{source}: no column {label_column!r} for --label-column "
-                         f"(columns: {', '.join(map(str, frame.columns))})")
-    if check_labels:
-        outlier_labels(frame[label_column], label_column)  # fail before training, not after
-    return frame.drop(columns=[label_column])

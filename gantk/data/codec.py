@@ -26,7 +26,7 @@ from gantk.data.images import (
 )
 from gantk.data.tables import TableSchema, infer_schema, is_table_path, read_table
 from gantk.data.transform import TableTransformer
-from gantk.errors import DataError
+from gantk.errors import DataError, OptionError, no_label_column
 
 
 @dataclass
@@ -122,10 +122,7 @@ class TableCodec(Codec):
         features = frame
         if label_column is not None:
             if label_column not in frame.columns:
-                raise DataError(
-                    f"{source}: no column {label_column!r} for --label-column "
-                    f"(columns: {', '.join(map(str, frame.columns))})"
-                )
+                raise no_label_column(source, label_column, frame.columns)
             values = frame[label_column]
             if values.isna().any():
                 row = int(np.flatnonzero(values.isna().to_numpy())[0])
@@ -331,10 +328,11 @@ def load_training_data(
         images = read_images(path)
     if codec is None:
         if label_column is not None:
-            raise DataError(f"{path}: --label-column is for tables; use --conditional for images")
+            raise OptionError(("label_column", "conditional"), f"{path}: label_column is for "
+                              "tables; use conditional for images")
         if conditional_images and images.labels is None:
-            raise DataError(f"{path}: --conditional needs labelled images (class subfolders, "
-                            "'y' in the .npz or an IDX label file)")
+            raise OptionError("conditional", f"needs labelled images, and {path} has none (class "
+                              "subfolders, 'y' in the .npz or an IDX label file)")
         codec = ImageCodec.fit(images if conditional_images else
                                ImageSet(images.pixels, None, None))
     return codec, codec.encode(images, source)

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from gantk.data.images import read_images
+from gantk.data.images import ImageSet, read_images
 from gantk.data.tables import TableWriter, is_table_path, iter_table, write_table
-from gantk.errors import DataError, GantkError
+from gantk.errors import DataError, GantkError, no_label_column
+from gantk.onnx.format import is_onnx_file
 
 CHUNK_ROWS = 100_000
 
@@ -62,8 +63,7 @@ def score_table(
     def chunks():
         for chunk in iter_table(data, chunk_rows):
             if label_column is not None and label_column not in chunk.columns:
-                raise DataError(f"{data}: no column {label_column!r} for --label-column "
-                                f"(columns: {', '.join(map(str, chunk.columns))})")
+                raise no_label_column(str(data), label_column, chunk.columns)
             yield chunk
 
     def scored(chunk: pd.DataFrame) -> np.ndarray:
@@ -135,3 +135,28 @@ def _draw_histogram(report: DetectReport, scores: np.ndarray, out: Path,
 
     report.histogram = out.with_name(f"{out.stem}_scores.png")
     score_histogram(scores, report.threshold, report.histogram, labels)
+
+
+def load_detector(model: str | Path):
+    """A saved detector directory (PyTorch) or an exported .onnx one (onnxruntime, no torch)."""
+    if is_onnx_file(model):
+        from gantk.onnx.runtime import OnnxDetector
+
+        return OnnxDetector(model)
+    from gantk.detect.detector import GANDetector
+
+    return GANDetector.load(model)
+
+
+def training_data(source, label_column: str | None, check_labels: bool):
+    """The table (without the label column) or the images a detector trains on."""
+    from gantk.data.codec import as_data
+
+    frame = as_data(source)
+    if label_column is None or isinstance(frame, ImageSet):
+        return frame
+    if label_column not in frame.columns:
+        raise no_label_column(str(source), label_column, frame.columns)
+    if check_labels:
+        outlier_labels(frame[label_column], label_column)  # fail before training, not after
+    return frame.drop(columns=[label_column])

@@ -118,7 +118,7 @@ def build_nets(architecture: str, spec: NetSpec) -> tuple[nn.Module, nn.Module]:
     generator, discriminator = registered.factory(spec)
     if (discriminator.pac if isinstance(discriminator, JudgesPacks) else 1) != spec.pac:
         raise PluginError(f"architecture {architecture!r} does not judge packs of rows "
-                          f"(pac {spec.pac}); use --pac 1, or the mlp architecture")
+                          f"(pac {spec.pac}); train with pac 1, or the mlp architecture")
     if any((net.condition_dim if isinstance(net, TakesConditionalVector) else 0)
            != spec.condition_dim
            for net in (generator, discriminator)):

@@ -30,7 +30,7 @@ from gantk import __version__, streams
 from gantk.data.encoders import TorchBlocks
 from gantk.data.images import to_uint8
 from gantk.data.transform import TableTransformer
-from gantk.errors import GantkError, ModelFileError
+from gantk.errors import GantkError, ModelFileError, OptionError
 from gantk.files import atomic_path
 from gantk.model.directory import GANModel, load_model, read_config
 from gantk.model.nets import call
@@ -168,7 +168,7 @@ def export_model(model_dir: str | Path, out: str | Path, what: str = "generator"
         metadata = {"what": "detector", "detector": {
             key: details[key] for key in ("scorer", "contamination", "threshold", "score_range")}}
     else:
-        raise GantkError(f"--what must be generator or detector, not {what!r}")
+        raise OptionError("what", f"must be generator or detector, not {what!r}")
     metadata.update({
         "format": "gantk-onnx", "format_version": ONNX_FORMAT_VERSION,
         "gantk_version": __version__, "architecture": config["architecture"],

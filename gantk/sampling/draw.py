@@ -19,7 +19,7 @@ from gantk import streams
 from gantk.data.codec import Codec
 from gantk.data.images import ImageSamples
 from gantk.data.tables import is_table_path, write_table
-from gantk.errors import DataError, GantkError
+from gantk.errors import DataError, GantkError, OptionError
 from gantk.files import atomic_folder, atomic_path
 
 BATCH = 4096
@@ -55,7 +55,7 @@ def label_index(classes: list, label: str | None) -> int | None:
     if label is None:
         return None
     if not classes:
-        raise GantkError("--label given, but this model is not class-conditional")
+        raise OptionError("label", "given, but this model is not class-conditional")
     for index, value in enumerate(classes):
         if str(value) == str(label):
             return index
