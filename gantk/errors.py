@@ -7,8 +7,9 @@ class GantkError(Exception):
     """Base class for every error caused by input, options or files rather than a bug."""
 
 
-class DataError(GantkError):
-    """The data file is missing, empty, malformed or does not fit the model."""
+class DataError(GantkError, ValueError):
+    """The data file is missing, empty, malformed or does not fit the model. A ValueError too, as
+    scikit-learn's conventions expect of bad input to an estimator."""
 
 
 class ModelFileError(GantkError):

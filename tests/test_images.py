@@ -128,3 +128,13 @@ def test_unsupported_image_size_through_the_cli(tmp_path, run_cli):
     result = run_cli("train", tmp_path / "odd.npz", "-o", tmp_path / "m", "--steps", "2")
     assert result.exit_code == 2
     assert "dcgan cannot make 30x30 images" in result.stderr
+
+
+def test_labelled_arrays_without_class_names_take_their_values_as_classes():
+    from gantk.data.codec import ImageCodec
+    from gantk.data.images import images_from_array
+
+    pixels = np.zeros((6, 28, 28), dtype=np.uint8)
+    images = images_from_array(pixels, np.array([7, 3, 7, 3, 3, 7]))
+    assert images.class_names == ["3", "7"] and images.labels.tolist() == [1, 0, 1, 0, 0, 1]
+    assert ImageCodec.fit(images).classes == ["3", "7"]

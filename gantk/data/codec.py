@@ -24,7 +24,13 @@ from gantk.data.images import (
     read_images,
     to_uint8,
 )
-from gantk.data.tables import TableSchema, infer_schema, is_table_path, read_table
+from gantk.data.tables import (
+    TableSchema,
+    infer_schema,
+    is_table_path,
+    read_table,
+    with_text_columns,
+)
 from gantk.data.transform import TableTransformer
 from gantk.errors import DataError, OptionError, no_label_column
 
@@ -268,7 +274,9 @@ def as_data(X) -> pd.DataFrame | ImageSet:
     """Any input gantk's estimators take, as a DataFrame or an ImageSet: those pass through;
     paths are read (image folders, .npz and IDX files as images, else a table); 2-D arrays become
     tables with columns x0, x1, ...; 3-D and 4-D arrays are images (uint8, or floats in [0, 1])."""
-    if isinstance(X, (pd.DataFrame, ImageSet)):
+    if isinstance(X, pd.DataFrame):
+        return with_text_columns(X)
+    if isinstance(X, ImageSet):
         return X
     if isinstance(X, (str, Path)):
         return read_images(X) if is_image_source(X) else read_table(X, min_rows=2)
@@ -304,7 +312,7 @@ def load_training_data(
         raise DataError(f"{path}: category conditioning is for tables")
     if table:
         if isinstance(path, pd.DataFrame):
-            frame, source = path, "the data"
+            frame, source = with_text_columns(path), "the data"
             if len(frame) < 2:
                 raise DataError(f"{source}: {len(frame)} row(s); at least 2 are needed")
         else:

@@ -125,7 +125,8 @@ def _read_npz(path: Path) -> ImageSet:
 
 def images_from_array(images: np.ndarray, labels: np.ndarray | None = None,
                       class_names: list[str] | None = None, source: str = "the images") -> ImageSet:
-    """An ImageSet from (N, H, W), (N, H, W, C) or (N, C, H, W) pixels, uint8 or floats in [0, 1]."""
+    """An ImageSet from (N, H, W), (N, H, W, C) or (N, C, H, W) pixels, uint8 or floats in [0, 1].
+    ``labels`` are indices into ``class_names``, or, without names, the class values themselves."""
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[:, None]
@@ -138,6 +139,8 @@ def images_from_array(images: np.ndarray, labels: np.ndarray | None = None,
         )
     if np.issubdtype(images.dtype, np.floating) and images.size and float(images.max()) <= 1.0:
         images = images * 255.0
+    if labels is not None and class_names is None:
+        labels, class_names = _labels_from_values(labels, len(images), source)
     return ImageSet(_to_unit_range(np.clip(images, 0, 255)), labels, class_names)
 
 

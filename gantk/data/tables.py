@@ -187,6 +187,18 @@ class TableSchema:
             raise DataError(f"{source} does not match the model: {'; '.join(parts)}")
 
 
+def with_text_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column names as text, as a model records them (a DataFrame built from an array has 0, 1,
+    ...); two names that read the same are refused."""
+    if all(isinstance(name, str) for name in frame.columns):
+        return frame
+    names = [str(name) for name in frame.columns]
+    doubled = sorted({name for name in names if names.count(name) > 1})
+    if doubled:
+        raise DataError(f"the data has two columns named {doubled[0]!r}")
+    return frame.set_axis(names, axis=1)
+
+
 def _plain(value):
     """A JSON-friendly Python scalar for a pandas/numpy value."""
     return value.item() if isinstance(value, np.generic) else value

@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 import torch
 from safetensors.torch import load_file, save_file
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from gantk import defaults
 from gantk.data.codec import as_data
@@ -54,9 +56,31 @@ class GANDetector(OutlierMixin, BaseEstimator):
         self.quiet = quiet
 
     # -- fitting ---------------------------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # a missing value is encoded (and flagged), not refused
+        return tags
+
+    def _validate(self, X, fitting: bool):
+        """Arrays as scikit-learn validates them (2-D, numeric, not sparse or complex, enough
+        rows, as many columns as fit saw); DataFrames, paths and images as gantk reads them."""
+        if isinstance(X, (pd.DataFrame, ImageSet, str, Path)):
+            return as_data(X)
+        if not issparse(X):
+            X = np.asarray(X)
+            if X.ndim in (3, 4):
+                return as_data(X)
+        array = check_array(X, dtype="numeric", ensure_all_finite="allow-nan",
+                            ensure_min_samples=2 if fitting else 1)
+        expected = getattr(self, "n_features_in_", None)  # None: fitted on images, or loaded
+        if not fitting and expected is not None and array.shape[1] != expected:
+            raise DataError(f"X has {array.shape[1]} features, but GANDetector is expecting "
+                            f"{expected} features as input")
+        return as_data(array)
+
     def fit(self, X, y=None) -> GANDetector:
         check_contamination(self.contamination)
-        data = as_data(X)
+        data = self._validate(X, fitting=True)
         scorer = build_scorer(self.scorer)
         # no spike categories: their one-hot blocks hold no distance to nearby values, which the
         # k-NN scores need (measured on ADBench: docs/benchmarks.md)
@@ -96,7 +120,8 @@ class GANDetector(OutlierMixin, BaseEstimator):
     # -- scoring ---------------------------------------------------------------------------
     def decision_function(self, X, source: str = "the data") -> np.ndarray:
         """Anomaly scores: higher = more anomalous."""
-        data = as_data(X)
+        check_is_fitted(self, "model_")
+        data = self._validate(X, fitting=False)
         if isinstance(data, pd.DataFrame) and not isinstance(X, pd.DataFrame) and hasattr(
                 self, "feature_names_in_"):
             data.columns = self.feature_names_in_
