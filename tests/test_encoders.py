@@ -76,3 +76,18 @@ def test_saved_encoders_come_back_as_they_were():
         again = encoder_from_dict(column, encoder.to_dict())
         assert type(again) is ENCODERS[encoder.to_dict()["type"]] is type(encoder)
         assert again.to_dict() == encoder.to_dict() and again.blocks() == encoder.blocks()
+
+
+def test_the_normal_quantile_is_scipys_to_the_last_bits():
+    """gantk's own AS241 (so the runtime install needs no scipy) against scipy's ndtri."""
+    from scipy.special import ndtri
+
+    from gantk.data.encoders.normal import normal_quantile
+
+    rng = np.random.default_rng(0)
+    p = np.concatenate([rng.random(1_000_000), np.linspace(1e-7, 1 - 1e-7, 100_001),
+                        10.0 ** -np.arange(1, 300, 7)])
+    ours, theirs = normal_quantile(p), ndtri(p)
+    assert np.abs(ours - theirs).max() <= 2e-15 * np.abs(theirs).max()
+    np.testing.assert_allclose(ours, theirs, rtol=2e-15, atol=1e-300)
+    assert normal_quantile(np.array([0.0, 0.5, 1.0])).tolist() == [-np.inf, 0.0, np.inf]
