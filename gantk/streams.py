@@ -107,7 +107,10 @@ def sample_acceptance(seed: int) -> np.random.Generator:
 
 def sample_call(seed: int, call: int) -> int:
     """The seed of an estimator's ``call``-th ``sample()`` without one: new samples each call, and
-    the same sequence of them for the same estimator seed."""
+    the same sequence of them for the same estimator seed. The first call is the estimator's seed
+    itself, so one call draws what ``sample(seed=seed)`` draws."""
+    if call == 0:
+        return seed
     return int(np.random.SeedSequence([seed, call]).generate_state(1)[0])
 
 
