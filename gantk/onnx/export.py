@@ -64,17 +64,21 @@ class TableDecoder(nn.Module):
     def __init__(self, transformer: TableTransformer):
         super().__init__()
         self.encoders = transformer.encoders
+        #: each encoder's constants: its own names → the buffer that holds each (an initialiser)
+        self.constants: list[dict[str, str]] = []
         for index, encoder in enumerate(self.encoders):
+            names = {}
             for name, array in encoder.torch_constants().items():
-                self.register_buffer(f"column{index}_{name}", torch.from_numpy(array))
+                names[name] = f"column{index}_{name}"
+                self.register_buffer(names[name], torch.from_numpy(array))
+            self.constants.append(names)
 
     def forward(self, encoded: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
         blocks = TorchBlocks(encoded.double(), uniforms)
-        buffers = dict(self.named_buffers())
         columns = [
-            encoder.decode_torch(blocks, {name: buffers[f"column{index}_{name}"]
-                                          for name in encoder.torch_constants()})
-            for index, encoder in enumerate(self.encoders)
+            encoder.decode_torch(blocks, {name: getattr(self, buffer)
+                                          for name, buffer in names.items()})
+            for encoder, names in zip(self.encoders, self.constants, strict=True)
         ]
         return torch.stack(columns, dim=1)
 

@@ -36,6 +36,8 @@ class QuantileEncoder(ColumnEncoder):
     def __init__(self, column, missing: bool, quantiles: list[float], spikes: list[float]):
         super().__init__(column, missing)
         self.quantiles = np.asarray(quantiles, dtype=np.float64)
+        #: where the quantiles sit on the normal scale: the inverse interpolates between them
+        self.nodes = quantile_nodes(len(self.quantiles))
         self.spikes = list(spikes)
 
     @classmethod
@@ -92,8 +94,7 @@ class QuantileEncoder(ColumnEncoder):
     def decode_values(self, blocks: NumpyBlocks) -> np.ndarray:
         values = np.full(blocks.rows, np.nan)
         if self.has_rest:
-            values = np.interp(blocks.take(1)[:, 0], quantile_nodes(len(self.quantiles)),
-                               self.quantiles)
+            values = np.interp(blocks.take(1)[:, 0], self.nodes, self.quantiles)
         spikes = np.asarray(self.spikes, dtype=np.float64)
         if len(spikes):
             choice = blocks.choose(len(spikes) + self.has_rest)
@@ -102,7 +103,7 @@ class QuantileEncoder(ColumnEncoder):
         return values
 
     def torch_constants(self) -> dict[str, np.ndarray]:
-        return {"quantiles": self.quantiles, "nodes": quantile_nodes(len(self.quantiles)),
+        return {"quantiles": self.quantiles, "nodes": self.nodes,
                 "spikes": np.asarray(self.spikes, dtype=np.float64)}
 
     def decode_values_torch(self, blocks: TorchBlocks, constants: dict) -> torch.Tensor:
