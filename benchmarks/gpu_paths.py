@@ -65,7 +65,7 @@ def main() -> None:
             common = augmenter.sample(2000, label="a")
             started = time.perf_counter()
             detector = GANDetector(steps=500, seed=0, device=device).fit(normal.iloc[:15_000])
-            auc = roc_auc_score(truth, detector.decision_function(test))
+            auc = roc_auc_score(truth, detector.anomaly_score(test))
             detect = time.perf_counter() - started
             started = time.perf_counter()
             train(ImageSet(pixels, None, None), scratch / device,

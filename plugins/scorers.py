@@ -13,7 +13,7 @@ from gantk.detect.scoring import (
     discriminator_features,
     map_in_chunks,
 )
-from gantk.errors import GantkError
+from gantk.errors import GantkError, ModelFileError
 from gantk.hookspecs import hookimpl
 from gantk.model.directory import GANModel
 
@@ -34,33 +34,75 @@ class DiscriminatorScorer(Scorer):
 
 
 class FeatureKNNScorer(Scorer):
-    """``dknn``: mean distance to the k nearest training rows in D's feature space. D learned which
+    """``dknn``: distances to the nearest training rows in D's feature space. D learned which
     directions separate real rows from near-misses; distances there weigh columns by what D found
-    telling, where raw k-NN weighs every column alike."""
+    telling, where raw k-NN weighs every column alike.
 
-    def __init__(self, k: int = 35):
-        self.k = k
+    One search gives two views: the mean distance to the 5 nearest (local: a row alone in a gap)
+    and to the 35 nearest (wider: a small cluster of anomalies that are each other's neighbours).
+    Each is put on the scale of the training rows' own values (minus their median, over their
+    interquartile range) and the two are added. The pair and the budget were chosen on the
+    choose sets only (``benchmarks/detect_choose.py``; docs/benchmarks.md).
+    """
+
+    def __init__(self, ks: tuple[int, ...] = (5, 35)):
+        self.ks = tuple(ks)
         self.neighbours: NearestNeighbours | None = None
+        self.rows: torch.Tensor | None = None  # the reference's encoded rows, for explain()
+        self.scale = torch.zeros(2, len(self.ks))  # each view's training median and IQR
 
     def fit(self, model, features, seed=0):
+        self.fit_score(model, features, seed)
+        return self
+
+    def fit_score(self, model, features, seed=0):
         rows = features
         if len(rows) > REFERENCE_ROWS:
             pick = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))
             rows = rows[pick[:REFERENCE_ROWS]]
-        self.neighbours = NearestNeighbours(discriminator_features(model, rows), self.k)
-        return self
+        self.rows = rows
+        self.neighbours = NearestNeighbours(discriminator_features(model, rows), max(self.ks))
+        views = self._views(discriminator_features(model, features))
+        quartiles = torch.quantile(views, torch.tensor([0.25, 0.5, 0.75]), dim=0)
+        self.scale = torch.stack([quartiles[1], (quartiles[2] - quartiles[0]).clamp_min(1e-12)])
+        return self._combine(views)
+
+    def _views(self, queries: torch.Tensor) -> torch.Tensor:
+        """(N, len(ks)): the mean distance to the k nearest, for each k."""
+        return torch.cat([self._views_of_block(queries[start:start + 1024])
+                          for start in range(0, len(queries), 1024)])
+
+    def _views_of_block(self, queries: torch.Tensor) -> torch.Tensor:
+        distances = self.neighbours.distances(queries)
+        return torch.stack([distances[:, :min(k, distances.shape[1])].mean(dim=1)
+                            for k in self.ks], dim=1)
+
+    def _combine(self, views: torch.Tensor) -> torch.Tensor:
+        return ((views - self.scale[0]) / self.scale[1]).sum(dim=1)
 
     def score(self, model, features):
-        return self.neighbours.mean_distance(discriminator_features(model, features))
+        return self._combine(self._views(discriminator_features(model, features)))
+
+    def explain(self, model, features):
+        """Per encoded value, its squared difference from the 5 nearest reference rows (found
+        in D's features): a row's largest sit where it is unlike the rows it is closest to."""
+        found = discriminator_features(model, features)
+        nearest = torch.cat([self.neighbours.nearest(found[start:start + 1024], min(self.ks))
+                             for start in range(0, len(found), 1024)])
+        return (features.unsqueeze(1) - self.rows[nearest]).pow(2).mean(dim=1)
 
     def state(self):
-        return {"reference": self.neighbours.reference}
+        return {"reference": self.neighbours.reference, "rows": self.rows, "scale": self.scale}
 
     def load_state(self, model, state):
-        self.neighbours = NearestNeighbours(state["reference"], self.k)
+        if "scale" not in state:
+            raise ModelFileError("this detector was saved by an older gantk, whose dknn scores "
+                                 "differ; train it again")
+        self.neighbours = NearestNeighbours(state["reference"], max(self.ks))
+        self.rows, self.scale = state["rows"], state["scale"]
 
     def graph(self, model):
-        return lambda x: self.neighbours.block(model.discriminator.features(x))
+        return lambda x: self._combine(self._views_of_block(model.discriminator.features(x)))
 
 
 class Encoder(nn.Module):

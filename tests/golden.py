@@ -164,8 +164,8 @@ def case_detectors(scratch: Path) -> dict:
     result = {}
     for scorer in ("dknn", "izif", "disc", "vae", "vae+dknn"):
         detector = GANDetector(scorer=scorer, steps=15, batch_size=64, seed=1).fit(frame)
-        result[scorer] = {"train": array_print(detector.decision_scores_),
-                          "test": array_print(detector.decision_function(test)),
+        result[scorer] = {"train": array_print(detector.anomaly_score(frame)),
+                          "test": array_print(detector.anomaly_score(test)),
                           "threshold": detector.threshold_}
     return result
 
@@ -196,7 +196,7 @@ def case_onnx(scratch: Path) -> dict:
     detector = GANDetector(steps=10, batch_size=64, seed=8).fit(frame.drop(columns=["risk"]))
     detector.save(scratch / "onnx-d")
     export_model(scratch / "onnx-d", scratch / "d.onnx", what="detector")
-    scores = OnnxDetector(scratch / "d.onnx").score(make_mixed_table(50, seed=9)
+    scores = OnnxDetector(scratch / "d.onnx").anomaly_score(make_mixed_table(50, seed=9)
                                                      .drop(columns=["risk"]))
     return {"generator": frame_print(generator.sample(50, seed=3)),
             "generator_label": frame_print(generator.sample(20, seed=4, label="low")),

@@ -14,6 +14,7 @@ Examples:
   gantk detect new.csv -o scored.parquet --model fraud-detector/
   gantk detect data.csv -o scored.csv --train clean.csv --save-model fraud-detector/
   gantk detect cardio.csv -o scored.csv --label-column y      # also prints ROC-AUC and AP
+  gantk detect claims.csv -o scored.csv --explain             # which columns made each score
   gantk detect photos/ -o scores.csv --train normal-photos/  # a row per image""")
 @click.argument("data", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(),
@@ -33,9 +34,11 @@ Examples:
 @click.option("--steps", type=int, default=defaults.DETECT_STEPS, show_default=True,
               help="GAN training steps.")
 @click.option("--seed", type=int, default=defaults.SEED, show_default=True)
+@click.option("--explain", is_flag=True, help="Tables: add a column explanation naming, for each "
+              "row, the three columns that push its score up most.")
 @click.option("-q", "--quiet", is_flag=True)
 def detect(data, output, model, train_data, scorer, contamination, threshold, label_column,
-           save_model, steps, seed, quiet):
+           save_model, steps, seed, explain, quiet):
     """Score every row of DATA (CSV/Parquet) or every image (a folder, .npz or MNIST IDX) for how
     anomalous it is; higher = more anomalous."""
     from gantk.data.images import is_image_source
@@ -54,28 +57,40 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
     images = is_image_source(data)
     if images and label_column is not None:
         raise GantkError(f"{data}: --label-column is for tables; images are scored without one")
+    if images and explain:
+        raise GantkError(f"{data}: --explain is for tables, not images")
     if model:
         if train_data or save_model:
             raise GantkError("--model scores with a saved detector: --train and --save-model "
                              "do not apply")
         detector = load_detector(model)
+        if explain and not hasattr(detector, "explain"):
+            raise GantkError(f"{model}: --explain needs the saved detector directory; an "
+                             "exported .onnx file only scores")
     else:
         from gantk.detect.detector import GANDetector
 
         detector = GANDetector(scorer=scorer, steps=steps, seed=seed, quiet=quiet,
                                contamination=contamination or defaults.CONTAMINATION)
-        detector.fit(training_data(train_data or data, label_column,
-                                   check_labels=not train_data))
+        detector.fit(training_data(train_data or data, label_column, check_labels=not train_data),
+                     source=str(train_data or data))
         if save_model:
             detector.save(save_model)
     if threshold is None and (contamination is None or (not model and not train_data)):
         threshold = detector.threshold_
     if images:
-        report = score_images(data, output, detector.decision_function, threshold=threshold,
+        report = score_images(data, output, detector.anomaly_score, threshold=threshold,
                               contamination=contamination)
     else:
-        report = score_table(data, output, detector.decision_function, threshold=threshold,
-                             contamination=contamination, label_column=label_column, quiet=quiet)
+        explain_chunk = None
+        if explain:
+            from gantk.detect.detector import top_columns
+
+            def explain_chunk(frame, source):
+                return top_columns(detector.explain(frame, source)).to_numpy()
+        report = score_table(data, output, detector.anomaly_score, threshold=threshold,
+                             contamination=contamination, label_column=label_column, quiet=quiet,
+                             explain_chunk=explain_chunk)
     if not quiet:
         picture = (f"histogram: {report.histogram}" if report.histogram else
                    "no histogram: matplotlib is not installed")

@@ -150,6 +150,9 @@ class TableCodec(Codec):
         schema = infer_schema(features, categorical=set(categorical) - {label_column},
                               source=source)
         transformer = TableTransformer(schema, normalization, spike_share).fit(features, seed=seed)
+        if transformer.width == 0:
+            raise DataError(f"{source}: every column holds a single value (all rows are the "
+                            "same), so there is nothing to learn")
         return cls(transformer, label)
 
     @property
@@ -298,9 +301,10 @@ def load_training_data(
     categorical: Iterable[str] = (),
     normalization: str = "quantile", seed: int = 0, codec: Codec | None = None,
     conditional_images: bool = False, spike_share: float = 0.0, category_conditions: bool = False,
+    source: str = "the data",
 ) -> tuple[Codec, Encoded]:
-    """Read ``path`` (a table or an image source, or take a DataFrame), fit a codec unless given
-    one, and encode it.
+    """Read ``path`` (a table or an image source, or take a DataFrame, which error messages call
+    ``source``), fit a codec unless given one, and encode it.
 
     Tables are conditioned on ``label_column`` (and with ``category_conditions`` on CTGAN's
     conditional vector too); images on the labels they carry (class subfolders, ``y`` in an
@@ -312,7 +316,7 @@ def load_training_data(
         raise DataError(f"{path}: category conditioning is for tables")
     if table:
         if isinstance(path, pd.DataFrame):
-            frame, source = with_text_columns(path), "the data"
+            frame = with_text_columns(path)
             if len(frame) < 2:
                 raise DataError(f"{source}: {len(frame)} row(s); at least 2 are needed")
         else:
@@ -322,11 +326,15 @@ def load_training_data(
         codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source,
                                spike_share)
         encoded = codec.encode(frame, source)
+        if np.ptp(encoded.features, axis=0).max() == 0:
+            raise DataError(f"{source}: every column holds a single value (all rows are the "
+                            "same), so there is nothing to learn")
         if category_conditions:
             codec.conditions = CategoryConditions.fit(codec.transformer, encoded.features,
                                                       encoded.labels, codec.n_classes)
         return codec, encoded
-    source = str(path)
+    if not isinstance(path, ImageSet):
+        source = str(path)
     if isinstance(path, ImageSet):
         images = path
     else:

@@ -1,9 +1,11 @@
-"""``GANDetector``: anomaly detection with a trained GAN, following scikit-learn and PyOD.
+"""``GANDetector``: anomaly detection with a trained GAN, following scikit-learn's convention.
 
-``fit(X)`` trains a GAN on X (assumed mostly normal), fits a scorer on it and sets
-``decision_scores_`` (higher = more anomalous), ``threshold_`` (the 1 - contamination quantile of
-those) and ``labels_``. A fitted detector saves to a model directory (the GAN plus the scorer's
-state) and loads back to score new data.
+One convention, scikit-learn's (as ``IsolationForest``): ``predict`` gives +1 for inliers and -1
+for outliers, ``score_samples`` is higher for more normal rows, and ``decision_function`` is
+``score_samples - offset_``, negative for outliers. ``anomaly_score`` is the opposite of
+``score_samples`` (higher = more anomalous): what ``gantk detect`` writes and what an exported
+detector computes, with ``threshold_`` = ``-offset_`` on its scale. A fitted detector saves to a
+model directory (the GAN plus the scorer's state) and loads back to score new data.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from gantk import defaults
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSet
+from gantk.detect.convention import OutlierConvention
 from gantk.detect.files import check_contamination
 from gantk.detect.scoring import Scorer, build_scorer
 from gantk.errors import DataError, ModelFileError
@@ -32,12 +35,20 @@ from gantk.train import TrainOptions, train
 DETECTOR_FILE = "detector.safetensors"
 
 
-class GANDetector(OutlierMixin, BaseEstimator):
+def top_columns(explanation: pd.DataFrame, count: int = 3) -> pd.Series:
+    """Each row's ``count`` most-blamed columns, most first, as "a, b, c"."""
+    names = np.asarray(explanation.columns, dtype=object)
+    order = np.argsort(-explanation.to_numpy(), axis=1, kind="stable")[:, :count]
+    return pd.Series([", ".join(map(str, names[row])) for row in order], index=explanation.index)
+
+
+class GANDetector(OutlierConvention, OutlierMixin, BaseEstimator):
     """Unsupervised outlier detection from what a GAN learned about normal data.
 
-    Parameters follow PyOD: ``contamination`` is the expected share of outliers and sets
-    ``threshold_``. ``scorer`` names a registered scorer (``dknn`` by default; see
-    ``gantk plugins``). The remaining parameters configure the GAN's training.
+    ``contamination`` is the expected share of outliers among the training rows: it sets
+    ``threshold_`` to that quantile of their anomaly scores. ``scorer`` names a registered scorer
+    (``dknn`` by default; see ``gantk plugins``). The remaining parameters configure the GAN's
+    training.
     """
 
     def __init__(self, scorer: str = defaults.SCORER,
@@ -78,7 +89,9 @@ class GANDetector(OutlierMixin, BaseEstimator):
                             f"{expected} features as input")
         return as_data(array)
 
-    def fit(self, X, y=None) -> GANDetector:
+    def fit(self, X, y=None, source: str = "the data") -> GANDetector:
+        """Train the GAN and the scorer on X (mostly normal rows); ``y`` is ignored.
+        ``source`` names X in error messages (the file it came from)."""
         check_contamination(self.contamination)
         data = self._validate(X, fitting=True)
         scorer = build_scorer(self.scorer)
@@ -89,21 +102,18 @@ class GANDetector(OutlierMixin, BaseEstimator):
                                batch_size=self.batch_size, seed=self.seed, device=self.device,
                                spike_share=0.0)
         with tempfile.TemporaryDirectory(prefix="gantk-detect-") as scratch:
-            directory = train(data, Path(scratch) / "model", options, quiet=self.quiet)
+            directory = train(data, Path(scratch) / "model", options, quiet=self.quiet,
+                              source=source)
             self.model_ = load_model(directory, self.device)
-        features = self._encode(data)
-        self.scorer_ = scorer.fit(self.model_, features, seed=self.seed)
-        self.decision_scores_ = self._score_encoded(features)
-        self._set_threshold()
+        features = self._encode(data, source)
+        training_scores = scorer.fit_score(self.model_, features, seed=self.seed)
+        training_scores = training_scores.numpy().astype(np.float64)
+        self.scorer_ = scorer
+        self.threshold_ = float(np.quantile(training_scores, 1 - self.contamination))
         if isinstance(X, pd.DataFrame):
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = data.shape[1] if isinstance(data, pd.DataFrame) else None
         return self
-
-    def _set_threshold(self) -> None:
-        self.threshold_ = float(np.quantile(self.decision_scores_, 1 - self.contamination))
-        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
-        self.score_range_ = (float(self.decision_scores_.min()), float(self.decision_scores_.max()))
 
     def _encode(self, data: pd.DataFrame | ImageSet, source: str = "the data") -> torch.Tensor:
         if isinstance(data, ImageSet):
@@ -118,8 +128,9 @@ class GANDetector(OutlierMixin, BaseEstimator):
         return self.scorer_.score(self.model_, features).numpy().astype(np.float64)
 
     # -- scoring ---------------------------------------------------------------------------
-    def decision_function(self, X, source: str = "the data") -> np.ndarray:
-        """Anomaly scores: higher = more anomalous."""
+    def anomaly_score(self, X, source: str = "the data") -> np.ndarray:
+        """Higher = more anomalous; rows above ``threshold_`` are outliers. ``source`` names X
+        in error messages (a file's path)."""
         check_is_fitted(self, "model_")
         data = self._validate(X, fitting=False)
         if isinstance(data, pd.DataFrame) and not isinstance(X, pd.DataFrame) and hasattr(
@@ -127,17 +138,24 @@ class GANDetector(OutlierMixin, BaseEstimator):
             data.columns = self.feature_names_in_
         return self._score_encoded(self._encode(data, source))
 
-    def predict(self, X) -> np.ndarray:
-        """1 for outliers (score above ``threshold_``), 0 for inliers, as PyOD does."""
-        return (self.decision_function(X) > self.threshold_).astype(int)
-
-    def predict_proba(self, X) -> np.ndarray:
-        """(P(inlier), P(outlier)) by min-max scaling against the training scores (PyOD's
-        'linear' method): a score at the training minimum is 0, at the maximum 1."""
-        scores = self.decision_function(X)
-        low, high = self.score_range_
-        outlier = np.clip((scores - low) / max(high - low, 1e-12), 0, 1)
-        return np.column_stack([1 - outlier, outlier])
+    def explain(self, X, source: str = "the data") -> pd.DataFrame:
+        """For each row of a table, how much each column pushes its anomaly score up (a
+        DataFrame like X's columns, higher = more to blame; ``dknn``: the squared differences
+        from the row's nearest training rows, summed over the column's encoded values).
+        ``top_columns`` names the largest few per row."""
+        check_is_fitted(self, "model_")
+        data = self._validate(X, fitting=False)
+        if isinstance(data, ImageSet) or self.model_.codec.kind != "table":
+            raise DataError(f"{source}: explanations are for tables, not images")
+        if not isinstance(X, pd.DataFrame) and hasattr(self, "feature_names_in_"):
+            data.columns = self.feature_names_in_
+        features = self._encode(data, source)
+        with torch.no_grad():
+            parts = self.scorer_.explain(self.model_, features).numpy().astype(np.float64)
+        slices = self.model_.codec.transformer.column_slices()
+        return pd.DataFrame({column: parts[:, where].sum(axis=1) if where.stop > where.start
+                             else np.zeros(len(parts)) for column, where in slices.items()},
+                            index=data.index)
 
     # -- files -----------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
@@ -150,7 +168,6 @@ class GANDetector(OutlierMixin, BaseEstimator):
         save_loaded_model(self.model_, directory, detector={
             "scorer": self.scorer, "contamination": self.contamination,
             "threshold": self.threshold_, "params": self.get_params(),
-            "score_range": list(self.score_range_),
             "state": {"file": DETECTOR_FILE, "sha256": sha256_of(directory / DETECTOR_FILE)},
         })
         return directory
@@ -171,5 +188,4 @@ class GANDetector(OutlierMixin, BaseEstimator):
         detector.scorer_: Scorer = build_scorer(details["scorer"])
         detector.scorer_.load_state(detector.model_, load_file(str(state_path)))
         detector.threshold_ = details["threshold"]
-        detector.score_range_ = tuple(details["score_range"])
         return detector

@@ -49,9 +49,10 @@ def outlier_labels(values: pd.Series, column: str) -> np.ndarray:
 def score_table(
     data: str | Path, out: str | Path, score_chunk, *, threshold: float | None,
     contamination: float | None, label_column: str | None = None, quiet: bool = False,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int = CHUNK_ROWS, explain_chunk=None,
 ) -> DetectReport:
-    """Stream ``data`` through ``score_chunk(frame, source) -> scores`` into ``out``.
+    """Stream ``data`` through ``score_chunk(frame, source) -> scores`` into ``out``; with
+    ``explain_chunk(frame, source) -> strings``, also a column ``explanation``.
 
     With a fixed ``threshold`` one pass suffices; with only ``contamination``, a first pass scores
     every row and the threshold is the (1 - contamination) quantile of those scores.
@@ -80,7 +81,12 @@ def score_table(
             scores = scored(chunk)
             if label_column:
                 all_labels.append(outlier_labels(chunk[label_column], label_column))
-            writer.write(chunk.assign(score=scores, is_outlier=(scores > threshold).astype(int)))
+            added = {"score": scores, "is_outlier": (scores > threshold).astype(int)}
+            if explain_chunk is not None:
+                features = chunk.drop(columns=[label_column]) if label_column else chunk
+                added["explanation"] = explain_chunk(features, str(data))
+            # one concat, not a column at a time: wide tables would fragment
+            writer.write(pd.concat([chunk, pd.DataFrame(added, index=chunk.index)], axis=1))
             all_scores.append(scores.astype(np.float32))
             progress.update(len(chunk))
     progress.close()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import torch
 
 from gantk import plugins
+from gantk.errors import GantkError
 from gantk.hookspecs import HasFeatures
 from gantk.model.directory import GANModel
 
@@ -24,12 +25,24 @@ class Scorer:
 
     #: the architecture this scorer needs (used when the detector names none), e.g. "vaegan"
     architecture: str | None = None
+    #: the name it is registered under (set by build_scorer)
+    name: str = "?"
 
     def fit(self, model: GANModel, features: torch.Tensor, seed: int = 0) -> Scorer:
         return self
 
     def score(self, model: GANModel, features: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def fit_score(self, model: GANModel, features: torch.Tensor, seed: int = 0) -> torch.Tensor:
+        """``fit``, then the training rows' scores (the detector's threshold needs them); a
+        scorer that computes them while fitting returns them without a second pass."""
+        return self.fit(model, features, seed).score(model, features)
+
+    def explain(self, model: GANModel, features: torch.Tensor) -> torch.Tensor:
+        """(N, encoded width): how much each encoded value pushes its row's score up; the
+        detector sums them over each column's values."""
+        raise GantkError(f"scorer {self.name!r} cannot explain its scores (dknn can)")
 
     def state(self) -> dict[str, torch.Tensor]:
         return {}
@@ -44,7 +57,9 @@ class Scorer:
 
 
 def build_scorer(name: str) -> Scorer:
-    return plugins.lookup("scorer", name).factory()
+    scorer = plugins.lookup("scorer", name).factory()
+    scorer.name = name
+    return scorer
 
 
 @torch.no_grad()
@@ -67,10 +82,11 @@ class NearestNeighbours:
     """Exact mean distance to the k nearest rows of a fixed reference, by matrix products: a
     million queries need no index and bounded memory.
 
-    The reference is centred once, on its mean, and queries with it: |q|² + |r|² - 2q·r cancels
-    badly for near neighbours when the norms are large, and D's features share a big common offset.
-    |q|² is the same along a query's row, so ranking needs only |r|² - 2q·r (one GEMM with the
-    norms as its bias); |q|² joins the k kept values only.
+    The k nearest are found by one GEMM: |q - r|² = |q|² + |r|² - 2q·r, and |q|² is the same along
+    a query's row, so ranking needs only |r|² - 2q·r (the norms as the GEMM's bias). That
+    expansion cancels badly in float32 and its rounding depends on the batch, so the distances to
+    the k found are then computed directly, |q - r|: a row scores the same alone or in any batch.
+    The reference is centred once, on its mean, since D's features share a big common offset.
     """
 
     def __init__(self, reference: torch.Tensor, k: int):
@@ -80,15 +96,19 @@ class NearestNeighbours:
         self.centred = reference - self.center
         self.norms = self.centred.pow(2).sum(dim=1)
 
-    def block(self, queries: torch.Tensor) -> torch.Tensor:
-        """Mean k-NN distance for one block of (uncentred) queries, loop-free so export can trace it."""
+    def nearest(self, queries: torch.Tensor, k: int | None = None) -> torch.Tensor:
+        """(B, k) indices into the reference of each query's nearest rows, nearest first."""
         queries = queries - self.center
         ranked = torch.addmm(self.norms, queries, self.centred.T, alpha=-2)
-        nearest = torch.topk(ranked, self.k, dim=1, largest=False).values
-        squared = (nearest + queries.pow(2).sum(dim=1, keepdim=True)).clamp_min(0)
-        return squared.sqrt().mean(dim=1)
+        return torch.topk(ranked, min(k or self.k, self.k), dim=1, largest=False).indices
+
+    def distances(self, queries: torch.Tensor) -> torch.Tensor:
+        """(B, k) distances to each query's k nearest, ascending; loop-free so export can trace
+        it. A block of B queries needs B x reference floats: 40 MB for 1,024 x 10,000."""
+        differences = (queries - self.center).unsqueeze(1) - self.centred[self.nearest(queries)]
+        return differences.pow(2).sum(dim=2).sqrt().sort(dim=1).values
 
     def mean_distance(self, queries: torch.Tensor) -> torch.Tensor:
-        rows = 1024  # a 1024 x reference distance block: 40 MB for 10,000 reference rows
-        return torch.cat([self.block(queries[start:start + rows])
-                          for start in range(0, len(queries), rows)])
+        """Mean distance to the k nearest, 1,024 queries at a time."""
+        return torch.cat([self.distances(queries[start:start + 1024]).mean(dim=1)
+                          for start in range(0, len(queries), 1024)])

@@ -170,7 +170,7 @@ def export_model(model_dir: str | Path, out: str | Path, what: str = "generator"
         examples = [_detector_inputs(model, 3, streams.export_examples())]
         details = config["detector"]
         metadata = {"what": "detector", "detector": {
-            key: details[key] for key in ("scorer", "contamination", "threshold", "score_range")}}
+            key: details[key] for key in ("scorer", "contamination", "threshold")}}
     else:
         raise OptionError("what", f"must be generator or detector, not {what!r}")
     metadata.update({

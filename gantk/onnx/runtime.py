@@ -16,6 +16,7 @@ import pandas as pd
 
 from gantk.data.codec import ImageCodec, TableCodec, codec_from_dict
 from gantk.data.images import ImageSamples, ImageSet, images_from_array
+from gantk.detect.convention import OutlierConvention
 from gantk.errors import DataError, GantkError, ModelFileError
 from gantk.onnx.format import METADATA_KEY, ONNX_FORMAT_VERSION
 from gantk.sampling.draw import BATCH, Drawn, assemble, draw_samples
@@ -116,9 +117,11 @@ class OnnxGenerator(_OnnxModel):
         return assemble(self.codec, outputs, labels)
 
 
-class OnnxDetector(_OnnxModel):
-    """An exported detector: ``score(X)`` (higher = more anomalous) and ``predict(X)`` (1 = outlier,
-    above the threshold the detector was trained with)."""
+class OnnxDetector(OutlierConvention, _OnnxModel):
+    """An exported detector, with ``GANDetector``'s scoring faces: ``anomaly_score(X)`` (higher =
+    more anomalous, what the graph computes), and ``score_samples``, ``decision_function`` and
+    ``predict`` (-1 outlier, +1 inlier) in scikit-learn's convention, against the threshold the
+    detector was trained with."""
 
     what = "detector"
 
@@ -126,18 +129,13 @@ class OnnxDetector(_OnnxModel):
     def threshold_(self) -> float:
         return float(self.metadata["detector"]["threshold"])
 
-    def score(self, X, source: str = "the data") -> np.ndarray:
-        """Anomaly scores for a DataFrame (the training columns) or images."""
+    def anomaly_score(self, X, source: str = "the data") -> np.ndarray:
+        """For a DataFrame (the training columns) or images."""
         features = self._encode(X, source)
         return np.concatenate([
             self.session.run(["score"], {"x": features[start:start + BATCH]})[0]
             for start in range(0, len(features), BATCH)
         ]).astype(np.float64)
-
-    decision_function = score  # scikit-learn's name, so it drops in where GANDetector was
-
-    def predict(self, X) -> np.ndarray:
-        return (self.score(X) > self.threshold_).astype(int)
 
     def _encode(self, X, source: str) -> np.ndarray:
         if isinstance(self.codec, TableCodec):

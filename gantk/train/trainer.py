@@ -41,9 +41,10 @@ from gantk.train.options import TrainOptions, check_options, make_config
 def train(
     data: str | Path | pd.DataFrame, directory: str | Path, options: TrainOptions | None = None, *,
     label_column: str | None = None, categorical: Iterable[str] = (), conditional: bool = False,
-    resume: bool = False, force: bool = False, quiet: bool = False,
+    resume: bool = False, force: bool = False, quiet: bool = False, source: str = "the data",
 ) -> Path:
-    """Train on ``data`` and write a model directory; the Python face of ``gantk train``."""
+    """Train on ``data`` and write a model directory; the Python face of ``gantk train``.
+    ``source`` names a DataFrame ``data`` in error messages (the file it came from)."""
     options = options or TrainOptions()
     directory = Path(directory)
     check_options(options)
@@ -60,7 +61,7 @@ def train(
         codec, encoded = load_training_data(
             data, label_column, categorical, options.normalization, options.seed,
             conditional_images=conditional, spike_share=options.spike_share,
-            category_conditions=options.category_conditioning,
+            category_conditions=options.category_conditioning, source=source,
         )
         config = make_config(options, codec, len(encoded.features))
         trainer = Trainer(config, codec, encoded, directory, quiet)
