@@ -45,6 +45,7 @@ def test_estimator_conventions(fitted):
     decision_function = score_samples - offset_, negative exactly for the outliers;
     anomaly_score is score_samples negated, with threshold_ = -offset_ on its scale."""
     detector, X, y = fitted
+    assert detector.scorer_.name == "dknn"  # the default for tables
     scores = detector.anomaly_score(X)
     assert roc_auc_score(y, scores) > 0.85
     np.testing.assert_array_equal(detector.score_samples(X), -scores)
@@ -237,10 +238,12 @@ def test_unusual_tables(tmp_path, run_cli):
 
 
 def test_images_one_class(digits_npz):
-    """Train on one kind of image, score others: the other kind must score higher."""
+    """Train on one kind of image, score others: the other kind must score higher. The default
+    scorer for images is izif; a table gets dknn."""
     with np.load(digits_npz) as archive:
         images, labels = archive["X"], archive["y"]
     detector = GANDetector(steps=60, batch_size=16).fit(images[labels == 0])
+    assert detector.scorer_.name == "izif"  # the default for images
     scores = detector.anomaly_score(images)
     assert roc_auc_score(labels, scores) > 0.9
     with pytest.raises(GantkError, match="a table given to a detector trained on images"):
@@ -271,7 +274,7 @@ def test_detect_an_image_folder(digits_npz, tmp_path, run_cli):
             Image.fromarray(pixels).save(folder / f"{index:02d}.png")
     out = tmp_path / "scores.csv"
     result = run_cli("detect", tmp_path / "mixed", "-o", out, "--train", tmp_path / "normal",
-                     "--steps", "60", "--contamination", "0.5", "-q")
+                     "--steps", "60", "--scorer", "dknn", "--contamination", "0.5", "-q")
     assert result.exit_code == 0, result.output
     scored = pd.read_csv(out)
     assert list(scored.columns) == ["image", "class", "score", "is_outlier"]

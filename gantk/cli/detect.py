@@ -24,15 +24,18 @@ Examples:
               help="A detector saved with --save-model, or exported to .onnx: only score.")
 @click.option("--train", "train_data", type=click.Path(),
               help="Train on this (clean) table or image set instead of on DATA.")
-@click.option("--scorer", default=defaults.SCORER, show_default=True, help="Scorer plugin.")
+@click.option("--scorer", help="Scorer plugin. [default: "
+              f"{defaults.DETECT_BY_KIND['table']['scorer']} for tables, "
+              f"{defaults.DETECT_BY_KIND['image']['scorer']} for images]")
 @click.option("--contamination", type=float,
               help=f"Expected share of outliers; sets the threshold. [default: {defaults.CONTAMINATION}]")
 @click.option("--threshold", type=float, help="Score above which a row is an outlier.")
 @click.option("--label-column", help="Column withheld from training and scoring, copied to the "
               "output, and used to print ROC-AUC and average precision (1 = outlier).")
 @click.option("--save-model", type=click.Path(), help="Save the trained detector here.")
-@click.option("--steps", type=int, default=defaults.DETECT_STEPS, show_default=True,
-              help="GAN training steps.")
+@click.option("--steps", type=int, help="GAN training steps. [default: "
+              f"{defaults.DETECT_BY_KIND['table']['steps']} for tables, "
+              f"{defaults.DETECT_BY_KIND['image']['steps']} for images]")
 @click.option("--seed", type=int, default=defaults.SEED, show_default=True)
 @click.option("--explain", is_flag=True, help="Tables: add a column explanation naming, for each "
               "row, the three columns that push its score up most.")

@@ -47,13 +47,14 @@ class GANDetector(OutlierConvention, OutlierMixin, BaseEstimator):
 
     ``contamination`` is the expected share of outliers among the training rows: it sets
     ``threshold_`` to that quantile of their anomaly scores. ``scorer`` names a registered scorer
-    (``dknn`` by default; see ``gantk plugins``). The remaining parameters configure the GAN's
-    training.
+    (see ``gantk plugins``). ``scorer``, ``steps`` and ``batch_size`` left as None take the
+    defaults for the kind of data ``fit`` sees (``gantk.defaults.DETECT_BY_KIND``). The remaining
+    parameters configure the GAN's training.
     """
 
-    def __init__(self, scorer: str = defaults.SCORER,
-                 contamination: float = defaults.CONTAMINATION, steps: int = defaults.DETECT_STEPS,
-                 batch_size: int = defaults.DETECT_BATCH_SIZE, loss: str = defaults.LOSS,
+    def __init__(self, scorer: str | None = None,
+                 contamination: float = defaults.CONTAMINATION, steps: int | None = None,
+                 batch_size: int | None = None, loss: str = defaults.LOSS,
                  architecture: str | None = None, seed: int = defaults.SEED,
                  device: str = defaults.DEVICE, quiet: bool = True):
         self.scorer = scorer
@@ -94,12 +95,14 @@ class GANDetector(OutlierConvention, OutlierMixin, BaseEstimator):
         ``source`` names X in error messages (the file it came from)."""
         check_contamination(self.contamination)
         data = self._validate(X, fitting=True)
-        scorer = build_scorer(self.scorer)
+        by_kind = defaults.DETECT_BY_KIND["image" if isinstance(data, ImageSet) else "table"]
+        scorer = build_scorer(self.scorer or by_kind["scorer"])
         # no spike categories: their one-hot blocks hold no distance to nearby values, which the
         # k-NN scores need (measured on ADBench: docs/benchmarks.md)
         options = TrainOptions(architecture=self.architecture or scorer.architecture,
-                               loss=self.loss, steps=self.steps,
-                               batch_size=self.batch_size, seed=self.seed, device=self.device,
+                               loss=self.loss, steps=self.steps or by_kind["steps"],
+                               batch_size=self.batch_size or by_kind["batch_size"],
+                               seed=self.seed, device=self.device,
                                spike_share=0.0)
         with tempfile.TemporaryDirectory(prefix="gantk-detect-") as scratch:
             directory = train(data, Path(scratch) / "model", options, quiet=self.quiet,
@@ -166,7 +169,7 @@ class GANDetector(OutlierConvention, OutlierMixin, BaseEstimator):
         with atomic_path(directory / DETECTOR_FILE) as temporary:
             save_file(state, str(temporary), metadata={"format": "gantk-detector"})
         save_loaded_model(self.model_, directory, detector={
-            "scorer": self.scorer, "contamination": self.contamination,
+            "scorer": self.scorer_.name, "contamination": self.contamination,
             "threshold": self.threshold_, "params": self.get_params(),
             "state": {"file": DETECTOR_FILE, "sha256": sha256_of(directory / DETECTOR_FILE)},
         })
