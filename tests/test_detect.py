@@ -91,6 +91,11 @@ def test_mixed_dataframe_with_unseen_category_and_infinity(mixed_csv):
     odd["income"] = [np.inf, -np.inf, np.nan]
     scores = detector.anomaly_score(odd)
     assert np.isfinite(scores).all()
+    # an unseen city and an infinite income make every row an outlier, and explain() blames them
+    assert (scores > detector.threshold_).all()
+    assert (scores > detector.anomaly_score(frame.head(3))).all()
+    blamed = detector.explain(odd).idxmax(axis=1)
+    assert set(blamed) <= {"city", "income"} and blamed.iloc[0] in {"city", "income"}
 
 
 # -- the command line ---------------------------------------------------------------------
@@ -141,6 +146,19 @@ def test_streaming_in_small_chunks_matches(labelled_csv, tmp_path):
                                  label_column="y", quiet=True, chunk_rows=rows)
         outs.append(pd.read_csv(out))
     pd.testing.assert_frame_equal(outs[0], outs[1])
+
+
+def test_a_fixed_threshold_decides_the_outliers(labelled_csv, tmp_path, run_cli):
+    out = tmp_path / "fixed.csv"
+    result = run_cli("detect", labelled_csv, "-o", out, "--steps", "30", "--threshold", "1.5",
+                     "--label-column", "y")
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(out)
+    np.testing.assert_array_equal(scored["is_outlier"], (scored["score"] > 1.5).astype(int))
+    assert 0 < scored["is_outlier"].sum() < len(scored)
+    assert "outliers above 1.5" in result.stderr
+    both = run_cli("detect", labelled_csv, "-o", out, "--threshold", "1", "--contamination", "0.1")
+    assert both.exit_code == 2 and "give --contamination or --threshold, not both" in both.stderr
 
 
 def test_contamination_threshold_with_a_saved_model(labelled_csv, tmp_path, run_cli):
@@ -257,6 +275,9 @@ def test_vae_scorer_uses_the_vaegan_encoder():
     detector = GANDetector(scorer="vae", steps=300).fit(X)
     assert detector.model_.config["architecture"] == "vaegan"
     assert roc_auc_score(y, detector.anomaly_score(X)) > 0.85
+    both = GANDetector(scorer="vae+dknn", steps=300).fit(X)  # rank average of vae and dknn
+    assert both.model_.config["architecture"] == "vaegan"
+    assert roc_auc_score(y, both.anomaly_score(X)) > 0.85
     with pytest.raises(GantkError, match="scorer 'vae' needs the vaegan architecture"):
         GANDetector(scorer="vae", architecture="mlp", steps=5).fit(X)
 
