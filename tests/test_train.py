@@ -71,9 +71,15 @@ def test_model_directory_contents(mixed_csv, tmp_path):
 
 
 @pytest.mark.parametrize("loss", ["minimax", "ns", "wgan-gp", "hinge"])
-def test_every_builtin_loss_trains(mixed_csv, tmp_path, loss):
-    train(mixed_csv, tmp_path / "m", TrainOptions(steps=10, loss=loss), quiet=True)
-    assert len(sample(load_model(tmp_path / "m"), 10)) == 10
+def test_every_builtin_loss_trains(correlated_csv, tmp_path, loss):
+    """Each loss learns y = 2x and the sign column from 150 steps: the sampled rows' correlation
+    is about 0.98 and the sign agrees with x for 85 % of them, where an untrained generator's
+    rows give -0.09 and 52 %."""
+    train(correlated_csv, tmp_path / "m", TrainOptions(steps=150, loss=loss), quiet=True)
+    rows = sample(load_model(tmp_path / "m"), 500, seed=0)
+    assert len(rows) == 500
+    assert np.corrcoef(rows["x"], rows["y"])[0, 1] > 0.9
+    assert ((rows["x"] > 0) == (rows["sign"] == "pos")).mean() > 0.75
 
 
 def test_packed_discriminator_judges_packs_and_says_where_single_rows_are_needed(
