@@ -151,8 +151,7 @@ class TableCodec(Codec):
                               source=source)
         transformer = TableTransformer(schema, normalization, spike_share).fit(features, seed=seed)
         if transformer.width == 0:
-            raise DataError(f"{source}: every column holds a single value (all rows are the "
-                            "same), so there is nothing to learn")
+            raise _nothing_to_learn(source)
         return cls(transformer, label)
 
     @property
@@ -291,6 +290,11 @@ def as_data(X) -> pd.DataFrame | ImageSet:
     return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
 
 
+def _nothing_to_learn(source: str) -> DataError:
+    return DataError(f"{source}: every column holds a single value (all rows are the same), so "
+                     "there is nothing to learn")
+
+
 def codec_from_dict(values: dict) -> Codec:
     """The codec a config.json (or an exported file's metadata) describes."""
     return {"table": TableCodec, "image": ImageCodec}[values["kind"]].from_dict(values)
@@ -326,18 +330,16 @@ def load_training_data(
         codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source,
                                spike_share)
         encoded = codec.encode(frame, source)
-        if np.ptp(encoded.features, axis=0).max() == 0:
-            raise DataError(f"{source}: every column holds a single value (all rows are the "
-                            "same), so there is nothing to learn")
+        if np.ptp(encoded.features, axis=0).max() == 0:  # e.g. one category, or one row repeated
+            raise _nothing_to_learn(source)
         if category_conditions:
             codec.conditions = CategoryConditions.fit(codec.transformer, encoded.features,
                                                       encoded.labels, codec.n_classes)
         return codec, encoded
-    if not isinstance(path, ImageSet):
-        source = str(path)
     if isinstance(path, ImageSet):
         images = path
     else:
+        source = str(path)
         path = Path(path)
         if not path.exists():
             raise DataError(f"{path}: no such file or folder")
