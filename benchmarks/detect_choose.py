@@ -35,7 +35,8 @@ from detect_protocol import (
 from sklearn.metrics import roc_auc_score
 
 from gantk.data.codec import as_data
-from gantk.detect.scoring import NearestNeighbours, discriminator_features
+from gantk.detect.scoring import discriminator_features
+from gantk.detect.search import NearestNeighbours
 from gantk.model.directory import load_model
 from gantk.train import TrainOptions, train
 
@@ -53,7 +54,7 @@ def robust_scale(train_scores: np.ndarray, test_scores: np.ndarray) -> np.ndarra
 
 def knn_scores(reference: torch.Tensor, queries: torch.Tensor, k: int, same: bool) -> np.ndarray:
     """Mean distance to the k nearest reference rows (a row is not its own neighbour)."""
-    neighbours = NearestNeighbours(reference, k + int(same))
+    neighbours = NearestNeighbours.build(reference, k + int(same), exact=True)
     scores = neighbours.mean_distance(queries).numpy().astype(np.float64)
     if same:  # drop the zero self-distance from the mean
         scores = scores * (k + 1) / k

@@ -127,7 +127,7 @@ def without_the_gan(train, test):
     """The ablation: the default scorer's two k-NN views on gantk's encoded rows instead of on D's
     features (the same encoding, reference and scaling; no GAN is trained)."""
     from gantk.data.codec import TableCodec, as_data
-    from gantk.detect.scoring import NearestNeighbours
+    from gantk.detect.search import NearestNeighbours
 
     codec = TableCodec.fit(as_data(train), spike_share=0.0)
     rows = torch.as_tensor(codec.encode(as_data(train)).features)
@@ -137,11 +137,10 @@ def without_the_gan(train, test):
                                                  .manual_seed(0))[:REFERENCE_ROWS]]
     else:
         rows_for_reference = rows
-    neighbours = NearestNeighbours(rows_for_reference, 35)
+    neighbours = NearestNeighbours.build(rows_for_reference, 35)
 
     def views(x):
-        distances = torch.cat([neighbours.distances(x[start:start + 1024])
-                               for start in range(0, len(x), 1024)])
+        distances = neighbours.distances(x)
         return torch.stack([distances[:, :5].mean(dim=1), distances.mean(dim=1)], dim=1)
 
     quartiles = torch.quantile(views(rows), torch.tensor([0.25, 0.5, 0.75]), dim=0)
@@ -174,41 +173,54 @@ def measure(method: Method, train, test, y) -> dict:
     return {"roc_auc": float(roc_auc_score(y, scores)), "seconds": time.perf_counter() - started}
 
 
+def set_arguments(parser: argparse.ArgumentParser, results: str) -> None:
+    """The options every script over these sets takes; ``results`` names its JSON file."""
+    parser.add_argument("--groups", default="choose,confirm")
+    parser.add_argument("--protocols", default="unsupervised,one-class")
+    parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / results)
+
+
+def all_sets() -> dict[str, tuple[tuple[np.ndarray, np.ndarray], str]]:
+    """Every ADBench set (subsampled) and development set, with its group."""
+    if not (SHARED / "adbench").exists():
+        raise SystemExit(f"{SHARED / 'adbench'} not found (the shared data sets are needed)")
+    sets = {name: (subsample(*data), group_of(name)) for name, data in adbench_sets().items()}
+    sets.update({name: (data, "choose") for name, data in development_sets().items()})
+    return sets
+
+
+def runs(args: argparse.Namespace):
+    """(protocol, set name, group, X, train, test, truth) for each selected set and protocol."""
+    sets, groups = all_sets(), args.groups.split(",")
+    for protocol in args.protocols.split(","):
+        for name, ((X, y), group) in sets.items():
+            if group in groups:
+                yield (protocol, name, group, X, *protocol_split(X, y, protocol))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0", help="gantk seeds, comma-separated")
-    parser.add_argument("--groups", default="choose,confirm")
-    parser.add_argument("--protocols", default="unsupervised,one-class")
-    parser.add_argument("--json", type=Path,
-                        default=Path(__file__).parent / "results" / "detect_protocol.json")
+    set_arguments(parser, "detect_protocol.json")
     args = parser.parse_args()
-    if not (SHARED / "adbench").exists():
-        raise SystemExit(f"{SHARED / 'adbench'} not found (the shared data sets are needed)")
     seeds = [int(seed) for seed in args.seeds.split(",")]
-    sets = {name: (subsample(*data), group_of(name)) for name, data in adbench_sets().items()}
-    sets.update({name: (data, "choose") for name, data in development_sets().items()})
-    groups = args.groups.split(",")
     anchors = {"IsolationForest": isolation_forest, "kNN": knn}
     if ecod() is not None:
         anchors["ECOD"] = ecod()
     results: dict = {}
-    for protocol in args.protocols.split(","):
-        for name, ((X, y), group) in sets.items():
-            if group not in groups:
-                continue
-            train, test, truth = protocol_split(X, y, protocol)
-            row = {"group": group, "rows": len(X), "columns": X.shape[1]}
-            row.update({anchor: measure(method, train, test, truth)
-                        for anchor, method in anchors.items()})
-            row["no GAN"] = measure(without_the_gan, train, test, truth)
-            runs = [measure(gantk_default(seed), train, test, truth) for seed in seeds]
-            row["gantk"] = {"roc_auc": statistics.mean(r["roc_auc"] for r in runs),
-                            "roc_auc_std": statistics.pstdev(r["roc_auc"] for r in runs),
-                            "seconds": statistics.mean(r["seconds"] for r in runs)}
-            results.setdefault(protocol, {})[name] = row
-            print(f"{protocol:12} {group:7} {name:18} {X.shape[0]:6}x{X.shape[1]:<4} "
-                  + "  ".join(f"{method}={row[method]['roc_auc']:.3f} ({row[method]['seconds']:.1f}s)"
-                              for method in [*anchors, "no GAN", "gantk"]), flush=True)
+    for protocol, name, group, X, train, test, truth in runs(args):
+        row = {"group": group, "rows": len(X), "columns": X.shape[1]}
+        row.update({anchor: measure(method, train, test, truth)
+                    for anchor, method in anchors.items()})
+        row["no GAN"] = measure(without_the_gan, train, test, truth)
+        seeded = [measure(gantk_default(seed), train, test, truth) for seed in seeds]
+        row["gantk"] = {"roc_auc": statistics.mean(r["roc_auc"] for r in seeded),
+                        "roc_auc_std": statistics.pstdev(r["roc_auc"] for r in seeded),
+                        "seconds": statistics.mean(r["seconds"] for r in seeded)}
+        results.setdefault(protocol, {})[name] = row
+        print(f"{protocol:12} {group:7} {name:18} {X.shape[0]:6}x{X.shape[1]:<4} "
+              + "  ".join(f"{method}={row[method]['roc_auc']:.3f} ({row[method]['seconds']:.1f}s)"
+                          for method in [*anchors, "no GAN", "gantk"]), flush=True)
     summary = summarise(results, list(anchors))
     for protocol, by_group in summary.items():
         for group, figures in by_group.items():

@@ -7,12 +7,8 @@ import copy
 import torch
 from torch import nn
 
-from gantk.detect.scoring import (
-    NearestNeighbours,
-    Scorer,
-    discriminator_features,
-    map_in_chunks,
-)
+from gantk.detect.scoring import Scorer, discriminator_features, map_in_chunks
+from gantk.detect.search import NearestNeighbours
 from gantk.errors import GantkError, ModelFileError
 from gantk.hookspecs import hookimpl
 from gantk.model.directory import GANModel
@@ -50,6 +46,9 @@ class FeatureKNNScorer(Scorer):
         self.neighbours: NearestNeighbours | None = None
         self.rows: torch.Tensor | None = None  # the reference's encoded rows, for explain()
         self.scale = torch.zeros(2, len(self.ks))  # each view's training median and IQR
+        #: search every reference row in D's full feature space (benchmarks/detect_search.py
+        #: measures the default's reductions against it)
+        self.exact_search = False
 
     def fit(self, model, features, seed=0):
         self.fit_score(model, features, seed)
@@ -61,19 +60,17 @@ class FeatureKNNScorer(Scorer):
             pick = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))
             rows = rows[pick[:REFERENCE_ROWS]]
         self.rows = rows
-        self.neighbours = NearestNeighbours(discriminator_features(model, rows), max(self.ks))
+        self.neighbours = NearestNeighbours.build(discriminator_features(model, rows),
+                                                  max(self.ks), seed, self.exact_search)
         views = self._views(discriminator_features(model, features))
         quartiles = torch.quantile(views, torch.tensor([0.25, 0.5, 0.75]), dim=0)
         self.scale = torch.stack([quartiles[1], (quartiles[2] - quartiles[0]).clamp_min(1e-12)])
         return self._combine(views)
 
-    def _views(self, queries: torch.Tensor) -> torch.Tensor:
+    def _views(self, queries: torch.Tensor, traced: bool = False) -> torch.Tensor:
         """(N, len(ks)): the mean distance to the k nearest, for each k."""
-        return torch.cat([self._views_of_block(queries[start:start + 1024])
-                          for start in range(0, len(queries), 1024)])
-
-    def _views_of_block(self, queries: torch.Tensor) -> torch.Tensor:
-        distances = self.neighbours.distances(queries)
+        distances = (self.neighbours.traced_distances(queries) if traced
+                     else self.neighbours.distances(queries))
         return torch.stack([distances[:, :min(k, distances.shape[1])].mean(dim=1)
                             for k in self.ks], dim=1)
 
@@ -86,23 +83,24 @@ class FeatureKNNScorer(Scorer):
     def explain(self, model, features):
         """Per encoded value, its squared difference from the 5 nearest reference rows (found
         in D's features): a row's largest sit where it is unlike the rows it is closest to."""
-        found = discriminator_features(model, features)
-        nearest = torch.cat([self.neighbours.nearest(found[start:start + 1024], min(self.ks))
-                             for start in range(0, len(found), 1024)])
+        nearest = self.neighbours.nearest(discriminator_features(model, features), min(self.ks))
         return (features.unsqueeze(1) - self.rows[nearest]).pow(2).mean(dim=1)
 
     def state(self):
-        return {"reference": self.neighbours.reference, "rows": self.rows, "scale": self.scale}
+        search = {f"search.{key}": value for key, value in self.neighbours.state().items()}
+        return {**search, "rows": self.rows, "scale": self.scale}
 
     def load_state(self, model, state):
-        if "scale" not in state:
+        if "search.points" not in state:
             raise ModelFileError("this detector was saved by an older gantk, whose dknn scores "
                                  "differ; train it again")
-        self.neighbours = NearestNeighbours(state["reference"], max(self.ks))
+        search = {key[len("search."):]: value for key, value in state.items()
+                  if key.startswith("search.")}
+        self.neighbours = NearestNeighbours(search, max(self.ks))
         self.rows, self.scale = state["rows"], state["scale"]
 
     def graph(self, model):
-        return lambda x: self._combine(self._views_of_block(model.discriminator.features(x)))
+        return lambda x: self._combine(self._views(model.discriminator.features(x), traced=True))
 
 
 class Encoder(nn.Module):

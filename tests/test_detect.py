@@ -306,23 +306,60 @@ def test_detect_an_image_folder(digits_npz, tmp_path, run_cli):
     assert bad.exit_code == 2 and "--label-column is for tables" in bad.stderr
 
 
-def test_nearest_neighbours_match_brute_force_despite_a_large_common_offset():
-    """The GEMM ranking (|r|² - 2q·r, |q|² added to the kept k) equals sorting all distances,
-    also when every row shares an offset 1,000x their spread (D's features do)."""
+def _clustered(rows: int, width: int, seed: int):
+    """Rows on a few clusters in a low-dimensional subspace, with a large common offset: how
+    D's features look."""
     import torch
 
-    from gantk.detect.scoring import NearestNeighbours
+    centres = torch.randn(12, 6, generator=torch.Generator().manual_seed(98)) * 4
+    generator = torch.Generator().manual_seed(seed)
+    latent = centres[torch.randint(12, (rows,), generator=generator)] + torch.randn(
+        rows, 6, generator=generator)
+    mixing = torch.randn(6, width, generator=torch.Generator().manual_seed(99))
+    return latent @ mixing + 1000.0 + 0.01 * torch.randn(rows, width, generator=generator)
 
-    generator = torch.Generator().manual_seed(0)
-    offset = 1000.0 * torch.ones(16)
-    reference = torch.randn(3000, 16, generator=generator) + offset
-    queries = torch.cat([reference[:5], torch.randn(2000, 16, generator=generator) + offset])
-    neighbours = NearestNeighbours(reference, k=7)
+
+def test_nearest_neighbours_match_brute_force_despite_a_large_common_offset():
+    """A small reference is searched whole: the distances equal sorting all distances (in
+    float64), also when every row shares an offset 1,000x their spread."""
+    import torch
+
+    from gantk.detect.search import NearestNeighbours
+
+    reference = _clustered(3000, 64, seed=0)
+    queries = torch.cat([reference[:5], _clustered(2000, 64, seed=1)])
+    neighbours = NearestNeighbours.build(reference, k=7)
+    assert neighbours.centroids is None and neighbours.points.shape[1] < 64
     expected = torch.cdist(queries.double(), reference.double()).topk(7, largest=False).values
-    found = neighbours.mean_distance(queries)
-    assert torch.allclose(found.double(), expected.mean(dim=1), atol=2e-3)
-    assert found[:5].max() < expected[:5, 1:].mean()  # a row of the reference is its own neighbour
-    assert NearestNeighbours(reference[:3], k=7).k == 3
+    found = neighbours.distances(queries)
+    assert torch.allclose(found.double(), expected, rtol=1e-3, atol=2e-3)
+    assert (found[:5, 0] < 1e-4).all()  # a row of the reference is its own nearest neighbour
+    assert NearestNeighbours.build(reference[:3], k=7).k == 3
+
+
+def test_a_large_reference_is_searched_by_cells_and_stays_close_to_the_exact_search():
+    """Beyond CELL_FROM rows the search compares each query with its cell's candidates only:
+    the mean distance to the 35 nearest stays within 1 % of the exact one for 99 % of queries;
+    the traced (export) form finds the same neighbours, a row scores the same alone as in a
+    batch (float64 ranking: to within 1e-6), and the saved state searches the same."""
+    import torch
+
+    from gantk.detect.search import CELL_FROM, NearestNeighbours
+
+    reference = _clustered(CELL_FROM + 2000, 32, seed=2)
+    queries = torch.cat([_clustered(3000, 32, seed=3), reference[:500],
+                         reference[:100] + 50.0])  # far from everything
+    neighbours = NearestNeighbours.build(reference, k=35)
+    assert neighbours.centroids is not None
+    exact = torch.cdist(queries.double(), reference.double()).topk(35, largest=False).values
+    found = neighbours.distances(queries)
+    relative = (found.double().mean(dim=1) / exact.mean(dim=1) - 1).abs()
+    assert torch.quantile(relative, 0.99) < 0.01
+    assert torch.allclose(neighbours.traced_distances(queries), found, rtol=1e-4, atol=1e-4)
+    alone = torch.cat([neighbours.distances(queries[i:i + 1]) for i in range(0, 3600, 97)])
+    assert torch.allclose(alone, found[0:3600:97], rtol=1e-6, atol=1e-5)
+    rebuilt = NearestNeighbours(neighbours.state(), k=35)
+    assert torch.equal(rebuilt.distances(queries), found)
 
 
 def test_scikit_learns_own_checks_pass_but_subset_invariance():

@@ -132,6 +132,25 @@ def test_exported_detector_scores_like_the_saved_one(tmp_path, run_cli):
     assert "unexpected column(s) 'score', 'is_outlier'" in wrong.stderr
 
 
+def test_exported_detector_searches_cells_like_the_saved_one(tmp_path):
+    """A reference past CELL_FROM rows is searched by cells; the exported graph gathers each
+    query's cell candidates and must find the same neighbours as the saved detector."""
+    from gantk.detect.search import CELL_FROM
+    from gantk.onnx.export import export_model
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=CELL_FROM + 500)
+    frame = pd.DataFrame({"x": x, "y": x ** 2 + rng.normal(0, 0.1, len(x)),
+                          "z": rng.normal(size=len(x))})
+    detector = GANDetector(steps=20, seed=3).fit(frame)
+    assert detector.scorer_.neighbours.centroids is not None
+    detector.save(tmp_path / "det")
+    export_model(tmp_path / "det", tmp_path / "det.onnx", what="detector")
+    queries = pd.concat([frame.sample(400, random_state=0), frame.head(50) * 5])
+    np.testing.assert_allclose(OnnxDetector(tmp_path / "det.onnx").anomaly_score(queries),
+                               detector.anomaly_score(queries), rtol=1e-3, atol=1e-3)
+
+
 def test_image_generator_matches_pytorch(digits_npz, tmp_path, run_cli):
     assert run_cli("train", digits_npz, "-o", tmp_path / "g", "--conditional", "--steps", "20",
                    "-q").exit_code == 0

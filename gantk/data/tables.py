@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -108,7 +109,16 @@ class TableWriter:
         return self
 
     def write(self, chunk: pd.DataFrame) -> None:
-        if self.path.suffix.lower() == ".csv":
+        if self.path.suffix.lower() == ".csv" and _arrow_writes(chunk):
+            import pyarrow as pa
+            import pyarrow.csv as pa_csv
+
+            if not self._started:  # pandas' header: names quoted only where needed
+                chunk.head(0).to_csv(self._temporary, index=False)
+            with open(self._temporary, "ab") as out:
+                pa_csv.write_csv(pa.Table.from_pandas(chunk, preserve_index=False), out,
+                                 pa_csv.WriteOptions(include_header=False))
+        elif self.path.suffix.lower() == ".csv":
             chunk.to_csv(self._temporary, index=False, header=not self._started,
                          mode="a" if self._started else "w")
         else:
@@ -128,6 +138,26 @@ class TableWriter:
         if self._parquet is not None:
             self._parquet.close()
         self._atomic.__exit__(*exc_info)
+
+
+def _arrow_writes(chunk: pd.DataFrame) -> bool:
+    """Whether pyarrow's CSV writer can write ``chunk`` (8x pandas' speed) as pandas would: only
+    numbers, under unique string names, and no float column whose values are all whole (pyarrow
+    writes 3.0 as 3, which would read back as integers). It writes 1e-08 as 1e-8: the same
+    values. Text, dates and booleans it would format differently, so those go through pandas."""
+    if importlib.util.find_spec("pyarrow") is None or not chunk.columns.is_unique:
+        return False
+    if not all(isinstance(name, str) for name in chunk.columns):
+        return False
+    for _, values in chunk.items():
+        if values.dtype.kind not in "iuf":
+            return False
+        if values.dtype.kind == "f":
+            numbers = values.to_numpy()
+            finite = numbers[np.isfinite(numbers)]
+            if len(finite) == 0 or np.all(finite == np.round(finite)):
+                return False
+    return True
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
@@ -157,6 +187,9 @@ class ColumnSchema:
     maximum: float | None = None
     categories: list | None = None
     decimals: int | None = None  # continuous columns: the most decimals observed (up to 6)
+    #: numbers: the training median, where missing values are encoded (a constant, so a row
+    #: encodes the same in any batch; None in models saved before it was recorded)
+    median: float | None = None
 
 
 @dataclass
@@ -238,6 +271,7 @@ def infer_schema(
                 minimum=float(values.min()) if len(values) else None,
                 maximum=float(values.max()) if len(values) else None,
                 decimals=None if integral else _decimals(values),
+                median=float(np.median(values)) if len(values) else None,
             )
         )
     return TableSchema(columns)

@@ -1,4 +1,4 @@
-"""The contract an anomaly scorer fulfils, and the k-NN search the feature-based ones share.
+"""The contract an anomaly scorer fulfils, and D's features that several scorers read.
 
 A scorer turns a trained GAN into anomaly scores: ``fit`` sees the encoded training data once (and
 may learn something of its own, like an encoder), ``score`` maps encoded rows to numbers where
@@ -76,39 +76,3 @@ def discriminator_features(model: GANModel, features: torch.Tensor) -> torch.Ten
     if not isinstance(model.discriminator, HasFeatures):
         raise TypeError(f"architecture {model.config['architecture']!r}: D has no features()")
     return map_in_chunks(model.discriminator.features, features, model.discriminator)
-
-
-class NearestNeighbours:
-    """Exact mean distance to the k nearest rows of a fixed reference, by matrix products: a
-    million queries need no index and bounded memory.
-
-    The k nearest are found by one GEMM: |q - r|² = |q|² + |r|² - 2q·r, and |q|² is the same along
-    a query's row, so ranking needs only |r|² - 2q·r (the norms as the GEMM's bias). That
-    expansion cancels badly in float32 and its rounding depends on the batch, so the distances to
-    the k found are then computed directly, |q - r|: a row scores the same alone or in any batch.
-    The reference is centred once, on its mean, since D's features share a big common offset.
-    """
-
-    def __init__(self, reference: torch.Tensor, k: int):
-        self.reference = reference
-        self.k = min(k, len(reference))
-        self.center = reference.mean(dim=0)
-        self.centred = reference - self.center
-        self.norms = self.centred.pow(2).sum(dim=1)
-
-    def nearest(self, queries: torch.Tensor, k: int | None = None) -> torch.Tensor:
-        """(B, k) indices into the reference of each query's nearest rows, nearest first."""
-        queries = queries - self.center
-        ranked = torch.addmm(self.norms, queries, self.centred.T, alpha=-2)
-        return torch.topk(ranked, min(k or self.k, self.k), dim=1, largest=False).indices
-
-    def distances(self, queries: torch.Tensor) -> torch.Tensor:
-        """(B, k) distances to each query's k nearest, ascending; loop-free so export can trace
-        it. A block of B queries needs B x reference floats: 40 MB for 1,024 x 10,000."""
-        differences = (queries - self.center).unsqueeze(1) - self.centred[self.nearest(queries)]
-        return differences.pow(2).sum(dim=2).sqrt().sort(dim=1).values
-
-    def mean_distance(self, queries: torch.Tensor) -> torch.Tensor:
-        """Mean distance to the k nearest, 1,024 queries at a time."""
-        return torch.cat([self.distances(queries[start:start + 1024]).mean(dim=1)
-                          for start in range(0, len(queries), 1024)])

@@ -60,15 +60,21 @@ class ColumnEncoder:
 
     # -- rows → floats --------------------------------------------------------------------
     def encode(self, series: pd.Series) -> list[np.ndarray]:
-        """The column's blocks for ``series``; missing numbers are encoded at the median and
-        flagged in the missing block."""
+        """The column's blocks for ``series``; missing numbers are encoded at the training
+        median and flagged in the missing block."""
         missing = series.isna().to_numpy()
         values = as_numbers(series, self.column.name)
-        filled = np.where(missing, np.nanmedian(values) if (~missing).any() else 0.0, values)
+        filled = np.where(missing, self._fill_value(values, missing), values)
         parts = self.encode_values(filled)
         if self.missing:
             parts.append(np.stack([~missing, missing], axis=1).astype(np.float32))
         return parts
+
+    def _fill_value(self, values: np.ndarray, missing: np.ndarray) -> float:
+        if self.column.median is not None:
+            return self.column.median
+        # models saved before the median was recorded: the batch's own, as they were trained
+        return float(np.nanmedian(values)) if (~missing).any() else 0.0
 
     def encode_values(self, values: np.ndarray) -> list[np.ndarray]:
         raise NotImplementedError
