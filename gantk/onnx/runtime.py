@@ -8,6 +8,7 @@ column, the threshold) comes from the JSON that ``gantk export`` stores in the f
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +80,22 @@ class _OnnxModel:
     what = ""
 
     def __init__(self, path: str | Path, provider: str = "auto"):
-        self.path = Path(path)
-        self.session, self.metadata = open_session(path, provider)
+        self._open(path, provider, str(path))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, source: str = "the model", provider: str = "auto"):
+        """The same from the file's bytes (what a distributed job ships to its workers);
+        ``source`` names it in errors."""
+        model = cls.__new__(cls)
+        model._open(data, provider, source)
+        return model
+
+    def _open(self, model: str | Path | bytes, provider: str, source: str) -> None:
+        self.source = source
+        self.session, self.metadata = open_session(model, provider, source)
         if self.metadata["what"] != self.what:
-            raise ModelFileError(f"{path}: an exported {self.metadata['what']}, not a {self.what}")
+            raise ModelFileError(f"{source}: an exported {self.metadata['what']}, not a "
+                                 f"{self.what}")
         self.codec: TableCodec | ImageCodec = codec_from_dict(self.metadata["data"])
 
     @property
@@ -116,6 +129,13 @@ class OnnxGenerator(_OnnxModel):
                                        run, labelled_by_model=labelled_by_model)
         return assemble(self.codec, outputs, labels)
 
+    def sample_frame(self, count: int, seed: int = 0, label=None) -> pd.DataFrame:
+        """``sample`` for a table generator, refusing an image one: what a distributed job
+        calls per partition (``gantk.scale``)."""
+        if not isinstance(self.codec, TableCodec):
+            raise DataError(f"{self.source}: an image generator; sample_frame makes table rows")
+        return self.sample(count, seed=seed, label=label)
+
 
 class OnnxDetector(OutlierConvention, _OnnxModel):
     """An exported detector, with ``GANDetector``'s scoring faces: ``anomaly_score(X)`` (higher =
@@ -136,6 +156,23 @@ class OnnxDetector(OutlierConvention, _OnnxModel):
             self.session.run(["score"], {"x": features[start:start + BATCH]})[0]
             for start in range(0, len(features), BATCH)
         ]).astype(np.float64)
+
+    def score_frame(self, frame: pd.DataFrame, passthrough: Sequence[str] = ()) -> pd.DataFrame:
+        """``frame`` with ``score`` and ``is_outlier`` (1 above ``threshold_``) added, as
+        ``gantk detect --model`` writes them; ``passthrough`` columns (IDs, labels) are kept but
+        not scored. What a distributed job calls per partition (``gantk.scale``)."""
+        if not isinstance(self.codec, TableCodec):
+            raise DataError(f"{self.source}: an image detector; score_frame scores tables")
+        if not isinstance(frame, pd.DataFrame):
+            raise DataError(f"score_frame takes a pandas DataFrame, not {type(frame).__name__}")
+        missing = [column for column in passthrough if column not in frame.columns]
+        if missing:
+            raise DataError(f"passthrough column(s) {', '.join(map(repr, missing))} not among "
+                            f"the data's columns")
+        scores = self.anomaly_score(frame.drop(columns=list(passthrough)), source=self.source)
+        return pd.concat([frame, pd.DataFrame(
+            {"score": scores, "is_outlier": (scores > self.threshold_).astype(np.int64)},
+            index=frame.index)], axis=1)
 
     def _encode(self, X, source: str) -> np.ndarray:
         if isinstance(self.codec, TableCodec):
