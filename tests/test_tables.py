@@ -8,7 +8,7 @@ import pytest
 
 from conftest import make_mixed_table, requires_shared
 from gantk.data.codec import TableCodec
-from gantk.data.tables import infer_schema, read_table
+from gantk.data.tables import infer_schema, iter_table, read_table
 from gantk.data.transform import TableTransformer
 from gantk.errors import DataError
 
@@ -188,3 +188,42 @@ def test_a_row_encodes_the_same_alone_as_in_any_batch():
     np.testing.assert_array_equal(chunks, whole)
     median = codec.transformer.schema.columns[1].median
     assert median == pytest.approx(train["income"].median())
+
+
+@pytest.mark.parametrize("content, expected", [
+    # a blank string in a numeric column is a missing value (the Telco churn table's TotalCharges)
+    ("id,charges\n1, \n2,29.85\n3,\n", {"id": [1, 2, 3], "charges": [None, 29.85, None]}),
+    ("\ufeffa,b\n1,x\n2,y\n", {"a": [1, 2], "b": ["x", "y"]}),  # a UTF-8 byte-order mark
+    ("a;b;c\n1,5;x;2\n-0,25;y;3\n", {"a": [1.5, -0.25], "b": ["x", "y"], "c": [2, 3]}),
+    ("a\tb\n1\tx\n2\t\n", {"a": [1, 2], "b": ["x", None]}),
+    ('name|"note, with comma"\nx|1\ny|2\n', {"name": ["x", "y"], "note, with comma": [1, 2]}),
+])
+def test_csv_files_as_people_have_them(tmp_path, content, expected):
+    path = tmp_path / "messy.csv"
+    path.write_text(content, encoding="utf-8")
+    frame = read_table(path)
+    assert list(frame.columns) == list(expected)
+    for name, values in expected.items():
+        got = [None if pd.isna(value) else value for value in frame[name]]
+        assert got == values, name
+        if all(isinstance(value, (int, float)) or value is None for value in values):
+            assert pd.api.types.is_numeric_dtype(frame[name]), name
+    chunked = pd.concat(list(iter_table(path, 2)))
+    assert list(chunked.columns) == list(expected)
+    np.testing.assert_array_equal(chunked.isna(), frame.isna())
+
+
+def test_csv_files_that_cannot_be_read_say_how_to_fix_them(tmp_path, run_cli):
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("name,x\ncaf\xe9,1\nthé,2\n".encode("latin-1"))
+    with pytest.raises(DataError, match="not UTF-8 text .*iconv -f latin1 -t utf-8"):
+        read_table(latin)
+    doubled = tmp_path / "doubled.csv"
+    doubled.write_text("a,b,a\n1,2,3\n4,5,6\n")
+    with pytest.raises(DataError, match="two columns are named 'a'; rename one"):
+        read_table(doubled)
+    for path in (latin, doubled):
+        result = run_cli("train", path, "-o", tmp_path / "model", "-q")
+        assert result.exit_code == 2 and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "model").exists()

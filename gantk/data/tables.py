@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gantk.data.csv_files import csv_options, not_utf8, tidy
 from gantk.errors import DataError
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -46,14 +47,17 @@ def read_table(path: str | Path, min_rows: int = 1) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(path)
+            options = csv_options(path) if path.stat().st_size else {}
+            frame = tidy(pd.read_csv(path, **options), options)
         elif suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         else:
             raise DataError(f"{path}: unknown table format {suffix!r} (use .csv or .parquet)")
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
+    except UnicodeDecodeError as error:
+        raise not_utf8(path, error) from None
+    except (pd.errors.ParserError, OSError, ValueError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
         raise DataError(f"{path}: cannot read the table: {first_line}") from None
     if frame.shape[1] == 0:
@@ -77,7 +81,9 @@ def iter_table(path: str | Path, rows: int):
     start = 0
     try:
         if path.suffix.lower() == ".csv":
-            chunks = pd.read_csv(path, chunksize=rows)
+            options = csv_options(path)
+            chunks = (tidy(chunk, options)
+                      for chunk in pd.read_csv(path, chunksize=rows, **options))
         else:
             import pyarrow.parquet as pq
 
@@ -86,7 +92,9 @@ def iter_table(path: str | Path, rows: int):
             chunk.index = pd.RangeIndex(start, start + len(chunk))
             start += len(chunk)
             yield chunk
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
+    except UnicodeDecodeError as error:
+        raise not_utf8(path, error) from None
+    except (pd.errors.ParserError, OSError, ValueError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
         raise DataError(f"{path}: cannot read the table near row {start + 1}: {first_line}") from None
 
