@@ -1,4 +1,5 @@
-"""Writing files and folders so that a crash never leaves a half-written one under the real name."""
+"""Writing files and folders so that a crash never leaves a half-written one under the real name,
+and so that two runs never write one model directory at once."""
 
 from __future__ import annotations
 
@@ -54,3 +55,45 @@ def atomic_folder(path: str | Path) -> Iterator[Path]:
             os.replace(temporary, path)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
+
+
+LOCK_FILE = ".gantk.lock"
+
+
+@contextlib.contextmanager
+def exclusive_directory(directory: str | Path) -> Iterator[None]:
+    """Hold ``directory`` for this process while the block runs: a second gantk run on it is
+    refused at once (naming the process that holds it) instead of interleaving checkpoints.
+    An advisory lock (flock) that the kernel drops when the process dies, so a killed run
+    never leaves a stale lock behind."""
+    from gantk.errors import GantkError
+
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): run unguarded, as before
+        yield
+        return
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise GantkError(f"{directory}: exists and is not a folder")
+    created = not directory.exists()
+    directory.mkdir(parents=True, exist_ok=True)
+    handle = open(directory / LOCK_FILE, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise GantkError(f"{directory}: another gantk run ({holder}) is writing this model "
+                             "directory; wait for it or choose another -o") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        yield
+    finally:
+        if created and [path.name for path in directory.iterdir()] == [LOCK_FILE]:
+            (directory / LOCK_FILE).unlink()  # a run that failed before writing anything
+            directory.rmdir()
+        handle.close()

@@ -405,3 +405,19 @@ def test_explain_names_the_planted_column():
     assert (explanation.to_numpy().argmax(axis=1) == planted).mean() >= 0.9
     first = top_columns(explanation).str.split(", ").str[0]
     assert (first == [f"c{i}" for i in planted]).mean() >= 0.9
+
+
+def test_a_saved_detector_never_reads_outside_its_directory(tmp_path):
+    import json
+
+    from gantk.errors import ModelFileError
+
+    rng = np.random.default_rng(0)
+    GANDetector(steps=5, batch_size=16).fit(rng.normal(size=(60, 3))).save(tmp_path / "det")
+    (tmp_path / "stolen.safetensors").write_bytes((tmp_path / "det" / "detector.safetensors")
+                                                  .read_bytes())
+    config = json.loads((tmp_path / "det" / "config.json").read_text())
+    config["detector"]["state"]["file"] = "../stolen.safetensors"
+    (tmp_path / "det" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFileError, match="is not a file name in the model directory"):
+        GANDetector.load(tmp_path / "det")

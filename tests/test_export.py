@@ -177,12 +177,25 @@ def test_bad_files_and_inputs(table_export, tmp_path, run_cli):
         if entry.key == "gantk":
             entry.value = json.dumps({**json.loads(entry.value), "format_version": 99})
     onnx.save(newer, str(tmp_path / "newer.onnx"))
+    for name, edit in (("no-data", lambda meta: meta.pop("data")),
+                       ("bad-latent", lambda meta: meta.update(latent_dim="z")),
+                       ("not-what", lambda meta: meta.update(what=["generator"]))):
+        hostile = onnx.load(str(folder / "m.onnx"))
+        for entry in hostile.metadata_props:
+            if entry.key == "gantk":
+                metadata = json.loads(entry.value)
+                edit(metadata)
+                entry.value = json.dumps(metadata)
+        onnx.save(hostile, str(tmp_path / f"{name}.onnx"))
     out = tmp_path / "out.csv"
     cases = [
         (["sample", tmp_path / "junk.onnx", "-n", "2", "-o", out], "not a readable ONNX model"),
         (["sample", tmp_path / "foreign.onnx", "-n", "2", "-o", out], "not one gantk exported"),
         (["sample", tmp_path / "newer.onnx", "-n", "2", "-o", out], "format 99 is newer"),
         (["sample", tmp_path / "missing.onnx", "-n", "2", "-o", out], "no such file"),
+        (["sample", tmp_path / "no-data.onnx", "-n", "2", "-o", out], "incomplete or malformed"),
+        (["sample", tmp_path / "bad-latent.onnx", "-n", "2", "-o", out], "malformed"),
+        (["sample", tmp_path / "not-what.onnx", "-n", "2", "-o", out], "not a generator"),
         (["detect", folder / "mixed.csv", "-o", out, "--model", folder / "m.onnx"],
          "an exported generator, not a detector"),
         (["export", folder / "m", "-o", tmp_path / "x.onnx", "--what", "detector"],

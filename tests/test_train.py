@@ -191,6 +191,47 @@ def test_truncated_weights_are_refused(trained):
         load_model(trained)
 
 
+def _edit_config(directory: Path, edit) -> None:
+    config = json.loads((directory / "config.json").read_text())
+    edit(config)
+    (directory / "config.json").write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize("name", ["../outside.safetensors", "/etc/passwd", "..", "a/b", 7])
+def test_a_config_naming_a_file_outside_the_model_directory_is_refused(trained, run_cli, name):
+    """Model directories come from other people: nothing outside them is ever read."""
+    outside = trained.parent / "outside.safetensors"
+    outside.write_bytes((trained / "weights.safetensors").read_bytes())
+    _edit_config(trained, lambda config: config["weights"].update(file=name))
+    with pytest.raises(ModelFileError, match="is not a file name in the model directory"):
+        load_model(trained)
+    result = run_cli("sample", trained, "-n", "5", "-o", trained.parent / "x.csv")
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert not (trained.parent / "x.csv").exists()
+
+
+def test_a_weights_file_linking_out_of_the_model_directory_is_refused(trained):
+    outside = trained.parent / "elsewhere.safetensors"
+    (trained / "weights.safetensors").rename(outside)
+    (trained / "weights.safetensors").symlink_to(outside)
+    with pytest.raises(ModelFileError, match="links outside the model directory"):
+        load_model(trained)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda config: config.pop("net_spec"),
+    lambda config: config.update(net_spec={"latent_dim": "many"}),
+    lambda config: config.pop("weights"),
+    lambda config: config.update(weights=["weights.safetensors"]),
+])
+def test_a_malformed_config_is_one_line_not_a_traceback(trained, run_cli, edit):
+    _edit_config(trained, edit)
+    with pytest.raises(ModelFileError):
+        load_model(trained)
+    result = run_cli("sample", trained, "-n", "5", "-o", trained.parent / "x.csv")
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
 def test_newer_format_is_refused(trained, run_cli):
     config = json.loads((trained / "config.json").read_text())
     config["format_version"] = 99
@@ -295,6 +336,22 @@ def test_resume_after_sigkill_ends_with_the_same_weights(uninterrupted, tmp_path
     assert steps == list(range(10, 401, 10))
 
 
+def test_a_second_run_on_the_same_directory_is_refused_while_the_first_trains(uninterrupted,
+                                                                             tmp_path):
+    """Two runs writing one model directory would interleave checkpoints: the second is refused
+    at once, naming the first; the first finishes unharmed. (The SIGKILL test above shows a
+    killed run leaves no lock behind: its resume starts.)"""
+    data, reference = uninterrupted
+    first = start_training(data, tmp_path / "m", "--quiet")
+    wait_for_checkpoint(tmp_path / "m", first)
+    second = start_training(data, tmp_path / "m", "--resume", "--quiet")
+    _, stderr = second.communicate(timeout=60)
+    assert second.returncode == 2, stderr
+    assert f"another gantk run (pid {first.pid}) is writing this model directory" in stderr
+    assert first.wait() == 0, first.communicate()
+    assert_same_weights(reference, tmp_path / "m")
+
+
 @pytest.mark.slow
 def test_ctrl_c_saves_a_resumable_checkpoint(uninterrupted, tmp_path):
     data, reference = uninterrupted
@@ -336,3 +393,24 @@ def test_vaegan_trains_its_encoder_through_the_generator_step(mixed_csv, tmp_pat
     trained_weight = model.generator.encoder[0].weight
     assert not torch_.allclose(trained_weight, untrained.encoder[0].weight)
     assert len(sample(model, 20)) == 20
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_half_written_model(mixed_csv, tmp_path, run_cli,
+                                                                  monkeypatch):
+    import errno
+
+    from gantk.model import directory as model_directory
+
+    def disk_full(tensors, path, metadata=None):
+        with open(path, "wb") as handle:
+            handle.write(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device", path)
+
+    monkeypatch.setattr(model_directory, "save_file", disk_full)
+    result = run_cli("train", mixed_csv, "-o", tmp_path / "m", "--steps", "5", "-q")
+    assert result.exit_code == 2 and "No space left on device" in result.stderr
+    assert "nothing was left half-written" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "m" / "config.json").exists()
+    assert not (tmp_path / "m" / "weights.safetensors").exists()
+    assert not [path for path in (tmp_path / "m").iterdir() if path.name.endswith(".tmp")]

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import errno
+
 import click
 
 from gantk import plugins
 from gantk.errors import GantkError, OptionError, missing_extra
+
+#: what the system refuses, as the user meets it: a full disk, a quota, no permission
+SYSTEM_LIMITS = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+                 errno.EACCES: "permission denied", errno.EROFS: "read-only file system"}
 
 
 class GantkGroup(click.Group):
@@ -40,6 +46,14 @@ class GantkGroup(click.Group):
                 return super().invoke(ctx)
             except ModuleNotFoundError as error:
                 raise missing_extra(error) or error from None
+        except OSError as error:
+            if error.errno not in SYSTEM_LIMITS:
+                raise
+            where = f"{error.filename}: " if error.filename else ""
+            click.echo(f"Error: {where}{error.strerror or SYSTEM_LIMITS[error.errno]}; gantk "
+                       "writes through temporary files, so nothing was left half-written",
+                       err=True)
+            ctx.exit(2)
         except GantkError as error:
             message = str(error)
             if isinstance(error, OptionError):

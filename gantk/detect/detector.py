@@ -29,7 +29,13 @@ from gantk.detect.files import check_contamination
 from gantk.detect.scoring import Scorer, build_scorer
 from gantk.errors import DataError, ModelFileError
 from gantk.files import atomic_path
-from gantk.model.directory import load_model, read_config, save_loaded_model, sha256_of
+from gantk.model.directory import (
+    load_model,
+    model_file,
+    read_config,
+    save_loaded_model,
+    sha256_of,
+)
 from gantk.train import TrainOptions, train
 
 DETECTOR_FILE = "detector.safetensors"
@@ -183,8 +189,12 @@ class GANDetector(OutlierConvention, OutlierMixin, BaseEstimator):
             raise ModelFileError(f"{directory}: a GAN model but not a detector (train one with "
                                  "gantk detect --save-model)")
         details = config["detector"]
-        state_path = directory / details["state"]["file"]
-        if not state_path.exists() or sha256_of(state_path) != details["state"]["sha256"]:
+        try:
+            state_path = model_file(directory, details["state"]["file"])
+            expected_hash = details["state"]["sha256"]
+        except (KeyError, TypeError):
+            raise ModelFileError(f"{directory}: its detector state is not recorded") from None
+        if not state_path.exists() or sha256_of(state_path) != expected_hash:
             raise ModelFileError(f"{state_path}: missing, truncated or modified")
         detector = cls(**details["params"])
         detector.model_ = load_model(directory, device)

@@ -47,6 +47,20 @@ class GANModel:
         return NetSpec.from_dict(self.config["net_spec"])
 
 
+def model_file(directory: Path, name: Any) -> Path:
+    """The file ``name`` (as config.json records it) inside ``directory``. Model directories
+    come from other people: a name with a path in it, or a link that leads out of the
+    directory, is refused before anything is read."""
+    if not isinstance(name, str) or not name or name in (".", "..") or any(
+            separator in name for separator in ("/", "\\", "\0")):
+        raise ModelFileError(f"{directory / CONFIG_FILE}: {name!r} is not a file name in the "
+                             "model directory")
+    path = directory / name
+    if path.exists() and not path.resolve().is_relative_to(directory.resolve()):
+        raise ModelFileError(f"{path}: links outside the model directory; refusing to read it")
+    return path
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -92,7 +106,7 @@ def read_config(directory: str | Path) -> dict[str, Any]:
     directory = Path(directory)
     if not directory.is_dir():
         raise ModelFileError(f"{directory}: no such model directory")
-    path = directory / CONFIG_FILE
+    path = model_file(directory, CONFIG_FILE)
     if not path.exists():
         hint = (" (training did not finish: continue it with gantk train --resume)"
                 if (directory / CHECKPOINT_FILE).exists() else "")
@@ -115,18 +129,25 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> GAN
     directory = Path(directory)
     device = resolve_device(device)
     config = read_config(directory)
-    weights = directory / config["weights"]["file"]
+    try:
+        weights = model_file(directory, config["weights"]["file"])
+        expected_hash = config["weights"]["sha256"]
+    except (KeyError, TypeError):
+        raise ModelFileError(f"{directory / CONFIG_FILE}: no weights file recorded") from None
     if not weights.exists():
         raise ModelFileError(f"{weights}: the weights file is missing")
-    if sha256_of(weights) != config["weights"]["sha256"]:
+    if sha256_of(weights) != expected_hash:
         raise ModelFileError(f"{weights}: the weights file is truncated or was modified")
     try:
         tensors = load_file(str(weights))
     except (SafetensorError, OSError) as error:
         raise ModelFileError(f"{weights}: unreadable weights ({error})") from None
-    spec = NetSpec.from_dict(config["net_spec"])
     try:
+        spec = NetSpec.from_dict(config["net_spec"])
         generator, discriminator = build_nets(config["architecture"], spec)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError(f"{directory / CONFIG_FILE}: the networks' description is missing "
+                             f"or malformed ({type(error).__name__}: {error})") from None
     except GantkError as error:
         raise ModelFileError(
             f"{directory}: {error} (is the plugin that provides it installed?)"

@@ -93,10 +93,18 @@ class _OnnxModel:
     def _open(self, model: str | Path | bytes, provider: str, source: str) -> None:
         self.source = source
         self.session, self.metadata = open_session(model, provider, source)
-        if self.metadata["what"] != self.what:
-            raise ModelFileError(f"{source}: an exported {self.metadata['what']}, not a "
-                                 f"{self.what}")
-        self.codec: TableCodec | ImageCodec = codec_from_dict(self.metadata["data"])
+        what = self.metadata.get("what")
+        if what != self.what:
+            raise ModelFileError(f"{source}: an exported {what}, not a {self.what}")
+        try:
+            self.codec: TableCodec | ImageCodec = codec_from_dict(self.metadata["data"])
+            self._check_metadata()
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelFileError(f"{source}: its gantk metadata is incomplete or malformed "
+                                 f"({type(error).__name__}: {error})") from None
+
+    def _check_metadata(self) -> None:
+        """Read every field a later call needs now, so a malformed file fails on opening."""
 
     @property
     def providers(self) -> list[str]:
@@ -107,6 +115,10 @@ class OnnxGenerator(_OnnxModel):
     """An exported generator: ``sample(n, seed=, label=)`` gives what ``gantk sample`` gives."""
 
     what = "generator"
+
+    def _check_metadata(self) -> None:
+        int(self.metadata["latent_dim"])
+        list(self.metadata["inputs"]), list(self.metadata["outputs"])
 
     @property
     def classes(self) -> list:
@@ -144,6 +156,9 @@ class OnnxDetector(OutlierConvention, _OnnxModel):
     detector was trained with."""
 
     what = "detector"
+
+    def _check_metadata(self) -> None:
+        float(self.metadata["detector"]["threshold"])
 
     @property
     def threshold_(self) -> float:

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from gantk import streams
 from gantk.data.codec import Encoded, codec_from_dict, load_training_data
 from gantk.errors import GantkError, TrainingError, TrainingInterrupted
+from gantk.files import exclusive_directory
 from gantk.hookspecs import HasAuxiliaryLoss
 from gantk.model.device import resolve_device
 from gantk.model.directory import CHECKPOINT_FILE, CONFIG_FILE, WEIGHTS_FILE, save_model
@@ -48,6 +49,14 @@ def train(
     options = options or TrainOptions()
     directory = Path(directory)
     check_options(options)
+    with exclusive_directory(directory):
+        _train_locked(data, directory, options, label_column, categorical, conditional, resume,
+                      force, quiet, source)
+    return directory
+
+
+def _train_locked(data, directory: Path, options: TrainOptions, label_column, categorical,
+                  conditional: bool, resume: bool, force: bool, quiet: bool, source: str) -> None:
     _prepare_directory(directory, resume, force)
     if resume:
         checkpoint = load_checkpoint(directory)
@@ -66,7 +75,6 @@ def train(
         config = make_config(options, codec, len(encoded.features))
         trainer = Trainer(config, codec, encoded, directory, quiet)
     trainer.run()
-    return directory
 
 
 def _prepare_directory(directory: Path, resume: bool, force: bool) -> None:
