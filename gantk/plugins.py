@@ -45,6 +45,18 @@ class Registered:
     description: str = ""
     options: dict[str, Any] = field(default_factory=dict)
 
+    def build(self, *args: Any, **kwargs: Any) -> Any:
+        """``factory(*args, **kwargs)``; a plugin's own failure becomes one line naming it."""
+        from gantk.errors import GantkError
+
+        try:
+            return self.factory(*args, **kwargs)
+        except GantkError:
+            raise
+        except Exception as error:
+            raise PluginError(f"{self.kind} {self.name!r} (plugin {self.plugin!r}) failed to "
+                              f"build: {type(error).__name__}: {error}") from error
+
 
 def _names_from_env(variable: str) -> set[str] | None:
     value = os.environ.get(variable)
@@ -106,7 +118,15 @@ def registry(kind: str) -> dict[str, Registered]:
                 )
             found[name] = Registered(kind, name, factory, _plugin, description, options)
 
-        impl.function(register=register)
+        try:
+            impl.function(register=register)
+        except PluginError:
+            raise
+        except Exception as error:  # a third party's bug: name the plugin, keep the rest
+            message = f"plugin {impl.plugin_name!r} failed to register its {kind}s: {error}"
+            if os.environ.get("GANTK_STRICT_PLUGINS", "") not in ("", "0"):
+                raise PluginError(message) from error
+            print(f"gantk: warning: {message}", file=sys.stderr)
     return found
 
 

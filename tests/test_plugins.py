@@ -154,3 +154,46 @@ def test_register_refuses_an_unknown_option_by_name():
     finally:
         plugins.pm.unregister(name="misspelled")
     assert "mlp" in plugins.registry("architecture")
+
+
+class CrashingPlugin:
+    """A third party's bugs: its hook raises while registering scorers, and its loss raises
+    when built."""
+
+    __name__ = "crashing"
+
+    @hookimpl
+    def gantk_register_scorers(self, register):
+        raise RuntimeError("scorer table not found")
+
+    @hookimpl
+    def gantk_register_losses(self, register):
+        def broken(label_smoothing=None):
+            raise ZeroDivisionError("division by zero in __init__")
+        register("broken", broken)
+
+
+@pytest.fixture
+def crashing_plugin():
+    plugins.pm.register(CrashingPlugin(), name="crashing")
+    yield
+    plugins.pm.unregister(name="crashing")
+
+
+def test_a_plugin_that_raises_is_named_and_the_rest_keeps_working(crashing_plugin, capsys,
+                                                                   monkeypatch, mixed_csv,
+                                                                   tmp_path, run_cli):
+    monkeypatch.delenv("GANTK_STRICT_PLUGINS", raising=False)
+    assert "dknn" in plugins.registry("scorer")  # the built-ins still register
+    assert "plugin 'crashing' failed to register its scorers: scorer table not found" in (
+        capsys.readouterr().err)
+    monkeypatch.setenv("GANTK_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError, match="plugin 'crashing' failed to register"):
+        plugins.registry("scorer")
+    monkeypatch.delenv("GANTK_STRICT_PLUGINS")
+    result = run_cli("train", mixed_csv, "-o", tmp_path / "m", "--loss", "broken", "--steps",
+                     "5", "-q")
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert ("loss 'broken' (plugin 'crashing') failed to build: ZeroDivisionError"
+            in result.stderr)
+    assert not (tmp_path / "m").exists()

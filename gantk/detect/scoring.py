@@ -57,7 +57,7 @@ class Scorer:
 
 
 def build_scorer(name: str) -> Scorer:
-    scorer = plugins.lookup("scorer", name).factory()
+    scorer = plugins.lookup("scorer", name).build()
     scorer.name = name
     return scorer
 

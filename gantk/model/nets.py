@@ -115,7 +115,7 @@ def build_nets(architecture: str, spec: NetSpec) -> tuple[nn.Module, nn.Module]:
             f"architecture {architecture!r} does not handle {spec.data_kind} data "
             f"(it handles: {', '.join(kinds)})"
         )
-    generator, discriminator = registered.factory(spec)
+    generator, discriminator = registered.build(spec)
     if (discriminator.pac if isinstance(discriminator, JudgesPacks) else 1) != spec.pac:
         raise PluginError(f"architecture {architecture!r} does not judge packs of rows "
                           f"(pac {spec.pac}); train with pac 1, or the mlp architecture")

@@ -38,4 +38,4 @@ class GANLoss:
 
 def build_loss(name: str, label_smoothing: float | None = None) -> GANLoss:
     """The registered loss ``name``, configured with one-sided label smoothing if asked for."""
-    return plugins.lookup("loss", name).factory(label_smoothing=label_smoothing)
+    return plugins.lookup("loss", name).build(label_smoothing=label_smoothing)
