@@ -232,6 +232,21 @@ def test_a_malformed_config_is_one_line_not_a_traceback(trained, run_cli, edit):
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
 
 
+def test_nothing_in_gantk_can_unpickle():
+    """Model files come from other people: loading one must never run code. Weights go through
+    safetensors, state through JSON, arrays through numpy with allow_pickle=False."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    unsafe = re.compile(r"torch\.load\(|import pickle|pickle\.loads?\(|allow_pickle=True|"
+                        r"joblib\.load\(|weights_only=False")
+    found = [f"{path.relative_to(root)}:{number}"
+             for folder in ("gantk", "plugins") for path in (root / folder).rglob("*.py")
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if unsafe.search(line)]
+    assert found == []
+
+
 def test_newer_format_is_refused(trained, run_cli):
     config = json.loads((trained / "config.json").read_text())
     config["format_version"] = 99
