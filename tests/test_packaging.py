@@ -17,4 +17,3 @@ def test_every_package_is_listed_for_the_wheel():
     found = {".".join(init.parent.relative_to(ROOT).parts)
              for init in (ROOT / "gantk").rglob("__init__.py")}
     assert found <= listed, f"add to pyproject's packages: {sorted(found - listed)}"
-
