@@ -55,14 +55,15 @@ class FeatureKNNScorer(Scorer):
         return self
 
     def fit_score(self, model, features, seed=0):
-        rows = features
-        if len(rows) > REFERENCE_ROWS:
-            pick = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))
-            rows = rows[pick[:REFERENCE_ROWS]]
-        self.rows = rows
-        self.neighbours = NearestNeighbours.build(discriminator_features(model, rows),
-                                                  max(self.ks), seed, self.exact_search)
-        views = self._views(discriminator_features(model, features))
+        found = discriminator_features(model, features)  # once: the reference is a subset
+        pick = torch.arange(len(features))
+        if len(features) > REFERENCE_ROWS:
+            pick = torch.randperm(len(features), generator=torch.Generator().manual_seed(seed))
+            pick = pick[:REFERENCE_ROWS]
+        self.rows = features[pick]
+        self.neighbours = NearestNeighbours.build(found[pick], max(self.ks), seed,
+                                                  self.exact_search)
+        views = self._views(found)
         quartiles = torch.quantile(views, torch.tensor([0.25, 0.5, 0.75]), dim=0)
         self.scale = torch.stack([quartiles[1], (quartiles[2] - quartiles[0]).clamp_min(1e-12)])
         return self._combine(views)

@@ -8,7 +8,6 @@ with those options, so a chunked read and a whole-file read give the same column
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from gantk.errors import DataError
 #: delimiters recognised from the header line, most common first
 DELIMITERS = (",", ";", "\t", "|")
 #: a number written with a decimal comma: 1,5 or -0,25 (no thousands separators)
-DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
+DECIMAL_COMMA = r"[+-]?\d*,\d+"
 #: UTF-8 with or without a byte-order mark
 ENCODING = "utf-8-sig"
 
@@ -65,7 +64,7 @@ def tidy(frame: pd.DataFrame, options: dict) -> pd.DataFrame:
         text = text.mask(text.eq(""))
         present = text.dropna()
         if len(present) and options.get("sep") == ";" and present.head(1000).str.fullmatch(
-                DECIMAL_COMMA.pattern).any():
+                DECIMAL_COMMA).any():
             text = text.str.replace(",", ".", regex=False)
             present = text.dropna()
         if len(present) and _all_numbers(present.head(100)) and _all_numbers(present):

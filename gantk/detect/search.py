@@ -14,10 +14,10 @@ benchmark set (``benchmarks/detect_search.py``, docs/benchmarks.md):
   ``MIN_CANDIDATES``. A query is compared with the candidates of the cell it falls in only: a few
   hundred rows instead of ten thousand, so a query costs the same however large the reference.
 
-The k nearest candidates are ranked by one GEMM (|r|² - 2q·r; |q|² is the same along a query's
-row), then their distances are computed directly, |q - r|, which the expansion's float32
-cancellation would spoil: a row scores the same alone or in any batch, and its distances do not
-depend on the others'.
+The k nearest candidates are ranked by one GEMM, |r|² - 2q·r (|q|² is the same along a query's
+row and is added to the k kept only), in float64: in float32 that expansion cancels badly for
+near neighbours and its rounding depends on the batch. A row scores the same alone or in any
+batch, up to float32 rounding in the layers that made its features.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ BLOCK = 8192
 
 
 class NearestNeighbours:
-    """Build with :meth:`build` (from D's features of the reference rows); ``state`` and
-    :meth:`from_state` carry it into a model directory as tensors."""
+    """Build with :meth:`build` from D's features of the reference rows; :meth:`state` gives the
+    tensors a model directory keeps, and the constructor takes them back."""
 
     def __init__(self, state: dict[str, torch.Tensor], k: int):
         self.center, self.basis = state["center"], state["basis"]
@@ -97,17 +97,17 @@ class NearestNeighbours:
 
     def _search(self, points: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Distances and indices of the k nearest, cell by cell (or all rows when no cells)."""
-        points = points.double()
         distances = torch.empty((len(points), k))
         found = torch.empty((len(points), k), dtype=torch.long)
         if self.centroids is None:
             groups = [(torch.arange(len(points)), None)]
         else:
-            cells = self._cell_of(points.float())
+            cells = self._cell_of(points)
             order = torch.argsort(cells, stable=True)
             counts = torch.bincount(cells, minlength=len(self.members)).tolist()
             groups = [(rows, self.members[cell]) for cell, rows
                       in enumerate(torch.split(order, counts)) if len(rows)]
+        points = points.double()
         for rows, members in groups:
             for block in torch.split(rows, BLOCK):
                 distances[block], found[block] = self._rank(points[block], members, k)
@@ -131,10 +131,9 @@ class NearestNeighbours:
     def traced_distances(self, queries: torch.Tensor) -> torch.Tensor:
         """``distances`` without a data-dependent loop, for ``gantk export`` to trace: one
         float32 product against the whole reference, whose bias puts rows outside the query's
-        cell candidates out of reach (the same candidates ``distances`` ranks), the k kept, then
-        their distances
-        computed directly. float32 ranking may swap near-ties that float64 keeps apart; the
-        export's check against PyTorch bounds what that changes."""
+        cell candidates out of reach (the same candidates ``distances`` ranks); the k kept, then
+        their distances computed directly. float32 ranking may swap near-ties that float64 keeps
+        apart; the export's check against PyTorch bounds what that changes."""
         points = self.to_space(queries)
         bias = self.norms if self.centroids is None else self.cell_norms[self._cell_of(points)]
         ranked = torch.addmm(bias, points, self.points.T, alpha=-2)

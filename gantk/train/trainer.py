@@ -89,8 +89,6 @@ def _prepare_directory(directory: Path, resume: bool, force: bool) -> None:
                              "start (gantk train --resume / --force)")
         for path in ours:
             path.unlink(missing_ok=True)
-    elif directory.exists() and not directory.is_dir():
-        raise GantkError(f"{directory}: exists and is not a folder")
 
 
 class Trainer:
