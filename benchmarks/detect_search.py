@@ -1,12 +1,18 @@
 """The default scorer's reduced k-NN search against the exact one, on the same trained GANs.
 
     python benchmarks/detect_search.py [--groups choose,confirm] [--json out]
+    python benchmarks/detect_search.py --groups choose --settings 1e-3/64/512,1e-4/32/1024 \
+        --json benchmarks/results/detect_search_settings.json
 
 For every set and protocol of ``detect_protocol.py`` (same sets, split and subsampling), one
 default detector is trained; its ``dknn`` scorer is then fitted twice on the same GAN: with the
 default search (projection plus cells, gantk/detect/search.py) and with the exact search over
 every reference row in D's full feature space. Reported: both ROC-AUCs, their difference, the
 reference's size and the search space's width, and each search's scoring rows/s on the test rows.
+
+``--settings`` (choose sets only: it is how the defaults were picked) also fits the reduced search
+with other values of gantk.detect.search's DROPPED_VARIANCE/CELL_ROWS/MIN_CANDIDATES and reports
+each setting's ROC-AUC difference from the exact search.
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ import numpy as np
 from detect_protocol import runs, set_arguments
 from sklearn.metrics import roc_auc_score
 
+import gantk.detect.search as search_module
 from gantk.detect import GANDetector
 from gantk_plugins.scorers import FeatureKNNScorer
 
 
-def compare(train: np.ndarray, test: np.ndarray, truth: np.ndarray) -> dict:
+def compare(train: np.ndarray, test: np.ndarray, truth: np.ndarray,
+            settings: list[tuple[float, int, int]]) -> dict:
     detector = GANDetector(device="cpu").fit(train)
     model = detector.model_
     train_features = detector._encode(detector._validate(train, fitting=True))
@@ -47,18 +55,36 @@ def compare(train: np.ndarray, test: np.ndarray, truth: np.ndarray) -> dict:
             row["cells"] = (0 if scorer.neighbours.centroids is None
                             else len(scorer.neighbours.centroids))
     row["difference"] = row["default"]["roc_auc"] - row["exact"]["roc_auc"]
+    defaults = (search_module.DROPPED_VARIANCE, search_module.CELL_ROWS,
+                search_module.MIN_CANDIDATES)
+    for setting in settings:
+        (search_module.DROPPED_VARIANCE, search_module.CELL_ROWS,
+         search_module.MIN_CANDIDATES) = setting
+        scorer = FeatureKNNScorer()
+        scorer.fit_score(model, train_features, seed=0)
+        roc_auc = float(roc_auc_score(truth, scorer.score(model, test_features).numpy()))
+        row.setdefault("settings", {})["/".join(map(str, setting))] = (
+            roc_auc - row["exact"]["roc_auc"])
+    (search_module.DROPPED_VARIANCE, search_module.CELL_ROWS,
+     search_module.MIN_CANDIDATES) = defaults
     return row
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     set_arguments(parser, "detect_search.json")
+    parser.add_argument("--settings", default="",
+                        help="DROPPED_VARIANCE/CELL_ROWS/MIN_CANDIDATES, comma-separated")
     args = parser.parse_args()
+    settings = [(float(a), int(b), int(c)) for a, b, c in
+                (item.split("/") for item in args.settings.split(",") if item)]
+    if settings and args.groups != "choose":
+        raise SystemExit("--settings chooses defaults: run it on --groups choose only")
     results: dict = {}
     for protocol, name, group, _, train, test, truth in runs(args):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            row = {"group": group, **compare(train, test, truth)}
+            row = {"group": group, **compare(train, test, truth, settings)}
         results.setdefault(protocol, {})[name] = row
         print(f"{protocol:12} {group:7} {name:18} reference {row['reference_rows']:5} "
               f"width {row['width']['features']:3}->{row['width']['search']:3} "
@@ -76,6 +102,13 @@ def main() -> None:
             print(f"{protocol}, {group} sets: default - exact ROC-AUC mean "
                   f"{statistics.mean(differences):+.4f}, largest drop {min(differences):+.4f}, "
                   f"largest gain {max(differences):+.4f}")
+    for setting in settings:
+        name = "/".join(map(str, setting))
+        differences = [row["settings"][name] for rows in results.values() for row in rows.values()]
+        summary.setdefault("settings", {})[name] = {
+            "mean_difference": statistics.mean(differences), "largest_drop": min(differences)}
+        print(f"setting {name:16} (both protocols): mean {statistics.mean(differences):+.4f}, "
+              f"largest drop {min(differences):+.4f}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"summary": summary, "per_set": results}, indent=2))
 
