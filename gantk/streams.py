@@ -31,10 +31,14 @@ def seed_weights(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def training_noise(seed: int, device) -> torch.Generator:
-    """z for every training step, and DiffAugment's draws; saved in checkpoints."""
+def training_noise(seed: int, device, rank: int = 0) -> torch.Generator:
+    """z for every training step, and DiffAugment's draws; saved in checkpoints. Each torchrun
+    rank draws its own (one seed everywhere would give every rank the same noise); rank 0's is a
+    single-process run's."""
     import torch
 
+    if rank:
+        seed = int(np.random.SeedSequence([seed, rank]).generate_state(1, np.uint64)[0] >> 1)
     return torch.Generator(device=device).manual_seed(seed)
 
 

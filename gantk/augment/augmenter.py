@@ -30,6 +30,7 @@ from gantk.model.directory import GANModel, load_model
 from gantk.sampling.draw import Drawn, assemble, draw_samples, label_index
 from gantk.sampling.generate import generate, run_net
 from gantk.train import TrainOptions, train
+from gantk.train.distributed import is_main_process
 from gantk.train.losses import build_loss
 
 FILTERS = ("none", "discriminator")
@@ -108,6 +109,8 @@ class GANAugmenter(BaseEstimator):
             target = Path(directory) if directory else Path(scratch) / "model"
             train(data, target, options, label_column=label_column,
                   conditional=images and labels is not None, quiet=self.quiet)
+            if not is_main_process():
+                return self  # under torchrun rank 0 alone holds the model and goes on
             self.model_: GANModel = load_model(target, self.device)
         self.label_column_ = label_column
         self.sample_calls_ = 0

@@ -16,6 +16,7 @@ from gantk.data.images import ImageSet
 from gantk.data.tables import TABLE_SUFFIXES, write_table
 from gantk.errors import DataError, GantkError
 from gantk.files import atomic_folder, atomic_path
+from gantk.train.distributed import is_main_process
 
 
 def run_augment(data, output, *, label_column, count, balance, per_class, synthetic_only, marker,
@@ -61,6 +62,8 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
                                  label_model=label_model, seed=seed, quiet=quiet)
         GANAugmenter.class_counts(source, label_column)  # before holding rows out
         augmenter.fit(train_rows, label_column, directory=save_model)
+        if not is_main_process():
+            return []
     result = augmenter.augment(source, count, balance, per_class, synthetic_only, marker)
     if images:
         _write_images(result, out, source)

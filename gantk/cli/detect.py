@@ -72,11 +72,14 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
                              "exported .onnx file only scores")
     else:
         from gantk.detect.detector import GANDetector
+        from gantk.train.distributed import is_main_process
 
         detector = GANDetector(scorer=scorer, steps=steps, seed=seed, quiet=quiet,
                                contamination=contamination or defaults.CONTAMINATION)
         detector.fit(training_data(train_data or data, label_column, check_labels=not train_data),
                      source=str(train_data or data))
+        if not is_main_process():
+            return
         if save_model:
             detector.save(save_model)
     if threshold is None and (contamination is None or (not model and not train_data)):

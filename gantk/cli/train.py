@@ -69,6 +69,7 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
     """Train a GAN on DATA (a CSV/Parquet table, an image folder, an .npz or MNIST IDX files)."""
     from gantk.train import TrainOptions
     from gantk.train import train as run_training
+    from gantk.train.distributed import is_main_process
 
     options = TrainOptions(
         architecture=architecture, loss=loss, steps=steps, epochs=epochs, batch_size=batch_size, lr=lr,
@@ -84,7 +85,7 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
         categorical=_split_names(categorical), conditional=conditional, resume=resume,
         force=force, quiet=quiet,
     )
-    if not quiet:
+    if not quiet and is_main_process():
         click.echo(f"model written to {directory}", err=True)
 
 

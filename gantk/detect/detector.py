@@ -37,6 +37,7 @@ from gantk.model.directory import (
     sha256_of,
 )
 from gantk.train import TrainOptions, train
+from gantk.train.distributed import is_main_process
 
 DETECTOR_FILE = "detector.safetensors"
 
@@ -113,6 +114,8 @@ class GANDetector(OutlierConvention, OutlierMixin, BaseEstimator):
         with tempfile.TemporaryDirectory(prefix="gantk-detect-") as scratch:
             directory = train(data, Path(scratch) / "model", options, quiet=self.quiet,
                               source=source)
+            if not is_main_process():
+                return self  # under torchrun rank 0 alone holds the model and goes on
             self.model_ = load_model(directory, self.device)
         features = self._encode(data, source)
         training_scores = scorer.fit_score(self.model_, features, seed=self.seed)

@@ -1,6 +1,10 @@
 """Which real rows each training step sees: a pure function of (seed, batches drawn), so a
 resumed run draws exactly the batches an unbroken one would and nothing needs saving but a count.
 
+Under torchrun, rank r of N takes batch ``N * t + r`` of that one sequence at its step t: the
+ranks' batches of a step are disjoint rows of the same epoch (a distributed sampler, reshuffled
+every epoch), and N processes see together exactly the batches one process would.
+
 Three ways, by the options: epochs of shuffled rows; class sampling (a class per row by its
 weight, then a row of that class); or the conditional vector (a class, a condition, then a row of
 that class meeting it).
@@ -27,7 +31,8 @@ class Batch(NamedTuple):
 class BatchSampler:
     def __init__(self, features: np.ndarray, labels: np.ndarray | None, n_classes: int,
                  batch_size: int, seed: int, class_sampling: str,
-                 conditions: CategoryConditions | None, device: torch.device):
+                 conditions: CategoryConditions | None, device: torch.device,
+                 rank: int = 0, world_size: int = 1):
         self.features = torch.as_tensor(features, device=device)
         self.labels = torch.as_tensor(labels, device=device) if labels is not None else None
         self.n_classes = n_classes
@@ -36,6 +41,7 @@ class BatchSampler:
         self.device = device
         self.conditions = conditions
         self.batches_drawn = 0
+        self.rank, self.world_size = rank, world_size
         self._permutation: tuple[int, torch.Tensor] | None = None
         self.classes = self._class_weights(class_sampling)
         if conditions is not None:
@@ -60,8 +66,9 @@ class BatchSampler:
     def next(self) -> Batch:
         """The next minibatch."""
         size = self.batch_size
+        number = self.batches_drawn * self.world_size + self.rank  # in the one sequence
         if self.conditions is not None:
-            draw = streams.condition_batch(self.seed, self.batches_drawn)
+            draw = streams.condition_batch(self.seed, number)
             labels, condition = self.draw_conditions(size, draw)
             index = self._condition_rows.rows(labels, condition[0], condition[1], draw)
             self.batches_drawn += 1
@@ -70,7 +77,7 @@ class BatchSampler:
                          None if labels is None else self.labels[index],
                          self.condition(*condition))
         if self.classes is not None:
-            draw = streams.class_batch(self.seed, self.batches_drawn)
+            draw = streams.class_batch(self.seed, number)
             classes = torch.multinomial(self.classes["weights"], size, replacement=True,
                                         generator=draw)
             within = (torch.rand(size, generator=draw, dtype=torch.float64)
@@ -80,7 +87,7 @@ class BatchSampler:
             self.batches_drawn += 1
             return Batch(self.features[index], self.labels[index], None)
         rows = len(self.features)
-        epoch, position = divmod(self.batches_drawn, max(1, rows // size))
+        epoch, position = divmod(number, max(1, rows // size))
         if self._permutation is None or self._permutation[0] != epoch:
             order = streams.epoch_order(self.seed, epoch)
             self._permutation = (epoch, torch.randperm(rows, generator=order).to(self.device))

@@ -87,15 +87,18 @@ def check_options(options: TrainOptions) -> None:
     parse_policy(options.diffaugment)
 
 
-def make_config(options: TrainOptions, codec, rows: int) -> dict:
-    """Everything a model directory records about how it was trained, with defaults filled in."""
+def make_config(options: TrainOptions, codec, rows: int, world_size: int = 1,
+                backend: str | None = None) -> dict:
+    """Everything a model directory records about how it was trained, with defaults filled in.
+    ``batch_size`` is each process's; a torchrun job of ``world_size`` processes takes
+    ``world_size`` batches per step, which ``epochs`` counts."""
     by_kind = defaults.BY_KIND[codec.kind]
     if options.pac < 1 or options.pac > rows:
         raise OptionError("pac", f"{options.pac}: packs hold 1 to {rows} rows (the data's size)")
     batch_size = min(options.batch_size or by_kind["batch_size"], rows)
     batch_size -= batch_size % options.pac  # whole packs only
     if options.epochs is not None:
-        steps = max(1, math.ceil(options.epochs * rows / batch_size))
+        steps = max(1, math.ceil(options.epochs * rows / (batch_size * world_size)))
     else:
         steps = options.steps or by_kind["steps"]
     if options.diffaugment and parse_policy(options.diffaugment) and codec.kind != "image":
@@ -124,10 +127,18 @@ def make_config(options: TrainOptions, codec, rows: int) -> dict:
         batch_size=batch_size, steps=steps, betas=list(options.betas),
         checkpoint_every=options.checkpoint_every or max(100, steps // 10),
     )
-    return {
+    config = {
         "architecture": training["architecture"],
         "loss": options.loss,
         "net_spec": spec.to_dict(),
         "data": codec.to_dict(),
         "training": training,
     }
+    if world_size > 1:
+        config["distributed"] = {"world_size": world_size, "backend": backend}
+    return config
+
+
+def trained_world_size(config: dict) -> int:
+    """How many processes trained (or are training) the model ``config`` describes."""
+    return int(config.get("distributed", {}).get("world_size", 1))

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, save_file
 
 from gantk.errors import ModelFileError
 from gantk.files import atomic_path
@@ -50,12 +50,19 @@ def load_state(path: str | Path) -> dict[str, Any]:
     if not path.exists():
         raise ModelFileError(f"{path}: no such file")
     try:
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-        tensors = load_file(str(path))
-        structure = json.loads(metadata["gantk_state"])
-    except (SafetensorError, OSError, KeyError, ValueError) as error:
+        data = path.read_bytes()
+    except OSError as error:
         raise ModelFileError(f"{path}: not a readable gantk state file ({error})") from None
+    return state_from_bytes(data, path)
+
+
+def state_from_bytes(data: bytes, source: str | Path) -> dict[str, Any]:
+    """A state file's contents, as rank 0 read them (``source`` names the file in errors)."""
+    try:
+        tensors = load(data)
+        header_size = int.from_bytes(data[:8], "little")
+        metadata = json.loads(data[8 : 8 + header_size]).get("__metadata__") or {}
+        structure = json.loads(metadata["gantk_state"])
+    except (SafetensorError, KeyError, ValueError, AttributeError) as error:
+        raise ModelFileError(f"{source}: not a readable gantk state file ({error})") from None
     return _join(structure, tensors)
