@@ -104,6 +104,11 @@ def sample_conditions(seed: int) -> np.random.Generator:
     return np.random.default_rng([seed, 2])
 
 
+def sample_ids(seed: int) -> np.random.Generator:
+    """Where fresh IDs start (counted IDs) or their characters (other IDs)."""
+    return np.random.default_rng([seed, 5])
+
+
 def sample_acceptance(seed: int) -> np.random.Generator:
     """Coins for classes from the label model and for rejection filters."""
     return np.random.default_rng([seed, 3])

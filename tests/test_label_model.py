@@ -92,12 +92,22 @@ def test_the_discriminator_filter_keeps_exact_class_counts():
     assert (rows["age"] <= 50).mean() > 0.9
 
 
-def test_augmenter_uses_it_by_default_only_on_larger_tables():
-    small = GANAugmenter(steps=2, seed=0).fit(make_mixed_table(300), label_column="risk")
-    assert small.model_.label_model is None
-    large = GANAugmenter(steps=2, seed=0).fit(make_mixed_table(LABEL_MODEL_MIN_ROWS),
-                                              label_column="risk")
-    assert large.model_.label_model is not None
+def test_augmenter_uses_it_by_default_only_on_larger_tables(monkeypatch):
+    """What the augmenter asks the trainer for (the training itself is tested above)."""
+    asked = []
+
+    class Asked(Exception):
+        pass
+
+    def record(data, directory, options, **kwargs):
+        asked.append(options.label_model)
+        raise Asked
+
+    monkeypatch.setattr("gantk.augment.augmenter.train", record)
+    for rows in (LABEL_MODEL_MIN_ROWS - 1, LABEL_MODEL_MIN_ROWS):
+        with pytest.raises(Asked):
+            GANAugmenter(steps=2, seed=0).fit(make_mixed_table(rows), label_column="risk")
+    assert asked == [False, True]
 
 
 def test_refused_without_classes(tmp_path):

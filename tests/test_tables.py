@@ -227,3 +227,54 @@ def test_csv_files_that_cannot_be_read_say_how_to_fix_them(tmp_path, run_cli):
         assert result.exit_code == 2 and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
         assert not (tmp_path / "model").exists()
+
+
+def table_with_ids(rows: int = 300) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({
+        "customerID": [f"CUST-{number:05d}" for number in rng.permutation(rows) + 7],
+        "token": ["".join(rng.choice(list("0123456789abcdef"), 12)) for _ in range(rows)],
+        "Unnamed: 0": np.arange(rows),
+        "order_id": rng.permutation(10**6)[:rows],
+        "year": np.arange(2000, 2000 + rows),  # unique and counting, but a measurement
+        "amount": rng.normal(50, 10, rows).round(2),
+        "plan": rng.choice(["basic", "pro"], rows),
+    })
+
+
+def test_id_columns_are_recognised_and_not_learned():
+    frame = table_with_ids()
+    kinds = {column.name: column.kind for column in infer_schema(frame).columns}
+    assert kinds == {"customerID": "id", "token": "id", "Unnamed: 0": "id", "order_id": "id",
+                     "year": "integer", "amount": "continuous", "plan": "categorical"}
+    assert infer_schema(frame.head(19)).columns[0].kind == "categorical"  # too few rows to tell
+    assert infer_schema(frame, ids=["plan"]).columns[-1].kind == "id"
+    with pytest.raises(DataError, match="--id-column names unknown column"):
+        infer_schema(frame, ids=["nope"])
+    codec = TableCodec.fit(frame)
+    learned = TableCodec.fit(frame[["year", "amount", "plan"]])
+    assert codec.transformer.layout == learned.transformer.layout
+
+
+def test_synthetic_rows_get_fresh_unique_ids_of_the_same_shape():
+    frame = table_with_ids()
+    codec = TableCodec.fit(frame)
+    encoded = codec.encode(frame).features
+    first, second = (codec.assemble(codec.decode_values(encoded, None), None, seed)
+                     for seed in (0, 1))
+    for rows in (first, second):
+        for column in ("customerID", "token", "Unnamed: 0", "order_id"):
+            assert rows[column].is_unique and not rows[column].isin(frame[column]).any(), column
+        assert rows["customerID"].str.fullmatch(r"CUST-\d{5}").all()
+        assert rows["token"].str.fullmatch(r"[0-9a-f]{12}").all()
+        assert rows["Unnamed: 0"].dtype == frame["Unnamed: 0"].dtype
+    assert not first["customerID"].isin(second["customerID"]).any()  # another seed, other IDs
+    again = codec.assemble(codec.decode_values(encoded, None), None, 0)
+    pd.testing.assert_frame_equal(first, again)  # the same seed, the same IDs
+
+
+def test_train_says_which_columns_it_took_for_ids(tmp_path, run_cli):
+    table_with_ids(60).to_csv(tmp_path / "t.csv", index=False)
+    result = run_cli("train", tmp_path / "t.csv", "-o", tmp_path / "m", "--steps", "2")
+    assert result.exit_code == 0, result.output
+    assert "ID columns 'customerID', 'token', 'Unnamed: 0', 'order_id': not learned" in result.output

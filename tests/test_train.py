@@ -48,7 +48,7 @@ def test_same_seed_same_weights(mixed_csv, tmp_path):
 
 
 def test_trained_generator_learns_the_relation_between_columns(correlated_csv, tmp_path):
-    train(correlated_csv, tmp_path / "m", TrainOptions(steps=1500, seed=0), quiet=True)
+    train(correlated_csv, tmp_path / "m", TrainOptions(steps=600, seed=0), quiet=True)
     rows = sample(load_model(tmp_path / "m"), 2000, seed=1)
     assert np.corrcoef(rows["x"], rows["y"])[0, 1] > 0.8
     agrees = (rows["x"] > 0) == (rows["sign"] == "pos")

@@ -217,7 +217,7 @@ class GANAugmenter(BaseEstimator):
         outputs, labels = draw_samples(model.codec, model.spec.latent_dim, count, seed, label,
                                        run, labelled_by_model=model.label_model is not None,
                                        filtered=True)
-        return assemble(model.codec, outputs, labels)
+        return assemble(model.codec, outputs, labels, seed)
 
     def plan(self, counts: dict | None, count: int | None = None, balance: bool = False,
              per_class: dict | None = None) -> dict:

@@ -24,6 +24,8 @@ Examples:
 @click.option("--conditional", is_flag=True,
               help="Images: condition on the labels they carry (subfolders, y, IDX labels).")
 @click.option("--categorical", help="Comma-separated columns to treat as categories.")
+@click.option("--id-column", "id_columns", help="Comma-separated ID columns: not learned, sampled "
+              "rows get fresh IDs (columns unique per row are found without it).")
 @click.option("--normalization", type=click.Choice(["gmm", "quantile"]), default=defaults.NORMALIZATION,
               show_default=True, help="How numeric columns are normalised.")
 @click.option("--spike-share", type=float,
@@ -62,11 +64,14 @@ Examples:
 @click.option("--resume", is_flag=True, help="Continue the run saved in the model directory.")
 @click.option("--force", is_flag=True, help="Replace a model already in the directory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
-def train(data, model_dir, architecture, loss, label_column, conditional, categorical, normalization,
+def train(data, model_dir, architecture, loss, label_column, conditional, categorical, id_columns,
+          normalization,
           spike_share, steps, epochs, batch_size, lr, latent_dim, label_smoothing, ema_decay,
           class_sampling, diffaugment, checkpoint_every, pac, category_conditioning, label_model,
           seed, device, resume, force, quiet):
     """Train a GAN on DATA (a CSV/Parquet table, an image folder, an .npz or MNIST IDX files)."""
+    from gantk.data.tables import TableSchema
+    from gantk.model.directory import read_config
     from gantk.train import TrainOptions
     from gantk.train import train as run_training
     from gantk.train.distributed import is_main_process
@@ -83,10 +88,14 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
     directory = run_training(
         data, model_dir, options, label_column=label_column,
         categorical=_split_names(categorical), conditional=conditional, resume=resume,
-        force=force, quiet=quiet,
+        force=force, quiet=quiet, id_columns=_split_names(id_columns),
     )
     if not quiet and is_main_process():
         click.echo(f"model written to {directory}", err=True)
+        data = read_config(directory)["data"]
+        note = TableSchema.from_dict(data["schema"]).ids_note() if data["kind"] == "table" else None
+        if note:
+            click.echo(note, err=True)
 
 
 

@@ -15,6 +15,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from gantk import streams
 from gantk.data.conditions import CategoryConditions
 from gantk.data.images import (
     ImageSamples,
@@ -86,9 +87,10 @@ class Codec(ABC):
         uint8 NHWC pixels."""
 
     @abstractmethod
-    def assemble(self, values: np.ndarray, labels: np.ndarray | None
+    def assemble(self, values: np.ndarray, labels: np.ndarray | None, seed: int = 0
                  ) -> pd.DataFrame | ImageSamples:
-        """Final values and class indices → what users get: a DataFrame or ``ImageSamples``."""
+        """Final values and class indices → what users get: a DataFrame or ``ImageSamples``
+        (``seed``: the sampling seed, from which a table's fresh IDs are drawn)."""
 
     def decode(self, raw: np.ndarray, labels: np.ndarray | None,
                rng: np.random.Generator | None) -> pd.DataFrame | ImageSamples:
@@ -122,8 +124,9 @@ class TableCodec(Codec):
     def fit(
         cls, frame: pd.DataFrame, label_column: str | None = None,
         categorical: Iterable[str] = (), normalization: str = "quantile", seed: int = 0,
-        source: str = "the data", spike_share: float = 0.0,
+        source: str = "the data", spike_share: float = 0.0, ids: Iterable[str] = (),
     ) -> TableCodec:
+        """``ids``: columns to treat as IDs besides those recognised (gantk.data.tables)."""
         label = None
         features = frame
         if label_column is not None:
@@ -148,7 +151,7 @@ class TableCodec(Codec):
             }
             features = frame.drop(columns=[label_column])
         schema = infer_schema(features, categorical=set(categorical) - {label_column},
-                              source=source)
+                              source=source, ids=ids)
         transformer = TableTransformer(schema, normalization, spike_share).fit(features, seed=seed)
         if transformer.width == 0:
             raise _nothing_to_learn(source)
@@ -176,8 +179,10 @@ class TableCodec(Codec):
     def decode_values(self, raw: np.ndarray, uniforms: np.ndarray | None) -> np.ndarray:
         return self.transformer.decode_values(raw, uniforms)
 
-    def assemble(self, values: np.ndarray, labels: np.ndarray | None) -> pd.DataFrame:
-        return self.with_labels(self.transformer.frame_from_values(values), labels)
+    def assemble(self, values: np.ndarray, labels: np.ndarray | None, seed: int = 0
+                 ) -> pd.DataFrame:
+        return self.with_labels(
+            self.transformer.frame_from_values(values, streams.sample_ids(seed)), labels)
 
     @property
     def output_layout(self) -> tuple[tuple[str, int], ...]:
@@ -251,7 +256,8 @@ class ImageCodec(Codec):
     def decode_values(self, raw: np.ndarray, uniforms: np.ndarray | None) -> np.ndarray:
         return to_uint8(raw)
 
-    def assemble(self, values: np.ndarray, labels: np.ndarray | None) -> ImageSamples:
+    def assemble(self, values: np.ndarray, labels: np.ndarray | None, seed: int = 0
+                 ) -> ImageSamples:
         return ImageSamples(values, None if labels is None else
                             [str(self.classes[i]) for i in labels])
 
@@ -305,7 +311,7 @@ def load_training_data(
     categorical: Iterable[str] = (),
     normalization: str = "quantile", seed: int = 0, codec: Codec | None = None,
     conditional_images: bool = False, spike_share: float = 0.0, category_conditions: bool = False,
-    source: str = "the data",
+    source: str = "the data", ids: Iterable[str] = (),
 ) -> tuple[Codec, Encoded]:
     """Read ``path`` (a table or an image source, or take a DataFrame, which error messages call
     ``source``), fit a codec unless given one, and encode it.
@@ -328,7 +334,7 @@ def load_training_data(
         if codec is not None:
             return codec, codec.encode(frame, source)
         codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source,
-                               spike_share)
+                               spike_share, ids)
         encoded = codec.encode(frame, source)
         if np.ptp(encoded.features, axis=0).max() == 0:  # e.g. one category, or one row repeated
             raise _nothing_to_learn(source)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gantk.data.csv_files import csv_options, not_utf8, tidy
+from gantk.data.dates import recognise, resolution, wall_seconds
 from gantk.errors import DataError
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -19,6 +21,11 @@ EXAMPLE_TABLES = ("breast_cancer", "diabetes", "iris", "wine")
 EXAMPLE_PREFIX = "sklearn:"
 #: share of a text column's values that must parse as numbers before the rest are called junk
 NUMERIC_SHARE_FOR_JUNK = 0.9
+#: a column unique per row counts as an ID from this many rows on (text; integers named like an
+#: ID or numbering the rows): fewer rows could just be few distinct labels
+ID_MIN_ROWS = 20
+ID_NAME = re.compile(r"(^|[\s_.-])(id|key|uuid|guid)$", re.IGNORECASE)
+ID_NAME_CAMEL = re.compile(r"[a-z](Id|ID)$")
 
 
 def is_table_path(path: str | Path) -> bool:
@@ -188,7 +195,8 @@ class ColumnSchema:
     """What a column holds and everything needed to give generated values its look back."""
 
     name: str
-    kind: str  # "continuous" | "integer" | "categorical" | "boolean"
+    #: "continuous" | "integer" | "categorical" | "boolean" | "datetime" | "time" | "id"
+    kind: str
     dtype: str
     missing_rate: float
     minimum: float | None = None
@@ -198,6 +206,11 @@ class ColumnSchema:
     #: numbers: the training median, where missing values are encoded (a constant, so a row
     #: encodes the same in any batch; None in models saved before it was recorded)
     median: float | None = None
+    #: dates and times (gantk.data.dates; minimum, maximum and median in wall-clock seconds):
+    #: the text format (None for datetime dtypes), the time zone, the unit values are whole in
+    format: str | None = None
+    timezone: str | None = None
+    resolution: float | None = None
 
 
 @dataclass
@@ -214,6 +227,14 @@ class TableSchema:
     @classmethod
     def from_dict(cls, values: dict) -> TableSchema:
         return cls([ColumnSchema(**column) for column in values["columns"]])
+
+    def ids_note(self) -> str | None:
+        """The line a command prints when a table has ID columns, so nobody wonders why."""
+        names = [column.name for column in self.columns if column.kind == "id"]
+        if not names:
+            return None
+        return (f"ID column{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))}: not "
+                "learned; synthetic rows get fresh IDs of the same shape")
 
     def check_columns(self, frame: pd.DataFrame, source: str = "the data") -> None:
         """Refuse a frame whose columns are not the ones the model was trained on."""
@@ -246,22 +267,35 @@ def _plain(value):
 
 
 def infer_schema(
-    frame: pd.DataFrame, categorical: Iterable[str] = (), source: str = "the data"
+    frame: pd.DataFrame, categorical: Iterable[str] = (), source: str = "the data",
+    ids: Iterable[str] = (),
 ) -> TableSchema:
-    """Decide each column's kind from its values; ``categorical`` forces columns to categories."""
-    forced = set(categorical)
-    unknown = forced - set(frame.columns)
-    if unknown:
-        raise DataError(
-            f"{source}: --categorical names unknown column(s) {', '.join(map(repr, sorted(unknown)))}"
-        )
+    """Decide each column's kind from its values; ``categorical`` forces columns to categories,
+    ``ids`` to IDs."""
+    forced, named_ids = set(categorical), set(ids)
+    for option, names in (("--categorical", forced), ("--id-column", named_ids)):
+        unknown = names - set(frame.columns)
+        if unknown:
+            raise DataError(f"{source}: {option} names unknown column(s) "
+                            f"{', '.join(map(repr, sorted(unknown)))}")
     columns = []
     for name in frame.columns:
         series = frame[name]
         present = series.dropna()
         missing_rate = float(series.isna().mean())
         dtype = str(series.dtype)
+        if name in named_ids:
+            columns.append(ColumnSchema(str(name), "id", dtype, 0.0))
+            continue
+        if name not in forced and not pd.api.types.is_numeric_dtype(series):
+            dates = recognise(series)
+            if dates is not None:
+                columns.append(_date_column(str(name), series, *dates))
+                continue
         if name in forced or not _is_numeric(series, name, source):
+            if name not in forced and _is_text_id(present):
+                columns.append(ColumnSchema(str(name), "id", dtype, 0.0))
+                continue
             kind = "boolean" if pd.api.types.is_bool_dtype(series) else "categorical"
             categories = sorted({_plain(value) for value in present}, key=lambda v: (str(type(v)), v))
             columns.append(ColumnSchema(str(name), kind, dtype, missing_rate, categories=categories))
@@ -273,6 +307,9 @@ def infer_schema(
         integral = pd.api.types.is_integer_dtype(series) or bool(
             len(values) and np.all(values == np.round(values))
         )
+        if integral and name not in forced and _is_number_id(values, str(name)):
+            columns.append(ColumnSchema(str(name), "id", dtype, 0.0))
+            continue
         columns.append(
             ColumnSchema(
                 str(name), "integer" if integral else "continuous", dtype, missing_rate,
@@ -283,6 +320,32 @@ def infer_schema(
             )
         )
     return TableSchema(columns)
+
+
+def _is_text_id(present: pd.Series) -> bool:
+    """Text (neither numbers nor dates) unique per row."""
+    return len(present) >= ID_MIN_ROWS and present.nunique() == len(present)
+
+
+def _is_number_id(values: np.ndarray, name: str) -> bool:
+    """Whole numbers unique per row that number the rows (0 or 1, 2, 3, ...: a saved index) or
+    sit in a column named like an ID (``id``, ``customer_id``, ``orderId``), not measurements."""
+    if len(values) < ID_MIN_ROWS or len(np.unique(values)) != len(values):
+        return False
+    row_numbers = values.min() in (0, 1) and values.max() - values.min() + 1 == len(values)
+    return row_numbers or bool(ID_NAME.search(name) or ID_NAME_CAMEL.search(name))
+
+
+def _date_column(name: str, series: pd.Series, kind: str, format: str | None,
+                 timezone: str | None) -> ColumnSchema:
+    """A date-time or time-of-day column; cells that do not parse count as missing."""
+    seconds = wall_seconds(series, kind, format, timezone)
+    present = seconds[np.isfinite(seconds)]
+    return ColumnSchema(
+        name, kind, str(series.dtype), float(np.mean(~np.isfinite(seconds))),
+        minimum=float(present.min()), maximum=float(present.max()),
+        median=float(np.median(present)), format=format, timezone=timezone,
+        resolution=resolution(present))
 
 
 def _decimals(values: np.ndarray, most: int = 6) -> int | None:

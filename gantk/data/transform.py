@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gantk import streams
+from gantk.data.dates import from_wall_seconds
 from gantk.data.encoders import (
     NORMALIZATIONS,
     ColumnEncoder,
@@ -115,13 +117,23 @@ class TableTransformer:
             out[:, index] = encoder.decode(blocks)
         return out
 
-    def frame_from_values(self, values: np.ndarray) -> pd.DataFrame:
-        """The other half: category codes become labels, every column gets its dtype back."""
+    def frame_from_values(self, values: np.ndarray,
+                          ids: np.random.Generator | None = None) -> pd.DataFrame:
+        """The other half: category codes become labels, every column gets its dtype back, ID
+        columns get fresh IDs drawn with ``ids`` (the sampling seed's stream)."""
+        ids = ids or streams.sample_ids(0)
         columns: dict[str, pd.Series] = {}
         for index, column in enumerate(self.schema.columns):
             if column.kind in ("categorical", "boolean"):
                 codes = np.nan_to_num(values[:, index], nan=len(column.categories))
                 columns[column.name] = _categories_back(codes.astype(np.int64), column)
+            elif column.kind == "id":
+                columns[column.name] = _restore_dtype(
+                    self.encoders[index].fresh(len(values), ids), column.dtype)
+            elif column.kind in ("datetime", "time"):
+                columns[column.name] = from_wall_seconds(values[:, index], column.kind,
+                                                         column.format, column.timezone,
+                                                         column.dtype)
             else:
                 columns[column.name] = _restore_dtype(pd.Series(values[:, index]), column.dtype)
         return pd.DataFrame(columns)

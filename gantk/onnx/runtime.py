@@ -139,7 +139,7 @@ class OnnxGenerator(_OnnxModel):
 
         outputs, labels = draw_samples(self.codec, self.metadata["latent_dim"], count, seed, label,
                                        run, labelled_by_model=labelled_by_model)
-        return assemble(self.codec, outputs, labels)
+        return assemble(self.codec, outputs, labels, seed)
 
     def sample_frame(self, count: int, seed: int = 0, label=None) -> pd.DataFrame:
         """``sample`` for a table generator, refusing an image one: what a distributed job

@@ -10,14 +10,30 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
+from gantk.data.dates import recognise, wall_seconds
+
 
 def _is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
+def dates_as_numbers(reference: pd.DataFrame, *others: pd.DataFrame) -> list[pd.DataFrame]:
+    """Every frame with the date and time columns recognised in ``reference`` as wall-clock
+    seconds (gantk.data.dates): compared as numbers, not as thousands of distinct labels."""
+    frames = [reference, *others]
+    for name in reference.columns:
+        found = recognise(reference[name])
+        if found is None:
+            continue
+        frames = [frame.assign(**{name: wall_seconds(frame[name], *found)}) if name in frame
+                  else frame for frame in frames]
+    return frames
+
+
 def column_similarity(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, float]:
     """Per column: 1 - Kolmogorov-Smirnov statistic for numbers, 1 - total variation distance for
     categories (missing counts as a category). 1 means identical marginals."""
+    real, synthetic = dates_as_numbers(real, synthetic)
     scores = {}
     for name in real.columns:
         a, b = real[name], synthetic[name]
@@ -51,6 +67,7 @@ def _as_model_input(frame: pd.DataFrame, categories: dict[str, list]) -> pd.Data
 def detection_auc(real: pd.DataFrame, synthetic: pd.DataFrame, seed: int = 0) -> float:
     """ROC-AUC of gradient boosting telling real from synthetic rows on a held-out third.
     0.5: indistinguishable; 1.0: every synthetic row gives itself away."""
+    real, synthetic = dates_as_numbers(real, synthetic)
     both = pd.concat([real, synthetic], ignore_index=True)
     categories = _categories(both)
     features = _as_model_input(both, categories)
@@ -90,6 +107,7 @@ def pair_similarity(real: pd.DataFrame, synthetic: pd.DataFrame,
     Two numeric columns: 1 - |Pearson r (real) - Pearson r (synthetic)| / 2. Any other pair:
     1 - total variation distance between the joint distributions, numbers binned at the real
     column's deciles (SDMetrics' contingency similarity)."""
+    real, synthetic = dates_as_numbers(real, synthetic)
     columns = list(real.columns)
     discrete = {name: _binned(real[name], synthetic[name], bins) for name in columns}
     scores = {}
@@ -150,6 +168,7 @@ def privacy(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame)
     the model never saw. Synthetic rows much closer than real holdout rows are memorised ones."""
     from sklearn.neighbors import NearestNeighbors
 
+    train, synthetic, holdout = dates_as_numbers(train, synthetic, holdout)
     encode = _distance_space(train)
     index = NearestNeighbors(n_neighbors=1).fit(encode(train))
     synthetic_dcr = index.kneighbors(encode(synthetic))[0][:, 0]
@@ -172,6 +191,7 @@ def classifier_scores(train: pd.DataFrame, test: pd.DataFrame, label_column: str
     the rest), balanced accuracy, and F1 and average precision for ``positive``."""
     from sklearn.metrics import average_precision_score, balanced_accuracy_score, f1_score
 
+    train, test = dates_as_numbers(train, test)
     both = pd.concat([train, test], ignore_index=True).drop(columns=[label_column])
     categories = _categories(both)
     model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)

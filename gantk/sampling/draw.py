@@ -158,12 +158,12 @@ def _draw_classes(probability: np.ndarray, coins: np.random.Generator) -> np.nda
     return np.minimum(chosen, probability.shape[1] - 1).astype(np.int64)
 
 
-def assemble(codec: Codec, outputs: list[np.ndarray],
-             labels: list[np.ndarray | None]) -> pd.DataFrame | ImageSamples:
+def assemble(codec: Codec, outputs: list[np.ndarray], labels: list[np.ndarray | None],
+             seed: int) -> pd.DataFrame | ImageSamples:
     """Batches of final values (tables: ``decode_values``' array; images: uint8 NHWC pixels)
-    → one DataFrame or ``ImageSamples``."""
+    → one DataFrame or ``ImageSamples``; ``seed`` is the sampling seed (fresh IDs)."""
     label_codes = None if labels[0] is None else np.concatenate(labels)
-    return codec.assemble(np.concatenate(outputs), label_codes)
+    return codec.assemble(np.concatenate(outputs), label_codes, seed)
 
 
 def write_samples(samples: pd.DataFrame | ImageSamples, out: str | Path) -> None:

@@ -18,7 +18,7 @@ def sample(model: GANModel, count: int, seed: int = 0, label=None) -> pd.DataFra
     outputs, labels = draw_samples(model.codec, model.spec.latent_dim, count, seed, label,
                                    lambda batch: generate(model, batch),
                                    labelled_by_model=model.label_model is not None)
-    return assemble(model.codec, outputs, labels)
+    return assemble(model.codec, outputs, labels, seed)
 
 
 @torch.no_grad()

@@ -63,9 +63,11 @@ def train(
     data: str | Path | pd.DataFrame, directory: str | Path, options: TrainOptions | None = None, *,
     label_column: str | None = None, categorical: Iterable[str] = (), conditional: bool = False,
     resume: bool = False, force: bool = False, quiet: bool = False, source: str = "the data",
+    id_columns: Iterable[str] = (),
 ) -> Path:
     """Train on ``data`` and write a model directory; the Python face of ``gantk train``.
-    ``source`` names a DataFrame ``data`` in error messages (the file it came from).
+    ``source`` names a DataFrame ``data`` in error messages (the file it came from);
+    ``id_columns`` are IDs besides those recognised (not learned; fresh ones when sampling).
 
     Under ``torchrun`` every process calls this with the same arguments: they train one model
     together (gantk.train.distributed) and rank 0 alone writes the directory."""
@@ -81,7 +83,7 @@ def train(
             codec, encoded = load_training_data(
                 data, label_column, categorical, options.normalization, options.seed,
                 conditional_images=conditional, spike_share=options.spike_share,
-                category_conditions=options.category_conditioning, source=source,
+                category_conditions=options.category_conditioning, source=source, ids=id_columns,
             )
             config = make_config(options, codec, len(encoded.features), ranks.world_size,
                                  ranks.backend)

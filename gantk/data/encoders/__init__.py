@@ -11,6 +11,8 @@ import pandas as pd
 from gantk.data.encoders.base import ColumnEncoder, NumpyBlocks, TorchBlocks
 from gantk.data.encoders.category import CategoryEncoder
 from gantk.data.encoders.constant import ConstantEncoder
+from gantk.data.encoders.datetime import DateTimeEncoder
+from gantk.data.encoders.identifier import IdEncoder
 from gantk.data.encoders.modes import ModeEncoder
 from gantk.data.encoders.quantile import QuantileEncoder
 from gantk.data.tables import ColumnSchema
@@ -18,7 +20,8 @@ from gantk.data.tables import ColumnSchema
 #: by the "type" each saves in config.json
 ENCODERS: dict[str, type[ColumnEncoder]] = {
     encoder.kind: encoder
-    for encoder in (CategoryEncoder, ConstantEncoder, QuantileEncoder, ModeEncoder)
+    for encoder in (CategoryEncoder, ConstantEncoder, QuantileEncoder, ModeEncoder,
+                    DateTimeEncoder, IdEncoder)
 }
 NORMALIZATIONS = ("gmm", "quantile")
 
@@ -32,6 +35,10 @@ def fit_encoder(column: ColumnSchema, series: pd.Series, normalization: str, spi
     missing = column.missing_rate > 0
     if column.kind in ("categorical", "boolean"):
         return CategoryEncoder(column, missing)
+    if column.kind == "id":
+        return IdEncoder.fit(column, series)
+    if column.kind in ("datetime", "time"):
+        return DateTimeEncoder.fit(column, series, normalization, spike_share, seed)
     values = series.dropna().to_numpy(dtype=np.float64)
     if len(values) == 0 or values.min() == values.max():
         return ConstantEncoder(column, missing, float(values[0]) if len(values) else None)

@@ -1,0 +1,151 @@
+"""Date, date-time and time-of-day columns: recognising them, and converting them to numbers and
+back in the column's own format.
+
+A column is a date-time column when its dtype says so (Parquet, DataFrames) or when nearly all of
+its text parses with one of the common formats below. Its values become *wall-clock seconds*: for
+date-times, seconds since 1970-01-01 00:00 as read on the column's clock (its time zone, if it has
+one); for times of day, seconds since midnight. Cells that do not parse are missing values.
+Decoding writes numbers back with the same format, time zone and resolution (whole days,
+minutes or seconds, as the data had).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import numpy as np
+import pandas as pd
+
+#: share of a text column's values that must parse before it counts as dates (the rest: missing)
+DATE_SHARE = 0.9
+#: recognising a text column's format looks at its first rows' most frequent distinct values
+PROBE_ROWS = 2000
+PROBE_VALUES = 200
+DAY = 86_400
+
+_DATES = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y", "%m-%d-%Y")
+_CLOCKS = ("%H:%M", "%H:%M:%S", "%H:%M:%S.%f")
+#: date-time formats: each date, alone or followed by a clock after a space or a T
+DATETIME_FORMATS = tuple(f"{date}{joint}{clock}" for date in _DATES
+                         for joint, clock in [("", "")] + [(j, c) for j in (" ", "T")
+                                                           for c in _CLOCKS])
+TIME_FORMATS = (*_CLOCKS, "%I:%M %p", "%I:%M:%S %p")
+#: ISO 8601 with a UTC offset or Z, e.g. 2024-03-01T09:30:00+01:00
+ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$")
+#: the most a date-time needs to look like one before any format is tried
+_LOOKS_LIKE = re.compile(r"^\s*\d{1,4}[-/.:]\d{1,2}")
+
+
+def recognise(series: pd.Series) -> tuple[str, str | None, str | None] | None:
+    """(kind, format, timezone) when ``series`` holds dates or times, else None. ``kind`` is
+    "datetime" or "time"; ``format`` is None for datetime dtypes (they stay datetimes)."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        timezone = getattr(series.dt, "tz", None)
+        return "datetime", None, None if timezone is None else str(timezone)
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return None
+    present = series.dropna()
+    present = present[present.astype(str).str.strip() != ""]
+    if len(present) == 0:
+        return None
+    if all(isinstance(value, datetime.time) for value in present.head(PROBE_VALUES)):
+        return "time", "%H:%M:%S", None
+    # the distinct values among the first rows, each weighted by how often it occurs there
+    counts = present.head(PROBE_ROWS).astype(str).str.strip().value_counts()[:PROBE_VALUES]
+    probe, weights = pd.Series(counts.index), counts.to_numpy() / counts.sum()
+
+    def share(matched: pd.Series) -> float:
+        return float(weights @ matched.to_numpy(dtype=np.float64))
+
+    if share(probe.str.match(_LOOKS_LIKE)) < DATE_SHARE:
+        return None
+    if share(probe.str.match(ISO_WITH_OFFSET)) >= DATE_SHARE:
+        parsed = pd.to_datetime(probe, format="ISO8601", utc=True, errors="coerce")
+        if share(parsed.notna()) >= DATE_SHARE:
+            return "datetime", "ISO8601", _most_common_offset(probe[parsed.notna()])
+    best, best_share = None, DATE_SHARE - 1e-9
+    for kind, formats in (("time", TIME_FORMATS), ("datetime", DATETIME_FORMATS)):
+        for candidate in formats:
+            parsed_share = share(pd.to_datetime(probe, format=candidate, errors="coerce").notna())
+            if parsed_share > best_share:
+                best, best_share = (kind, candidate, None), parsed_share
+    return best
+
+
+def _most_common_offset(values: pd.Series) -> str:
+    """The UTC offset most values carry ("+01:00", "UTC" for Z): decoded values are written in it."""
+    offsets = values.str.extract(r"(Z|[+-]\d\d:?\d\d)$")[0]
+    offset = offsets.mode().iloc[0]
+    if offset == "Z":
+        return "UTC"
+    return offset if ":" in offset else f"{offset[:3]}:{offset[3:]}"
+
+
+def wall_seconds(series: pd.Series, kind: str, format: str | None,
+                 timezone: str | None) -> np.ndarray:
+    """float64 seconds as described above; NaN where missing or not parseable."""
+    if kind == "time":
+        text = series.map(lambda value: value.isoformat() if isinstance(value, datetime.time)
+                          else value).astype("string").str.strip()
+        parsed = pd.to_datetime(text, format=format, errors="coerce")
+        since_midnight = parsed - parsed.dt.normalize()
+        return since_midnight.dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
+    if format is None:
+        parsed = pd.to_datetime(series, errors="coerce")
+    elif format == "ISO8601":
+        parsed = pd.to_datetime(series.astype("string").str.strip(), format="ISO8601", utc=True,
+                                errors="coerce")
+    else:
+        parsed = pd.to_datetime(series.astype("string").str.strip(), format=format,
+                                errors="coerce")
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert(_zone(timezone)).dt.tz_localize(None)
+    nanoseconds = parsed.astype("datetime64[ns]").to_numpy().astype(np.int64).astype(np.float64)
+    return np.where(parsed.isna().to_numpy(), np.nan, nanoseconds / 1e9)
+
+
+def _zone(timezone: str | None):
+    """A time zone name, or a fixed offset such as "+01:00"."""
+    if timezone is None or timezone == "UTC":
+        return "UTC"
+    match = re.fullmatch(r"([+-])(\d\d):(\d\d)", timezone)
+    if match:
+        sign = 1 if match.group(1) == "+" else -1
+        delta = datetime.timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))
+        return datetime.timezone(sign * delta)
+    return timezone
+
+
+def resolution(seconds: np.ndarray) -> float:
+    """The coarsest unit every value is a whole number of: a day, an hour, a minute, a second, or
+    0 (sub-second values, kept as they come)."""
+    present = seconds[np.isfinite(seconds)]
+    for unit in (DAY, 3600, 60, 1):
+        if np.all(np.mod(present, unit) == 0):
+            return float(unit)
+    return 0.0
+
+
+def from_wall_seconds(values: np.ndarray, kind: str, format: str | None, timezone: str | None,
+                      dtype: str) -> pd.Series:
+    """Decoded seconds back to the column: datetimes (in their zone) for datetime dtypes, else
+    text in the column's format; missing where NaN."""
+    missing = ~np.isfinite(values)
+    nanoseconds = np.where(missing, 0, np.round(values * 1e9)).astype(np.int64)
+    stamps = pd.Series(pd.to_datetime(nanoseconds, unit="ns"))
+    if kind == "time":
+        text = stamps.dt.strftime(format).where(~missing, None)
+        return text.astype(object)
+    if format is None:
+        if timezone is not None:
+            stamps = stamps.dt.tz_localize(_zone(timezone), ambiguous="NaT",
+                                           nonexistent="shift_forward")
+        stamps = stamps.where(~missing, pd.NaT)
+        return stamps.astype(dtype) if dtype.startswith("datetime64") else stamps
+    if format == "ISO8601":
+        offset = "Z" if timezone == "UTC" else timezone
+        text = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S") + offset
+    else:
+        text = stamps.dt.strftime(format)
+    return text.where(~missing, None).astype(object)
