@@ -12,6 +12,7 @@ from gantk import defaults
 from gantk.detect import files as detect_files
 from gantk.detect.detector import GANDetector, top_columns
 from gantk.errors import GantkError
+from gantk.files import exclusive_directory
 
 
 def blob_with_outliers(rows: int = 400, seed: int = 0):
@@ -81,6 +82,14 @@ def test_save_and_load_score_the_same(fitted, tmp_path):
     np.testing.assert_allclose(again.anomaly_score(X), detector.anomaly_score(X), rtol=1e-5)
     assert again.threshold_ == detector.threshold_ and again.offset_ == detector.offset_
     np.testing.assert_array_equal(again.predict(X), detector.predict(X))
+
+
+def test_saving_into_a_directory_another_run_is_writing_is_refused(fitted, tmp_path):
+    detector, _, _ = fitted
+    with exclusive_directory(tmp_path / "det"):  # as another gantk process would hold it
+        with pytest.raises(GantkError, match="another gantk run .* is writing this model"):
+            detector.save(tmp_path / "det")
+    assert not (tmp_path / "det" / "config.json").exists()
 
 
 def test_mixed_dataframe_with_unseen_category_and_infinity(mixed_csv):

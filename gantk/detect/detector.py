@@ -28,7 +28,7 @@ from gantk.detect.convention import OutlierConvention
 from gantk.detect.files import check_contamination
 from gantk.detect.scoring import Scorer, build_scorer
 from gantk.errors import DataError, ModelFileError
-from gantk.files import atomic_path
+from gantk.files import atomic_path, exclusive_directory
 from gantk.model.directory import (
     load_model,
     model_file,
@@ -171,17 +171,18 @@ class GANDetector(OutlierConvention, OutlierMixin, BaseEstimator):
 
     # -- files -----------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
-        """A model directory: the GAN (config.json, weights) plus the scorer's learned state."""
+        """A model directory: the GAN (config.json, weights) plus the scorer's learned state. Held
+        while it is written, so two runs saving to one directory never mix their files."""
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        state = {k: v.contiguous() for k, v in self.scorer_.state().items()}
-        with atomic_path(directory / DETECTOR_FILE) as temporary:
-            save_file(state, str(temporary), metadata={"format": "gantk-detector"})
-        save_loaded_model(self.model_, directory, detector={
-            "scorer": self.scorer_.name, "contamination": self.contamination,
-            "threshold": self.threshold_, "params": self.get_params(),
-            "state": {"file": DETECTOR_FILE, "sha256": sha256_of(directory / DETECTOR_FILE)},
-        })
+        with exclusive_directory(directory):
+            state = {k: v.contiguous() for k, v in self.scorer_.state().items()}
+            with atomic_path(directory / DETECTOR_FILE) as temporary:
+                save_file(state, str(temporary), metadata={"format": "gantk-detector"})
+            save_loaded_model(self.model_, directory, detector={
+                "scorer": self.scorer_.name, "contamination": self.contamination,
+                "threshold": self.threshold_, "params": self.get_params(),
+                "state": {"file": DETECTOR_FILE, "sha256": sha256_of(directory / DETECTOR_FILE)},
+            })
         return directory
 
     @classmethod

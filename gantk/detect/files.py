@@ -8,6 +8,7 @@ the histogram, the metrics and a contamination-based threshold).
 from __future__ import annotations
 
 import importlib.util
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +72,8 @@ def score_table(
         features = chunk.drop(columns=[label_column]) if label_column else chunk
         return np.asarray(score_chunk(features, str(data)), dtype=np.float64)
 
-    progress = tqdm(desc="scoring", unit="row", disable=quiet, dynamic_ncols=True)
+    progress = tqdm(desc="scoring", unit="row", dynamic_ncols=True,
+                    disable=quiet or not sys.stderr.isatty())
     if threshold is None:
         first_pass = np.concatenate([scored(chunk) for chunk in chunks()])
         threshold = float(np.quantile(first_pass, 1 - contamination))
