@@ -232,6 +232,22 @@ def test_a_malformed_config_is_one_line_not_a_traceback(trained, run_cli, edit):
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("edit", [
+    lambda config: config["net_spec"].update(width=200_000),  # 40 GB of hidden layers
+    lambda config: config["net_spec"].update(latent_dim=10**9),
+    lambda config: config.update(label_model={"numeric": [], "categorical": [[0, 10**10]],
+                                              "missing": [], "hidden": 8, "n_classes": 2}),
+])
+def test_a_config_asking_for_networks_its_weights_do_not_hold_is_refused_unbuilt(trained, edit):
+    """A hostile config cannot make gantk allocate what no weights file backs: the networks are
+    sized on the meta device first."""
+    _edit_config(trained, edit)
+    started = time.perf_counter()
+    with pytest.raises(ModelFileError, match="weights do not fit the networks config.json "):
+        load_model(trained)
+    assert time.perf_counter() - started < 5
+
+
 def test_nothing_in_gantk_can_unpickle():
     """Model files come from other people: loading one must never run code. Weights go through
     safetensors, state through JSON, arrays through numpy with allow_pickle=False."""

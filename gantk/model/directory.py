@@ -124,6 +124,32 @@ def read_config(directory: str | Path) -> dict[str, Any]:
     return config
 
 
+def _check_sizes(config: dict[str, Any], spec: NetSpec, tensors: dict[str, torch.Tensor],
+                 weights: Path) -> None:
+    """Build the networks config.json describes on the meta device (no memory) and refuse them
+    unless every tensor matches the weights file in name and shape: a config that asks for
+    networks larger than its weights (a hostile one) never gets their memory allocated."""
+    if config.get("label_model"):  # its constructor lists its inputs: count them first
+        first = tensors.get("label_model.net.0.weight")
+        if first is None or LabelModel.input_width(config["label_model"]) != first.shape[1]:
+            raise ModelFileError(f"{weights}: weights do not fit the networks config.json "
+                                 "describes (the label model's inputs); refusing to build them")
+    with torch.device("meta"):
+        generator, discriminator = build_nets(config["architecture"], spec)
+        label_model = LabelModel(config["label_model"]) if config.get("label_model") else None
+    nets = [(generator, "generator_ema." if any(key.startswith("generator_ema.") for key in tensors)
+             else "generator."), (discriminator, "discriminator.")]
+    if label_model is not None:
+        nets.append((label_model, "label_model."))
+    for net, prefix in nets:
+        wanted = {prefix + key: tuple(value.shape) for key, value in net.state_dict().items()}
+        stored = {key: tuple(tensors[key].shape) for key in tensors if key.startswith(prefix)}
+        if wanted != stored:
+            differing = sorted(set(wanted.items()) ^ set(stored.items()))[0][0]
+            raise ModelFileError(f"{weights}: weights do not fit the networks config.json "
+                                 f"describes (first difference: {differing}); refusing to build them")
+
+
 def load_model(directory: str | Path, device: str | torch.device = "cpu") -> GANModel:
     """Load a finished model directory, checking the format version and the weights' hash."""
     directory = Path(directory)
@@ -144,6 +170,7 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> GAN
         raise ModelFileError(f"{weights}: unreadable weights ({error})") from None
     try:
         spec = NetSpec.from_dict(config["net_spec"])
+        _check_sizes(config, spec, tensors, weights)
         generator, discriminator = build_nets(config["architecture"], spec)
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFileError(f"{directory / CONFIG_FILE}: the networks' description is missing "

@@ -88,6 +88,13 @@ class LabelModel(nn.Module):
             nn.Linear(spec["hidden"], spec["n_classes"]),
         )
 
+    @staticmethod
+    def input_width(spec: dict) -> int:
+        """The width of the features ``spec`` describes, counted without building anything."""
+        bins = max((len(edges) - 1 for _, edges in spec["numeric"]), default=0)
+        return (len(spec["numeric"]) * bins + sum(int(count) for _, count in spec["categorical"])
+                + len(spec["missing"]))
+
     def features(self, values: torch.Tensor) -> torch.Tensor:
         values = values.double()
         parts = []
