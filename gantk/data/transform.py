@@ -121,7 +121,7 @@ class TableTransformer:
                           ids: np.random.Generator | None = None) -> pd.DataFrame:
         """The other half: category codes become labels, every column gets its dtype back, ID
         columns get fresh IDs drawn with ``ids`` (the sampling seed's stream)."""
-        ids = ids or streams.sample_ids(0)
+        ids = streams.sample_ids(0) if ids is None else ids
         columns: dict[str, pd.Series] = {}
         for index, column in enumerate(self.schema.columns):
             if column.kind in ("categorical", "boolean"):

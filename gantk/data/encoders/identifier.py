@@ -71,9 +71,6 @@ class IdEncoder(ColumnEncoder):
     def decode_values(self, blocks: NumpyBlocks) -> np.ndarray:
         return np.full(blocks.rows, np.nan)
 
-    def decode(self, blocks: NumpyBlocks) -> np.ndarray:
-        return self.decode_values(blocks)
-
     def decode_values_torch(self, blocks: TorchBlocks, constants: dict) -> torch.Tensor:
         import torch
 
