@@ -4,6 +4,7 @@ errors for files that are not gantk's."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -208,6 +209,93 @@ def test_bad_files_and_inputs(table_export, tmp_path, run_cli):
         assert message in result.stderr, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1
     assert not out.exists() and not (tmp_path / "x.onnx").exists()
+
+
+def _hostile_variants(exported: Path, outside: Path) -> dict[str, onnx.ModelProto]:
+    """gantk's own export, edited the ways an attacker would edit it."""
+    def edited(edit) -> onnx.ModelProto:
+        model = onnx.load(str(exported))
+        edit(model)
+        return model
+
+    def external(location: str):
+        def edit(model):
+            tensor = model.graph.initializer[0]
+            tensor.ClearField("raw_data")
+            tensor.data_location = onnx.TensorProto.EXTERNAL
+            for key, value in (("location", location), ("offset", "0"), ("length", "16")):
+                entry = tensor.external_data.add()
+                entry.key, entry.value = key, value
+        return edit
+
+    def custom_operator(model):
+        node = model.graph.node[0]
+        node.domain = "com.attacker"
+        model.opset_import.append(onnx.helper.make_opsetid("com.attacker", 1))
+
+    def huge_tensor(model):
+        tensor = model.graph.initializer[0]
+        del tensor.dims[:]
+        tensor.dims.extend([1_000_000, 1_000_000])
+
+    def huge_constant(model):
+        value = onnx.helper.make_tensor("c", onnx.TensorProto.FLOAT, [1], [0.0])
+        value.dims[0] = 50_000
+        value.dims.append(50_000)
+        model.graph.node.insert(0, onnx.helper.make_node("Constant", [], ["unused"], value=value))
+
+    return {"outside-path": edited(external(str(outside))),
+            "parent-path": edited(external("../" + outside.name)),
+            "link-out": edited(external("link.bin")),
+            "custom-op": edited(custom_operator),
+            "huge-initializer": edited(huge_tensor),
+            "huge-constant": edited(huge_constant)}
+
+
+def test_hostile_onnx_files_are_refused_before_onnxruntime_sees_them(table_export, tmp_path,
+                                                                    monkeypatch):
+    """External data pointing anywhere, custom operators and tensors declared larger than they
+    are: one line each, and onnxruntime is never handed the file, so nothing outside is read and
+    no custom code runs."""
+    import onnxruntime
+
+    from gantk.errors import ModelFileError
+
+    folder, _ = table_export
+    secret = tmp_path.parent / f"{tmp_path.name}-secret.bin"
+    secret.write_bytes(b"\0" * 64)
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "link.bin").symlink_to(secret)
+    messages = {"outside-path": "points at data in another file",
+                "parent-path": "points at data in another file",
+                "link-out": "points at data in another file",
+                "custom-op": "operator domain 'com.attacker'",
+                "huge-initializer": "declares [1000000, 1000000]",
+                "huge-constant": "declares [50000, 50000]"}
+    opened = []
+    monkeypatch.setattr(onnxruntime, "InferenceSession",
+                        lambda *args, **kwargs: opened.append(args) or pytest.fail("opened"))
+    for name, model in _hostile_variants(folder / "m.onnx", secret).items():
+        path = models / f"{name}.onnx"
+        onnx.save(model, str(path))
+        with pytest.raises(ModelFileError, match=re.escape(messages[name])) as refused:
+            OnnxGenerator(path)
+        assert str(path) in str(refused.value) and "\n" not in str(refused.value)
+        with pytest.raises(ModelFileError, match=re.escape(messages[name])):
+            OnnxGenerator.from_bytes(path.read_bytes(), source=name)
+    assert opened == []
+
+
+def test_hostile_onnx_files_end_the_cli_with_one_line(table_export, tmp_path, run_cli):
+    folder, _ = table_export
+    for name, model in _hostile_variants(folder / "m.onnx", Path("/etc/passwd")).items():
+        path = tmp_path / f"{name}.onnx"
+        onnx.save(model, str(path))
+        result = run_cli("sample", path, "-n", "2", "-o", tmp_path / "out.csv", "-q")
+        assert result.exit_code == 2, (name, result.output)
+        assert len(result.stderr.strip().splitlines()) == 1 and str(path) in result.stderr
+    assert not (tmp_path / "out.csv").exists()
 
 
 @pytest.mark.parametrize("count", [2, 3, 17, 1000])

@@ -20,8 +20,11 @@ from gantk.data.images import ImageSamples, ImageSet, images_from_array
 from gantk.detect.convention import OutlierConvention
 from gantk.errors import DataError, GantkError, ModelFileError
 from gantk.onnx.format import METADATA_KEY, ONNX_FORMAT_VERSION
+from gantk.onnx.vetting import check_untrusted_onnx
 from gantk.sampling.draw import BATCH, Drawn, assemble, draw_samples
 
+#: protobuf's limit for one message: a larger file must keep its tensors elsewhere, which gantk refuses
+MAX_ONNX_BYTES = 2**31 - 1
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 
@@ -51,7 +54,14 @@ def open_session(model: str | Path | bytes, provider: str = "auto",
         source = source or str(path)
         if not path.is_file():
             raise ModelFileError(f"{path}: no such file")
-        model = str(path)
+        if path.stat().st_size > MAX_ONNX_BYTES:
+            raise ModelFileError(f"{path}: larger than the 2 GiB an ONNX file without outside "
+                                 "data can hold")
+        try:
+            model = path.read_bytes()
+        except OSError as error:
+            raise ModelFileError(f"{path}: cannot be read ({error.strerror})") from None
+    check_untrusted_onnx(model, source)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # onnxruntime's warnings are for its developers, not ours
     try:
