@@ -6,6 +6,8 @@ Pixels become float32 in [-1, 1] (DCGAN's tanh range), shaped (N, channels, heig
 from __future__ import annotations
 
 import gzip
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -111,14 +113,21 @@ def _read_folder(folder: Path) -> ImageSet:
 def _read_npz(path: Path) -> ImageSet:
     try:
         with np.load(path, allow_pickle=False) as archive:
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise DataError(f"{path}: a single array, not an .npz archive of X and y")
             if "X" not in archive:
                 raise DataError(f"{path}: no array named 'X' (found: {', '.join(archive.files)})")
             images = archive["X"]
             raw_labels = archive["y"] if "y" in archive else None
-    except (ValueError, OSError) as error:
+    except DataError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise DataError(f"{path}: cannot read the .npz file ({error})") from None
     if images.ndim < 3:
         raise DataError(f"{path}: X has shape {images.shape}; expected a stack of images")
+    if not (np.issubdtype(images.dtype, np.number) or images.dtype == bool) or np.issubdtype(
+            images.dtype, np.complexfloating):
+        raise DataError(f"{path}: X holds {images.dtype} values; expected pixel numbers")
     labels, class_names = _labels_from_values(raw_labels, len(images), path)
     return images_from_array(images, labels, class_names, str(path))
 

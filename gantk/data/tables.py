@@ -287,7 +287,7 @@ def infer_schema(
         if name in named_ids:
             columns.append(ColumnSchema(str(name), "id", dtype, 0.0))
             continue
-        if name not in forced and not pd.api.types.is_numeric_dtype(series):
+        if name not in forced and not pd.api.types.is_numeric_dtype(series) and len(present):
             dates = recognise(series)
             if dates is not None:
                 columns.append(_date_column(str(name), series, *dates))
@@ -363,16 +363,15 @@ def _is_numeric(series: pd.Series, name, source: str) -> bool:
         return False
     if pd.api.types.is_numeric_dtype(series):
         return True
-    present = series.dropna()
-    if len(present) == 0:
+    present = series.notna().to_numpy()
+    if not present.any():
         return False
-    parsed = pd.to_numeric(present, errors="coerce")
-    share = float(parsed.notna().mean())
+    parsed = pd.to_numeric(series[present], errors="coerce").to_numpy()
+    share = float(np.mean(~pd.isna(parsed)))
     if share >= NUMERIC_SHARE_FOR_JUNK and share < 1.0:
-        bad_index = parsed.index[parsed.isna()][0]
-        row = series.index.get_loc(bad_index) + 1
+        row = int(np.flatnonzero(present)[np.flatnonzero(pd.isna(parsed))[0]])
         raise DataError(
-            f"{source}: column {name!r}, row {row}: {present[bad_index]!r} is not a number "
+            f"{source}: column {name!r}, row {row + 1}: {series.iloc[row]!r} is not a number "
             f"(pass --categorical {name} to treat the column as categories)"
         )
     return False

@@ -169,6 +169,11 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> GAN
     except (SafetensorError, OSError) as error:
         raise ModelFileError(f"{weights}: unreadable weights ({error})") from None
     try:
+        codec = codec_from_dict(config["data"])
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+        raise ModelFileError(f"{directory / CONFIG_FILE}: the data's description is missing or "
+                             f"malformed ({type(error).__name__}: {error})") from None
+    try:
         spec = NetSpec.from_dict(config["net_spec"])
         _check_sizes(config, spec, tensors, weights)
         generator, discriminator = build_nets(config["architecture"], spec)
@@ -194,4 +199,4 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> GAN
                 f"{weights}: weights do not fit the architecture ({first})"
             ) from None
         net.to(device).eval()
-    return GANModel(config, codec_from_dict(config["data"]), generator, discriminator, label_model)
+    return GANModel(config, codec, generator, discriminator, label_model)

@@ -71,7 +71,10 @@ def open_session(model: str | Path | bytes, provider: str = "auto",
     except Exception as error:  # onnxruntime raises its own exception types for bad files
         first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
         raise ModelFileError(f"{source}: not a readable ONNX model ({first})") from None
-    raw = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+    try:
+        raw = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+    except UnicodeDecodeError:
+        raise ModelFileError(f"{source}: its metadata is not valid UTF-8") from None
     if raw is None:
         raise ModelFileError(f"{source}: an ONNX model, but not one gantk exported "
                              "(no gantk metadata)")
