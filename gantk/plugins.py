@@ -83,6 +83,7 @@ def load_entry_point_plugins() -> None:
         try:
             module = entry_point.load()
             pm.register(module, name=entry_point.name)
+            _check_hooks(entry_point.name)
         except Exception as error:  # a broken plugin must not take the CLI down with it
             if isinstance(error, ModuleNotFoundError) and missing_extra(error):
                 # the runtime-only install: plugins that need torch are simply not there
@@ -94,7 +95,16 @@ def load_entry_point_plugins() -> None:
                 f"gantk: warning: plugin {entry_point.name!r} failed to load: {error}",
                 file=sys.stderr,
             )
-    pm.check_pending()
+
+
+def _check_hooks(name: str) -> None:
+    """A plugin that implements a hook gantk does not have (a misspelling, or a hook from
+    another gantk version) is unregistered and reported like one that fails to import."""
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as error:
+        pm.unregister(name=name)
+        raise PluginError(str(error).strip().splitlines()[0]) from None
 
 
 def ensure_loaded() -> None:

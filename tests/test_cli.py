@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 
@@ -72,3 +74,18 @@ def test_errors_from_a_real_process_have_no_traceback(tmp_path):
          str(tmp_path / "m")], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip() == f"Error: {tmp_path / 'nope.csv'}: no such file"
+
+
+def test_the_readme_main_command_runs(tmp_path, monkeypatch, run_cli):
+    """The README's set-up-and-run line, gantk commands as written (the install is this one)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if "gantk train" in line and "&&" in line)
+    commands = [part.split() for part in line.split("&&") if part.split()[0] == "gantk"]
+    assert [command[1] for command in commands] == ["train", "sample"]
+    monkeypatch.chdir(tmp_path)
+    for command in commands:
+        result = run_cli(*command[1:], "-q")
+        assert result.exit_code == 0, (command, result.output)
+    sampled = pd.read_csv(commands[-1][commands[-1].index("-o") + 1])
+    assert len(sampled) == int(commands[-1][commands[-1].index("-n") + 1])
+    assert {"alcohol", "proline"} <= set(sampled.columns)

@@ -298,6 +298,33 @@ def test_hostile_onnx_files_end_the_cli_with_one_line(table_export, tmp_path, ru
     assert not (tmp_path / "out.csv").exists()
 
 
+def test_an_export_that_disagrees_with_pytorch_is_refused_and_not_written(table_export,
+                                                                        tmp_path, monkeypatch,
+                                                                        run_cli):
+    """The check runs the written graph in onnxruntime against PyTorch: a graph off by 0.01
+    (what a wrong opset conversion would give) is refused and no file appears."""
+    import gantk.onnx.export as export
+
+    folder, _ = table_export
+    real_open = export.open_session
+
+    def off_by_a_little(*args, **kwargs):
+        session, metadata = real_open(*args, **kwargs)
+
+        class Skewed:
+            def run(self, names, feeds):
+                return [output + np.float32(0.01) if output.dtype == np.float32 else output
+                        for output in session.run(names, feeds)]
+
+        return Skewed(), metadata
+
+    monkeypatch.setattr(export, "open_session", off_by_a_little)
+    result = run_cli("export", folder / "m", "-o", tmp_path / "skewed.onnx", "-q")
+    assert result.exit_code == 2 and "differs from PyTorch by 0.01" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("count", [2, 3, 17, 1000])
 def test_in_graph_quantile_inverse_is_numpys(count):
     """The graph's O(1) bracket guess lands where np.interp's search does, nodes and tails too."""

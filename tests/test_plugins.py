@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 
 import pytest
@@ -52,51 +51,69 @@ def test_duplicate_name_is_rejected():
         plugins.pm.unregister(name="duplicate")
 
 
-def test_misspelled_hook_is_reported():
-    class Misspelled:
-        @hookimpl
-        def gantk_register_loses(self, register):
-            pass
+#: a child interpreter whose first ``gantk`` entry points are broken ones, ahead of every
+#: built-in, so a loader that stopped at the first failure would lose the built-ins
+BROKEN_FIRST = """
+import importlib.metadata, json, sys
+from gantk.hookspecs import hookimpl
 
-    plugins.pm.register(Misspelled(), name="misspelled")
-    try:
-        with pytest.raises(Exception, match="unknown hook 'gantk_register_loses'"):
-            plugins.pm.check_pending()
-    finally:
-        plugins.pm.unregister(name="misspelled")
+class Misspelled:
+    @hookimpl
+    def gantk_register_loses(self, register):
+        pass
 
-
-class BrokenEntryPoint:
-    name = "broken"
+class Broken:
     group = "gantk"
-
+    def __init__(self, name, load):
+        self.name, self._load = name, load
     def load(self):
-        raise ImportError("No module named 'missing_dependency'")
+        return self._load()
 
+def missing():
+    raise ImportError("No module named 'missing_dependency'")
 
-@pytest.fixture
-def broken_entry_point(monkeypatch):
-    real = importlib.metadata.entry_points
+real = importlib.metadata.entry_points
+broken = [Broken("broken", missing), Broken("misspelled", Misspelled)]
+def entry_points(**kw):
+    return (broken if kw.get("group") == "gantk" else []) + list(real(**kw))
 
-    def entry_points(**kwargs):
-        found = list(real(**kwargs))
-        return found + [BrokenEntryPoint()] if kwargs.get("group") == "gantk" else found
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
-
-
-def test_broken_plugin_warns_and_the_rest_loads(broken_entry_point, capsys, monkeypatch):
-    monkeypatch.delenv("GANTK_STRICT_PLUGINS", raising=False)
+importlib.metadata.entry_points = entry_points
+from gantk import plugins
+try:
     plugins.load_entry_point_plugins()
-    assert "plugin 'broken' failed to load: No module named 'missing_dependency'" in (
-        capsys.readouterr().err)
-    assert "mlp" in plugins.registry("architecture")
+except Exception as error:
+    print(json.dumps({"error": f"{type(error).__name__}: {error}"}))
+    sys.exit(0)
+names = sorted(name for name, _ in plugins.pm.list_name_plugin())
+print(json.dumps({"plugins": names, "losses": sorted(plugins.registry("loss"))}))
+"""
 
 
-def test_strict_mode_makes_a_broken_plugin_an_error(broken_entry_point, monkeypatch):
-    monkeypatch.setenv("GANTK_STRICT_PLUGINS", "1")
-    with pytest.raises(PluginError, match="plugin 'broken' failed to load"):
-        plugins.load_entry_point_plugins()
+def _load_with_broken_plugins_first(strict: bool) -> tuple[dict, str]:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GANTK_STRICT_PLUGINS": "1" if strict else "0"}
+    done = subprocess.run([sys.executable, "-c", BROKEN_FIRST], env=env, capture_output=True,
+                          text=True, check=True, timeout=120)
+    return json.loads(done.stdout), done.stderr
+
+
+def test_broken_plugins_are_named_and_every_other_plugin_loads():
+    """One that fails to import, one that implements a hook gantk does not have: each is named
+    on stderr and left out; the built-ins after them load."""
+    loaded, warnings = _load_with_broken_plugins_first(strict=False)
+    assert "plugin 'broken' failed to load: No module named 'missing_dependency'" in warnings
+    assert "plugin 'misspelled' failed to load: unknown hook 'gantk_register_loses'" in warnings
+    assert not {"broken", "misspelled"} & set(loaded["plugins"])
+    assert {"mlp", "dcgan", "losses", "scorers"} <= set(loaded["plugins"])
+    assert {"ns", "hinge", "wgan-gp"} <= set(loaded["losses"])
+
+
+def test_strict_mode_makes_a_broken_plugin_an_error():
+    loaded, _ = _load_with_broken_plugins_first(strict=True)
+    assert loaded["error"].startswith("PluginError: plugin 'broken' failed to load")
 
 
 def _entry_point_names(env: dict[str, str]) -> set[str]:

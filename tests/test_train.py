@@ -191,6 +191,27 @@ def test_truncated_weights_are_refused(trained):
         load_model(trained)
 
 
+@pytest.mark.parametrize("claim", [
+    {"dtype": "F32", "shape": [1_000_000, 1_000_000], "data_offsets": [0, 16]},
+    {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 2**62]},
+    {"dtype": "F32", "shape": [2, 2], "data_offsets": [16, 0]},
+])
+def test_a_weights_header_claiming_more_than_the_file_holds_is_refused(trained, claim):
+    """An attacker controls config.json too, so the hash matches: the safetensors header's own
+    claims (a 4 TB tensor, offsets past the end) must be refused without allocating them."""
+    import hashlib
+    import struct
+
+    header = json.dumps({"generator.body.0.weight": claim}).encode()
+    path = trained / "weights.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header + bytes(16))
+    _edit_config(trained, lambda config: config["weights"].update(
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest()))
+    with pytest.raises(ModelFileError, match="unreadable weights") as refused:
+        load_model(trained)
+    assert "\n" not in str(refused.value)
+
+
 def _edit_config(directory: Path, edit) -> None:
     config = json.loads((directory / "config.json").read_text())
     edit(config)
