@@ -22,6 +22,19 @@ BY_KIND = {
     "image": {"architecture": "dcgan", "batch_size": 64, "latent_dim": 100, "steps": 1500},
 }
 
+#: tables with --early-stop: train until D tells its training rows from held-out real rows
+#: (gantk.train.budget): ROC-AUC above the threshold at ``PATIENCE`` checks in a row, checked
+#: every ``CHECK_EVERY`` steps, on this share of the rows (within the bounds) held out of training.
+#: Chosen on development tables (benchmarks/train_budget.py); not the default, which it did not beat
+STOP_THRESHOLD = 0.9
+STOP_PATIENCE = 2
+STOP_CHECK_EVERY = 100
+STOP_HELD_OUT_SHARE = 0.1
+STOP_HELD_OUT_FEWEST = 20
+STOP_HELD_OUT_MOST = 1000
+#: below this many training rows left, nothing is held out and the cap is the budget
+STOP_MIN_TRAINING_ROWS = 100
+
 # -- sampling: gantk sample ------------------------------------------------------------------
 #: model directories sample on the CPU: small batches gain nothing from a GPU, and CPU rows
 #: are the same on every machine

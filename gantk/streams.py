@@ -74,6 +74,11 @@ def recalibration_conditions(seed: int, batch: int) -> np.random.Generator:
 
 
 
+def held_out_rows(seed: int) -> np.random.Generator:
+    """The real rows kept out of training to tell when D starts memorising (gantk.train.budget)."""
+    return np.random.default_rng([seed, 7])
+
+
 def label_model_order(seed: int) -> torch.Generator:
     """The label model's held-out rows and minibatch order."""
     import torch

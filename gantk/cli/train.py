@@ -59,6 +59,10 @@ Examples:
 @click.option("--label-model", is_flag=True,
               help="Tables with --label-column: sampled rows take their class from a classifier "
               "of the real rows (sampling a class stays exact).")
+@click.option("--early-stop", is_flag=True,
+              help="Tables: hold out a tenth of the rows and stop once D tells the rows it "
+              "trained on from them; --steps (or the default) is the cap. Faster on small "
+              "tables; not more realistic (docs/benchmarks.md).")
 @click.option("--seed", type=int, default=defaults.SEED, show_default=True)
 @click.option("--device", default=defaults.DEVICE, show_default=True, help="auto, cpu or cuda.")
 @click.option("--resume", is_flag=True, help="Continue the run saved in the model directory.")
@@ -68,7 +72,7 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
           normalization,
           spike_share, steps, epochs, batch_size, lr, latent_dim, label_smoothing, ema_decay,
           class_sampling, diffaugment, checkpoint_every, pac, category_conditioning, label_model,
-          seed, device, resume, force, quiet):
+          early_stop, seed, device, resume, force, quiet):
     """Train a GAN on DATA (a CSV/Parquet table, an image folder, an .npz or MNIST IDX files)."""
     from gantk.data.tables import TableSchema
     from gantk.model.directory import read_config
@@ -84,6 +88,7 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
         checkpoint_every=checkpoint_every,
         class_sampling=class_sampling, diffaugment=diffaugment, pac=pac,
         category_conditioning=category_conditioning, label_model=label_model,
+        early_stop=early_stop,
     )
     directory = run_training(
         data, model_dir, options, label_column=label_column,

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, fields
 from gantk import defaults
 from gantk.errors import GantkError, OptionError
 from gantk.model.nets import NetSpec
+from gantk.train.budget import held_out_check_settings
 from gantk.train.diffaugment import parse_policy
 from gantk.train.losses import build_loss
 
@@ -52,6 +53,9 @@ class TrainOptions:
     #: tables with classes: also fit a classifier of the real rows that gives sampled rows their
     #: class (gantk.model.label_model), sampling stays exact per class by rejection
     label_model: bool = False
+    #: tables: stop once D tells the rows it trained on from held-out ones, ``steps`` (or the
+    #: default) being the cap (gantk.train.budget)
+    early_stop: bool = False
 
     @classmethod
     def from_config(cls, training: dict) -> TrainOptions:
@@ -95,6 +99,17 @@ def make_config(options: TrainOptions, codec, rows: int, world_size: int = 1,
     by_kind = defaults.BY_KIND[codec.kind]
     if options.pac < 1 or options.pac > rows:
         raise OptionError("pac", f"{options.pac}: packs hold 1 to {rows} rows (the data's size)")
+    held_out_check = None
+    if options.early_stop:
+        if codec.kind != "table" or options.epochs is not None:
+            raise OptionError("early_stop", "is for tables, with steps (the cap) or alone, "
+                              "not with epochs")
+        if options.category_conditioning and codec.conditions is not None:
+            raise OptionError("early_stop", "judges single rows as they are; not with "
+                              "category_conditioning")
+        held_out_check = held_out_check_settings(rows, options.pac)
+        if held_out_check is not None:
+            rows -= held_out_check["held_out_rows"]
     batch_size = min(options.batch_size or by_kind["batch_size"], rows)
     batch_size -= batch_size % options.pac  # whole packs only
     if options.epochs is not None:
@@ -127,6 +142,8 @@ def make_config(options: TrainOptions, codec, rows: int, world_size: int = 1,
         batch_size=batch_size, steps=steps, betas=list(options.betas),
         checkpoint_every=options.checkpoint_every or max(100, steps // 10),
     )
+    if held_out_check is not None:
+        training["held_out_check"] = held_out_check
     config = {
         "architecture": training["architecture"],
         "loss": options.loss,

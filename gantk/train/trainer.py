@@ -34,6 +34,7 @@ from gantk.model.directory import CHECKPOINT_FILE, CONFIG_FILE, WEIGHTS_FILE, sa
 from gantk.model.label_model import fit_label_model
 from gantk.model.nets import NetSpec, build_nets, call
 from gantk.train.batches import BatchSampler
+from gantk.train.budget import HeldOutCheck, split_held_out
 from gantk.train.checkpoint import restore_checkpoint, save_checkpoint
 from gantk.train.conditioning import Condition, ConditionLoss, index_of
 from gantk.train.diffaugment import diff_augment, parse_policy
@@ -206,12 +207,42 @@ class Trainer:
         self.saved_step = 0
         self.policy = parse_policy(self.options.diffaugment)
         conditions = codec.conditions if spec.condition_dim else None
-        self.batches = BatchSampler(encoded.features, encoded.labels, codec.n_classes,
+        features, labels = encoded.features, encoded.labels
+        self.held_out_check: HeldOutCheck | None = None
+        if config["training"].get("held_out_check"):
+            features, labels = self._hold_out(config["training"]["held_out_check"], features,
+                                              labels)
+        elif self.options.early_stop and ranks.main and not quiet:
+            tqdm.write(f"too few rows to hold any out: training all {self.options.steps} steps",
+                       file=sys.stderr)
+        self.batches = BatchSampler(features, labels, codec.n_classes,
                                     self.options.batch_size, self.options.seed,
                                     self.options.class_sampling, conditions, self.device,
                                     ranks.rank, ranks.world_size)
         self.condition_loss = (ConditionLoss(conditions, self.generator, self.device)
                                if conditions is not None else None)
+
+    def _hold_out(self, settings: dict, features: np.ndarray, labels: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Set the held-out rows apart for the budget by data; the rows left to train on."""
+        kept, held, compared = split_held_out(len(features), settings["held_out_rows"],
+                                              self.options.seed)
+
+        def rows(index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor | None]:
+            return (torch.as_tensor(features[index], device=self.device),
+                    None if labels is None else torch.as_tensor(labels[index], device=self.device))
+
+        self.held_out_check = HeldOutCheck(settings, self._judge_rows, rows(compared), rows(held))
+        return features[kept], None if labels is None else labels[kept]
+
+    def _judge_rows(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """D's logits on real rows as they are, outside training (no augmentation, no DDP)."""
+        was_training = self.discriminator.training
+        self.discriminator.eval()
+        try:
+            return call(self.discriminator, x, labels, None)
+        finally:
+            self.discriminator.train(was_training)
 
     def _parallel(self, net: nn.Module) -> nn.Module:
         """``net`` in DistributedDataParallel under torchrun: gradients averaged over ranks during
@@ -315,7 +346,8 @@ class Trainer:
                     self.step += 1
                     update_ema(self.ema, self.generator, self.step, self.options.ema_decay)
                     stopping = self._agree(d["d_loss"], g_loss, stop.requested)
-                    if self.step % LOG_EVERY == 0 or self.step == total:
+                    learned = self._learned()
+                    if self.step % LOG_EVERY == 0 or self.step == total or learned:
                         record = self._record(d, g_loss, time.perf_counter() - started)
                         if log:
                             log.write(record)
@@ -331,6 +363,8 @@ class Trainer:
                                  else f"gantk train DATA -o {self.directory} --resume")
                         raise TrainingInterrupted(f"interrupted at step {self.step}; a checkpoint "
                                                   f"was saved: continue with {again}")
+                    if learned:
+                        break
                 if log:
                     log.flush()
                 save_checkpoint(self)
@@ -343,6 +377,24 @@ class Trainer:
             progress.close()
             if log:
                 log.close()
+
+    def _learned(self) -> bool:
+        """Whether the budget by data says stop after this step (gantk.train.budget). Every
+        rank measures the same D on the same rows; the decision is still taken together."""
+        check = self.held_out_check
+        if check is None or not check.due(self.step):
+            return False
+        check.measure()
+        enough = check.enough()
+        if self.ranks.distributed:
+            flag = torch.tensor([float(enough)], device=self.device)
+            enough = bool(sum_over_ranks(self.ranks, flag)[0] > 0)
+        if enough and self.ranks.main and not self.quiet:
+            history = check.settings["held_out_auc"][-check.settings["patience"]:]
+            tqdm.write(f"stopped at step {self.step} of at most {self.options.steps}: D tells the "
+                       "rows it trained on from held-out ones (ROC-AUC "
+                       f"{', '.join(f'{auc:.2f}' for auc in history)})", file=sys.stderr)
+        return enough
 
     def _agree(self, d_loss: torch.Tensor, g_loss: torch.Tensor, stop_requested: bool) -> bool:
         """Whether to stop after this step (Ctrl-C); raises if training diverged. Under torchrun
