@@ -1,5 +1,5 @@
 """MNIST few-shot: does adding a conditional GAN's digits help a small CNN trained on 50 images
-per class? And does DiffAugment help the GAN on so little data?
+per class? And does DiffAugment, fixed or adaptive (ADA), help the GAN on so little data?
 
     python benchmarks/augment_mnist.py [--per-class 50] [--steps 2000] [--extra 100] [--seeds 2]
                                        [--policies "none;color,translation,cutout;translation"]
@@ -48,7 +48,8 @@ def main() -> None:
     parser.add_argument("--extra", type=int, default=100)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--policies", default="none;color,translation,cutout",
-                        help="DiffAugment policies to compare, separated by ';'")
+                        help="DiffAugment policies to compare, separated by ';'; 'ada' or "
+                        "'ada:POLICY' for adaptive augmentation over all of it or POLICY")
     parser.add_argument("--filter", default="none", help="the augmenter's filter")
     parser.add_argument("--device", default="cpu", help="where the GAN trains")
     parser.add_argument("--mnist", type=Path, default=MNIST, help="the MNIST test split's folder")
@@ -65,10 +66,11 @@ def main() -> None:
         print(f"seed {seed} real only: test accuracy {anchor:.3f}", flush=True)
         for policy in args.policies.split(";"):
             name = "gantk, no DiffAugment" if policy == "none" else f"gantk + DiffAugment {policy}"
-            policy = None if policy == "none" else policy
+            ada = policy.startswith("ada")
+            policy = None if policy in ("none", "ada") else policy.removeprefix("ada:")
             started = time.perf_counter()
-            augmenter = GANAugmenter(steps=args.steps, diffaugment=policy, filter=args.filter,
-                                     seed=seed, device=args.device)
+            augmenter = GANAugmenter(steps=args.steps, diffaugment=policy, ada=ada,
+                                     filter=args.filter, seed=seed, device=args.device)
             augmenter.fit(train)
             fit_seconds = time.perf_counter() - started
             made = augmenter.synthesize({str(digit): args.extra for digit in range(10)})

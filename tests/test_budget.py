@@ -66,6 +66,7 @@ def test_wine_stops_once_d_memorises_it_and_says_so(tmp_path, run_cli):
                                                ["held_out_auc"]) == 1
 
 
+@pytest.mark.slow
 def test_a_resumed_run_stops_where_an_unbroken_one_does(tmp_path, monkeypatch):
     """The checks' history travels in the checkpoint: a run cut at 200 steps and resumed
     without a cap ends at the same step with the same weights as one never cut."""

@@ -76,6 +76,7 @@ def test_errors_from_a_real_process_have_no_traceback(tmp_path):
     assert result.stderr.strip() == f"Error: {tmp_path / 'nope.csv'}: no such file"
 
 
+@pytest.mark.slow
 def test_the_readme_main_command_runs(tmp_path, monkeypatch, run_cli):
     """The README's set-up-and-run line, gantk commands as written (the install is this one)."""
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()

@@ -53,7 +53,9 @@ class GANAugmenter(BaseEstimator):
     ``class_sampling``: how often each class is trained on ("log": CTGAN's training-by-sampling;
     "uniform"; "frequency"). ``diffaugment``: images only, a policy such as
     "color,translation,cutout"; off by default, as the full policy made MNIST few-shot digits
-    worse (docs/benchmarks.md). ``filter``: "discriminator" keeps the samples the trained D finds
+    worse (docs/benchmarks.md). ``ada``: images only, adaptive discriminator augmentation
+    (``gantk.train.ada``) over that policy, or all of DiffAugment without one. ``filter``:
+    "discriminator" keeps the samples the trained D finds
     most realistic. ``loss`` and ``pac`` (rows per discriminator judgement, PacGAN): by default
     WGAN-GP with packs of 10 for tables, as CTGAN; "ns" and single rows for images, and for the
     discriminator filter, which reads D's logit as a log density ratio, one row at a time.
@@ -65,7 +67,8 @@ class GANAugmenter(BaseEstimator):
 
     def __init__(self, steps: int | None = None, batch_size: int | None = None,
                  class_sampling: str = defaults.AUGMENT_CLASS_SAMPLING,
-                 diffaugment: str | None = None, filter: str = defaults.AUGMENT_FILTER,
+                 diffaugment: str | None = None, ada: bool = False,
+                 filter: str = defaults.AUGMENT_FILTER,
                  loss: str | None = None, pac: int | None = None,
                  architecture: str | None = None, category_conditioning: bool = True,
                  label_model: bool | None = None, seed: int = defaults.SEED,
@@ -74,6 +77,7 @@ class GANAugmenter(BaseEstimator):
         self.batch_size = batch_size
         self.class_sampling = class_sampling
         self.diffaugment = diffaugment
+        self.ada = ada
         self.filter = filter
         self.loss = loss
         self.pac = pac
@@ -101,7 +105,7 @@ class GANAugmenter(BaseEstimator):
             architecture=self.architecture, loss=loss, pac=pac, steps=steps,
             batch_size=self.batch_size, seed=self.seed, device=self.device,
             class_sampling=self.class_sampling if labels is not None else "frequency",
-            diffaugment=self.diffaugment if images else None,
+            diffaugment=self.diffaugment if images else None, ada=self.ada and images,
             category_conditioning=self.category_conditioning and not images,
             label_model=self._wants_label_model(data, labels),
         )

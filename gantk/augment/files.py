@@ -22,7 +22,7 @@ from gantk.train.distributed import is_main_process
 def run_augment(data, output, *, label_column, count, balance, per_class, synthetic_only, marker,
                 filter_, diffaugment, report_path, holdout, model, save_model, steps, seed,
                 quiet, loss=None, pac=None, category_conditioning=True,
-                label_model=None) -> list[str]:
+                label_model=None, ada=False) -> list[str]:
     """Everything ``gantk augment`` does; returns the summary lines to print."""
     data, out = Path(data), Path(output)
     _check_paths(data, out, report_path)
@@ -30,7 +30,7 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         raise GantkError("give exactly one of --n, --balance or --per-class")
     training_options = (("--save-model", save_model), ("--steps", steps), ("--loss", loss),
                         ("--pac", pac), ("--no-category-conditioning", not category_conditioning),
-                        ("--no-label-model", label_model is False))
+                        ("--no-label-model", label_model is False), ("--ada", ada))
     if model and any(value for _, value in training_options):
         given = [name for name, value in training_options if value]
         raise GantkError("--model uses a trained model; these options are for training: "
@@ -42,8 +42,9 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
     source = as_data(data)
     images = isinstance(source, ImageSet)
     _check_output_kind(out, images)
-    if diffaugment and not images:
-        raise GantkError("--diffaugment is for images; DATA is a table")
+    for flag, given in (("--diffaugment", diffaugment), ("--ada", ada)):
+        if given and not images:
+            raise GantkError(f"{flag} is for images; DATA is a table")
     if images and label_column:
         raise GantkError(f"{data}: --label-column is for tables; images take their classes from "
                          "subfolders, 'y' in the .npz or an IDX label file")
@@ -57,8 +58,8 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         split = report_path is not None and holdout > 0
         train_rows, held_out = (_split(source, label_column, holdout, seed) if split
                                 else (source, None))
-        augmenter = GANAugmenter(steps=steps, filter=filter_, diffaugment=diffaugment, loss=loss,
-                                 pac=pac, category_conditioning=category_conditioning,
+        augmenter = GANAugmenter(steps=steps, filter=filter_, diffaugment=diffaugment, ada=ada,
+                                 loss=loss, pac=pac, category_conditioning=category_conditioning,
                                  label_model=label_model, seed=seed, quiet=quiet)
         GANAugmenter.class_counts(source, label_column)  # before holding rows out
         augmenter.fit(train_rows, label_column, directory=save_model)

@@ -27,6 +27,8 @@ Examples:
               default=defaults.AUGMENT_FILTER,
               show_default=True, help="discriminator: keep the samples D finds most realistic.")
 @click.option("--diffaugment", help="Images: DiffAugment policy, e.g. color,translation,cutout.")
+@click.option("--ada", is_flag=True, help="Images: adaptive discriminator augmentation over the "
+              "--diffaugment policy (or all of it), p following D's overfitting.")
 @click.option("--report", type=click.Path(), help="Write a quality report (JSON, plus a PNG).")
 @click.option("--holdout", type=float, default=defaults.HOLDOUT, show_default=True,
               help="With --report: share of rows kept out of training to measure privacy and "
@@ -48,7 +50,7 @@ Examples:
 @click.option("--seed", type=int, default=defaults.SEED, show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 def augment(data, output, label_column, count, balance, per_class, synthetic_only, marker,
-            filter_, diffaugment, report, holdout, model, save_model, steps, loss, pac,
+            filter_, diffaugment, ada, report, holdout, model, save_model, steps, loss, pac,
             category_conditioning, label_model, seed, quiet):
     """Add realistic synthetic rows (or images) to DATA, e.g. of its rare classes."""
     from gantk.augment.files import run_augment
@@ -58,7 +60,7 @@ def augment(data, output, label_column, count, balance, per_class, synthetic_onl
         per_class=_parse_per_class(per_class), synthetic_only=synthetic_only, marker=marker,
         filter_=filter_, diffaugment=diffaugment, report_path=report, holdout=holdout, model=model,
         save_model=save_model, steps=steps, seed=seed, quiet=quiet, loss=loss, pac=pac,
-        category_conditioning=category_conditioning, label_model=label_model,
+        category_conditioning=category_conditioning, label_model=label_model, ada=ada,
     )
     if not quiet:
         for line in summary:

@@ -59,6 +59,10 @@ Examples:
 @click.option("--label-model", is_flag=True,
               help="Tables with --label-column: sampled rows take their class from a classifier "
               "of the real rows (sampling a class stays exact).")
+@click.option("--ada", is_flag=True,
+              help="Images: adaptive discriminator augmentation: each DiffAugment operation (the "
+              "--diffaugment policy, or all) applied with a probability that follows D's "
+              "overfitting (target E[sign(D(real))] = 0.6).")
 @click.option("--early-stop", is_flag=True,
               help="Tables: hold out a tenth of the rows and stop once D tells the rows it "
               "trained on from them; --steps (or the default) is the cap. Faster on small "
@@ -72,7 +76,7 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
           normalization,
           spike_share, steps, epochs, batch_size, lr, latent_dim, label_smoothing, ema_decay,
           class_sampling, diffaugment, checkpoint_every, pac, category_conditioning, label_model,
-          early_stop, seed, device, resume, force, quiet):
+          ada, early_stop, seed, device, resume, force, quiet):
     """Train a GAN on DATA (a CSV/Parquet table, an image folder, an .npz or MNIST IDX files)."""
     from gantk.data.tables import TableSchema
     from gantk.model.directory import read_config
@@ -88,7 +92,7 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
         checkpoint_every=checkpoint_every,
         class_sampling=class_sampling, diffaugment=diffaugment, pac=pac,
         category_conditioning=category_conditioning, label_model=label_model,
-        early_stop=early_stop,
+        early_stop=early_stop, ada=ada,
     )
     directory = run_training(
         data, model_dir, options, label_column=label_column,

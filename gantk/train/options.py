@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, fields
 from gantk import defaults
 from gantk.errors import GantkError, OptionError
 from gantk.model.nets import NetSpec
+from gantk.train.ada import initial_state
 from gantk.train.budget import held_out_check_settings
 from gantk.train.diffaugment import parse_policy
 from gantk.train.losses import build_loss
@@ -56,6 +57,9 @@ class TrainOptions:
     #: tables: stop once D tells the rows it trained on from held-out ones, ``steps`` (or the
     #: default) being the cap (gantk.train.budget)
     early_stop: bool = False
+    #: images: adaptive discriminator augmentation (gantk.train.ada), gating the DiffAugment
+    #: policy (all of it when none is given) by a probability that follows D's overfitting
+    ada: bool = False
 
     @classmethod
     def from_config(cls, training: dict) -> TrainOptions:
@@ -118,6 +122,8 @@ def make_config(options: TrainOptions, codec, rows: int, world_size: int = 1,
         steps = options.steps or by_kind["steps"]
     if options.diffaugment and parse_policy(options.diffaugment) and codec.kind != "image":
         raise GantkError("DiffAugment is for images; this is a table")
+    if options.ada and codec.kind != "image":
+        raise OptionError("ada", "is for images; this is a table")
     if options.class_sampling != "frequency" and not codec.n_classes:
         raise OptionError("class_sampling", f"{options.class_sampling} needs a class-conditional "
                           "model (a label column, or conditional images)")
@@ -144,6 +150,8 @@ def make_config(options: TrainOptions, codec, rows: int, world_size: int = 1,
     )
     if held_out_check is not None:
         training["held_out_check"] = held_out_check
+    if options.ada:
+        training["ada_state"] = initial_state(parse_policy(options.diffaugment))
     config = {
         "architecture": training["architecture"],
         "loss": options.loss,

@@ -33,6 +33,7 @@ from gantk.model.device import resolve_device
 from gantk.model.directory import CHECKPOINT_FILE, CONFIG_FILE, WEIGHTS_FILE, save_model
 from gantk.model.label_model import fit_label_model
 from gantk.model.nets import NetSpec, build_nets, call
+from gantk.train.ada import AdaptiveAugment
 from gantk.train.batches import BatchSampler
 from gantk.train.budget import HeldOutCheck, split_held_out
 from gantk.train.checkpoint import restore_checkpoint, save_checkpoint
@@ -206,6 +207,8 @@ class Trainer:
         self.step = 0
         self.saved_step = 0
         self.policy = parse_policy(self.options.diffaugment)
+        self.ada = (AdaptiveAugment(config["training"]["ada_state"])
+                    if config["training"].get("ada_state") else None)
         conditions = codec.conditions if spec.condition_dim else None
         features, labels = encoded.features, encoded.labels
         self.held_out_check: HeldOutCheck | None = None
@@ -268,7 +271,9 @@ class Trainer:
               index: torch.Tensor | None = None) -> torch.Tensor:
         """D's logits (``index``: the conditional vector's), on DiffAugment-ed images when a
         policy is set (real and fake alike)."""
-        if self.policy:
+        if self.ada is not None:
+            x = self.ada.augment(x, self.noise_rng)
+        elif self.policy:
             x = diff_augment(x, self.policy, self.noise_rng)
         return call(self.parallel_discriminator, x, labels, index)
 
@@ -291,6 +296,8 @@ class Trainer:
             fake = call(self.parallel_generator, self.noise(len(real)), labels, index)
         logits = self.condition_loss.take_logits() if condition is not None else None
         real_logits, fake_logits = self.judge_both(real, fake.detach(), labels, index)
+        if self.ada is not None:
+            self.ada.observe(real_logits)
         loss = self.loss.discriminator_loss(real_logits, fake_logits)
         penalty = self.loss.penalty(lambda x: self.judge(x, labels, index), real, fake.detach())
         if penalty is not None:
@@ -347,6 +354,7 @@ class Trainer:
                     update_ema(self.ema, self.generator, self.step, self.options.ema_decay)
                     stopping = self._agree(d["d_loss"], g_loss, stop.requested)
                     learned = self._learned()
+                    self._adapt_augmentation()
                     if self.step % LOG_EVERY == 0 or self.step == total or learned:
                         record = self._record(d, g_loss, time.perf_counter() - started)
                         if log:
@@ -377,6 +385,17 @@ class Trainer:
             progress.close()
             if log:
                 log.close()
+
+    def _adapt_augmentation(self) -> None:
+        """ADA's adjustment of p, on every rank from every rank's signs (gantk.train.ada)."""
+        if self.ada is None or not self.ada.due(self.step):
+            return
+        signs = torch.tensor([self.ada.state["sign_sum"], float(self.ada.state["count"])],
+                             dtype=torch.float64, device=self.device)
+        if self.ranks.distributed:
+            signs = sum_over_ranks(self.ranks, signs)
+        images = self.options.batch_size * self.ada.state["interval"] * self.ranks.world_size
+        self.ada.adjust(images, float(signs[0]), int(signs[1]))
 
     def _learned(self) -> bool:
         """Whether the budget by data says stop after this step (gantk.train.budget). Every
@@ -443,8 +462,11 @@ class Trainer:
         if self.ranks.distributed:
             values = sum_over_ranks(self.ranks, values) / self.ranks.world_size
         d_loss, g_loss, d_real, d_fake = values.tolist()
-        return {"step": self.step, "d_loss": d_loss, "g_loss": g_loss, "d_real": d_real,
-                "d_fake": d_fake, "seconds": round(seconds, 3)}
+        record = {"step": self.step, "d_loss": d_loss, "g_loss": g_loss, "d_real": d_real,
+                  "d_fake": d_fake, "seconds": round(seconds, 3)}
+        if self.ada is not None:
+            record["augment_p"] = round(self.ada.p, 5)
+        return record
 
     # -- the finished model ----------------------------------------------------------------
     def finish(self) -> None:
