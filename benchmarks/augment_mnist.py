@@ -85,6 +85,8 @@ def main() -> None:
                 "frechet_distance": frechet_distance(features(real_cnn, test.pixels[:1000]),
                                                      features(real_cnn, pixels[:1000])),
             })
+            if ada:  # where ADA's augmentation probability ended
+                runs[-1]["ada_p"] = augmenter.model_.config["training"]["ada_state"]["p"]
             print(f"seed {seed} {name}: " + ", ".join(
                 f"{key} {value:.3f}" for key, value in runs[-1].items()
                 if isinstance(value, float)), flush=True)
