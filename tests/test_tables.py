@@ -278,3 +278,19 @@ def test_train_says_which_columns_it_took_for_ids(tmp_path, run_cli):
     result = run_cli("train", tmp_path / "t.csv", "-o", tmp_path / "m", "--steps", "2")
     assert result.exit_code == 0, result.output
     assert "ID columns 'customerID', 'token', 'Unnamed: 0', 'order_id': not learned" in result.output
+
+
+def test_decimals_are_read_exactly_and_values_with_more_keep_their_precision():
+    """Values with more than 6 decimals (pre-scaled data) must not come back rounded to 6:
+    gradient boosting tells such rows from real ones by that alone."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"price": np.round(rng.gamma(2, 10, 300), 2),
+                          "scaled": rng.normal(0, 0.05, 300),
+                          "two_levels": rng.choice([-0.04464164, 0.05068012], 300)})
+    schema = {column.name: column for column in infer_schema(frame).columns}
+    assert schema["price"].decimals == 2
+    assert schema["scaled"].decimals is None and schema["two_levels"].decimals is None
+    transformer = TableTransformer(infer_schema(frame), "quantile", 0.1).fit(frame)
+    back = transformer.inverse_transform(transformer.transform(frame))
+    assert set(back["two_levels"]) == {-0.04464164, 0.05068012}
+    assert (back["price"] == back["price"].round(2)).all()

@@ -352,7 +352,9 @@ def _decimals(values: np.ndarray, most: int = 6) -> int | None:
     """How many decimals the column is written with (2 for prices), or None beyond ``most``."""
     for decimals in range(1, most + 1):
         scaled = values * 10**decimals
-        if np.allclose(scaled, np.round(scaled), rtol=0, atol=1e-6 * 10**decimals):
+        # float noise only (0.1 * 10 = 1.0000000000000002), never a digit: a tolerance of a
+        # whole unit in the last decimal would round 0.0506801187 to 0.050680
+        if np.allclose(scaled, np.round(scaled), rtol=1e-12, atol=1e-6):
             return decimals
     return None
 
