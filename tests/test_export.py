@@ -298,6 +298,21 @@ def test_hostile_onnx_files_end_the_cli_with_one_line(table_export, tmp_path, ru
     assert not (tmp_path / "out.csv").exists()
 
 
+def test_a_file_onnxruntime_retries_prints_nothing_to_stdout(table_export, tmp_path):
+    """An input name that is not UTF-8 (the fuzzer found it) makes onnxruntime print "EP Error"
+    to stdout and retry; stdout may be a data stream, so gantk keeps it clean."""
+    folder, _ = table_export
+    data = (folder / "m.onnx").read_bytes()
+    at = data.find(b"\n\x01z") + 2  # the graph input named "z"
+    path = tmp_path / "not-utf8.onnx"
+    path.write_bytes(data[:at] + b"\xc7" + data[at + 1:])
+    result = subprocess.run([sys.executable, "-m", "gantk", "sample", str(path), "-n", "2", "-o",
+                             str(tmp_path / "out.csv")], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and result.stdout == "", result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1 and str(path) in result.stderr
+
+
 def test_an_export_that_disagrees_with_pytorch_is_refused_and_not_written(table_export,
                                                                         tmp_path, monkeypatch,
                                                                         run_cli):

@@ -7,6 +7,8 @@ column, the threshold) comes from the JSON that ``gantk export`` stores in the f
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,7 +67,11 @@ def open_session(model: str | Path | bytes, provider: str = "auto",
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # onnxruntime's warnings are for its developers, not ours
     try:
-        session = onnxruntime.InferenceSession(model, options, providers=choose_providers(provider))
+        # onnxruntime prints "EP Error ..." to stdout when it retries a failing file on another
+        # provider: stdout may be someone's data stream, and the failure is reported below
+        with contextlib.redirect_stdout(io.StringIO()):
+            session = onnxruntime.InferenceSession(model, options,
+                                                   providers=choose_providers(provider))
     except GantkError:
         raise
     except Exception as error:  # onnxruntime raises its own exception types for bad files
