@@ -82,32 +82,30 @@ def _tensors(model) -> Iterator[tuple[str, object]]:
         for sparse in graph.sparse_initializer:
             yield f"sparse initializer of {graph_name}", sparse.values
             yield f"sparse initializer of {graph_name}", sparse.indices
-        for node in graph.node:
-            yield from _attribute_tensors(node, graph_name)
-    for function in model.functions:
-        for node in function.node:
-            yield from _attribute_tensors(node, f"function {function.name!r}")
-
-
-def _attribute_tensors(node, graph_name: str) -> Iterator[tuple[str, object]]:
-    where = f"node {node.name or node.op_type!r} of {graph_name}"
-    for attribute in node.attribute:
-        if attribute.HasField("t"):
-            yield where, attribute.t
-        for tensor in attribute.tensors:
-            yield where, tensor
-        if attribute.HasField("sparse_tensor"):
-            yield where, attribute.sparse_tensor.values
-            yield where, attribute.sparse_tensor.indices
+    for where, node in _nodes(model):
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield where, attribute.t
+            for tensor in attribute.tensors:
+                yield where, tensor
+            if attribute.HasField("sparse_tensor"):
+                yield where, attribute.sparse_tensor.values
+                yield where, attribute.sparse_tensor.indices
 
 
 def _node_domains(model) -> Iterator[tuple[str, str]]:
+    for where, node in _nodes(model):
+        yield where, node.domain
+
+
+def _nodes(model) -> Iterator[tuple[str, object]]:
+    """Every node, with where it sits: in the graphs and in the local functions' bodies."""
     for graph_name, graph in _graphs(model):
         for node in graph.node:
-            yield f"node {node.name or node.op_type!r} of {graph_name}", node.domain
+            yield f"node {node.name or node.op_type!r} of {graph_name}", node
     for function in model.functions:
         for node in function.node:
-            yield f"node {node.name or node.op_type!r} of function {function.name!r}", node.domain
+            yield f"node {node.name or node.op_type!r} of function {function.name!r}", node
 
 
 def _graphs(model) -> Iterator[tuple[str, object]]:
