@@ -40,7 +40,8 @@ from gantk.detect.search import NearestNeighbours
 from gantk.model.directory import load_model
 from gantk.train import TrainOptions, train
 
-#: members: dknnK (k-NN in D's features), dknnK_std (the same, features standardised), encK (k-NN
+#: members: dknnK (k-NN in D's features; K is 5, 35 or 1pct: 1 % of the training rows, at least
+#: 5), dknnK_std (the same, features standardised), encK (k-NN
 #: on the encoded rows: no GAN), disc (D's logit), iforest (IsolationForest on the raw rows)
 COMBINATIONS = ("dknn35+iforest", "dknn5+iforest", "dknn35+enc35", "dknn35_std+iforest",
                 "dknn5+dknn35", "disc+dknn35")
@@ -88,13 +89,14 @@ def candidates(train_x: np.ndarray, test_x: np.ndarray, steps: int, width: int,
         f_train = discriminator_features(model, enc_train)
         f_test = f_train if same else discriminator_features(model, enc_test)
         mean, std = f_train.mean(0), f_train.std(0).clamp_min(1e-6)
-        for k in (5, 35):
-            timed(f"dknn{k}", lambda k=k: (knn_scores(f_train, f_train, k, True),
+        share = max(5, round(0.01 * len(f_train)))  # "1pct": k grows with the training rows
+        for label, k in (("5", 5), ("35", 35), ("1pct", share)):
+            timed(f"dknn{label}", lambda k=k: (knn_scores(f_train, f_train, k, True),
                                            knn_scores(f_train, f_test, k, same)))
-            timed(f"dknn{k}_std", lambda k=k: (
+            timed(f"dknn{label}_std", lambda k=k: (
                 knn_scores((f_train - mean) / std, (f_train - mean) / std, k, True),
                 knn_scores((f_train - mean) / std, (f_test - mean) / std, k, same)))
-            timed(f"enc{k}", lambda k=k: (knn_scores(enc_train, enc_train, k, True),
+            timed(f"enc{label}", lambda k=k: (knn_scores(enc_train, enc_train, k, True),
                                           knn_scores(enc_train, enc_test, k, same)))
         timed("disc", lambda: (model.discriminator(enc_train).numpy(),
                                model.discriminator(enc_test).numpy()))
