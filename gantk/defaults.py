@@ -14,6 +14,8 @@ DEVICE = "auto"
 NORMALIZATION = "quantile"
 #: quantile normalization: a value holding this share of a numeric column gets its own category
 SPIKE_SHARE = 0.1
+#: tables: widest one-hot block; a column with more values keeps its most frequent ones
+MAX_CATEGORIES = 50
 CLASS_SAMPLING = "frequency"
 PAC = 1
 #: by kind of data: one fixed budget for every size (docs/benchmarks.md)

@@ -13,6 +13,7 @@ from gantk.data.codec import TableCodec
 from gantk.data.encoders import ENCODERS, NumpyBlocks, TorchBlocks, encoder_from_dict
 
 NORMALIZATIONS = [("quantile", 0.1), ("quantile", 0.0), ("gmm", 0.0)]
+MAX_CATEGORIES = 8
 
 
 def _frame() -> pd.DataFrame:
@@ -26,11 +27,16 @@ def _frame() -> pd.DataFrame:
     frame["when"] = stamps.strftime("%Y-%m-%d %H:%M").where(rng.random(300) > 0.1, None)
     frame["day"] = stamps.strftime("%d/%m/%Y")
     frame["clock"] = stamps.strftime("%H:%M")
+    # more values than MAX_CATEGORIES below: the most frequent keep a slot, the rest share one
+    many = np.minimum(rng.zipf(1.5, 300), 120).astype(float)
+    many[rng.random(300) < 0.05] = np.nan
+    frame["many"] = pd.Series([None if np.isnan(v) else f"v{v:.0f}" for v in many], dtype="str")
     return frame
 
 
 def _codec(normalization: str, spike_share: float) -> TableCodec:
-    return TableCodec.fit(_frame(), normalization=normalization, seed=0, spike_share=spike_share)
+    return TableCodec.fit(_frame(), normalization=normalization, seed=0, spike_share=spike_share,
+                          max_categories=MAX_CATEGORIES)
 
 
 @pytest.mark.parametrize(("normalization", "spike_share"), NORMALIZATIONS)
@@ -68,7 +74,12 @@ def test_each_encoder_round_trips_its_column(normalization, spike_share):
     frame = _frame()
     back = codec.decode(codec.encode(frame).features, None, None)
     for column in frame.columns:
-        if column in ("when", "day", "clock") and codec.transformer.normalization == "gmm":
+        if column == "many":  # the shared slot decodes to one of its values
+            kept = frame[column].isin(frame[column].value_counts().index[:MAX_CATEGORIES - 1])
+            pd.testing.assert_series_equal(back[column][kept | frame[column].isna()],
+                                           frame[column][kept | frame[column].isna()])
+            assert back[column][~kept & frame[column].notna()].isin(frame[column][~kept]).all()
+        elif column in ("when", "day", "clock") and codec.transformer.normalization == "gmm":
             # the mixture's modes place weeks and clock times near, not exactly on, their values
             assert (back[column].isna() == frame[column].isna()).all()
             assert (back[column] == frame[column]).mean() > 0.5, column
@@ -103,3 +114,29 @@ def test_the_normal_quantile_is_scipys_to_the_last_bits():
     assert np.abs(ours - theirs).max() <= 2e-15 * np.abs(theirs).max()
     np.testing.assert_allclose(ours, theirs, rtol=2e-15, atol=1e-300)
     assert normal_quantile(np.array([0.0, 0.5, 1.0])).tolist() == [-np.inf, 0.0, np.inf]
+
+
+def test_a_column_with_many_values_keeps_the_frequent_ones_and_draws_the_rest_by_frequency():
+    rng = np.random.default_rng(5)
+    values = pd.Series([f"id{v}" for v in np.minimum(rng.zipf(1.3, 20_000), 5_000)], dtype="str")
+    frame = pd.DataFrame({"many": values, "x": rng.normal(size=len(values))})
+    codec = TableCodec.fit(frame, max_categories=30)
+    assert codec.transformer.layout[0] == ("softmax", 30)  # not one slot per value
+    encoded = codec.encode(frame).features
+    # real rows' own one-hot blocks, decoded with uniforms: the column's frequencies come back
+    back = codec.decode(encoded, None, np.random.default_rng(0))["many"]
+    frequent = values.value_counts().index[:29]
+    assert (back[values.isin(frequent)] == values[values.isin(frequent)]).all()
+    rare_real = values[~values.isin(frequent)].value_counts(normalize=True)
+    rare_back = back[~values.isin(frequent)].value_counts(normalize=True)
+    assert rare_back.index.isin(rare_real.index).all()
+    # as close as a resample of the real rare rows is (a long tail: most of the distance is
+    # sampling noise); drawn uniformly over the rare values, it would be about 0.5
+    resampled = values[~values.isin(frequent)].sample(frac=1, replace=True, random_state=1)
+    noise = 0.5 * rare_real.sub(resampled.value_counts(normalize=True), fill_value=0).abs().sum()
+    total_variation = 0.5 * rare_real.sub(rare_back, fill_value=0).abs().sum()
+    assert total_variation < noise + 0.05, (total_variation, noise)
+    # rare values are drawn independently of the row: not copied from it
+    assert (back[~values.isin(frequent)] == values[~values.isin(frequent)]).mean() < 0.5
+    note = codec.transformer.shared_slots_note()
+    assert note and "'many'" in note and f"of {values.nunique()} values" in note

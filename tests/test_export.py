@@ -96,6 +96,19 @@ def test_onnx_rows_are_the_rows_gantk_sample_makes(table_export):
     assert (rich["risk"] == "high").all() and len(rich) == 50
 
 
+def test_a_shared_category_slot_decodes_in_the_graph_as_in_numpy(tmp_path):
+    """--max-categories 2: city keeps Paris and shares one slot between Lyon and Nice, which the
+    graph must resolve with the uniform that picked the slot, as gantk sample does."""
+    folder, _ = trained_and_exported(tmp_path, "--max-categories", "2")
+    encoders = json.loads((folder / "m" / "config.json").read_text())["data"]["transform"]
+    city = next(encoder for encoder in encoders["encoders"] if encoder.get("kept") is not None)
+    assert len(city["kept"]) == 1
+    ours = OnnxGenerator(folder / "m.onnx", "cpu").sample(600, seed=3)
+    theirs = sample(load_model(folder / "m"), 600, seed=3)
+    pd.testing.assert_series_equal(ours["city"], theirs["city"])
+    assert {"Lyon", "Nice"} <= set(ours["city"].dropna())
+
+
 def test_cli_paths_run_without_torch(table_export, tmp_path):
     folder, _ = table_export
     out = tmp_path / "rows.csv"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -294,3 +296,29 @@ def test_decimals_are_read_exactly_and_values_with_more_keep_their_precision():
     back = transformer.inverse_transform(transformer.transform(frame))
     assert set(back["two_levels"]) == {-0.04464164, 0.05068012}
     assert (back["price"] == back["price"].round(2)).all()
+
+
+def test_train_and_augment_say_which_columns_share_a_slot(tmp_path, run_cli):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"shop": [f"s{v}" for v in np.minimum(rng.zipf(1.4, 300), 80)],
+                          "spend": rng.gamma(2, 10, 300).round(2),
+                          "churned": rng.choice(["yes", "no"], 300)})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    distinct = frame["shop"].nunique()
+    assert distinct > 12
+    result = run_cli("train", tmp_path / "t.csv", "-o", tmp_path / "m", "--steps", "2",
+                     "--max-categories", "12")
+    assert result.exit_code == 0, result.output
+    assert f"'shop' ({distinct - 11} of {distinct} values)" in result.output
+    layout = json.loads((tmp_path / "m" / "config.json").read_text())["data"]["transform"]
+    assert len(layout["encoders"][0]["kept"]) == 11
+    result = run_cli("augment", tmp_path / "t.csv", "-o", tmp_path / "a.csv", "--steps", "2",
+                     "--label-column", "churned", "--n", "20", "--max-categories", "12")
+    assert result.exit_code == 0, result.output
+    assert f"'shop' ({distinct - 11} of {distinct} values)" in result.output
+    result = run_cli("train", tmp_path / "t.csv", "-o", tmp_path / "m0", "--steps", "2",
+                     "--max-categories", "0")  # one slot per value: nothing to say
+    assert result.exit_code == 0 and "share one slot" not in result.output
+    result = run_cli("train", tmp_path / "t.csv", "-o", tmp_path / "m1", "--max-categories", "1")
+    assert result.exit_code == 2 and "max_categories" in result.output.replace("-", "_")
+    assert not (tmp_path / "m1").exists()

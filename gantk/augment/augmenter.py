@@ -62,7 +62,8 @@ class GANAugmenter(BaseEstimator):
     ``category_conditioning``: tables, CTGAN's conditional vector (``gantk.data.conditions``).
     ``label_model``: tables with a label column, rows take their class from a classifier of the
     real rows (``gantk.model.label_model``); sampling a class stays exact. None: from
-    ``gantk.defaults.LABEL_MODEL_MIN_ROWS`` training rows on.
+    ``gantk.defaults.LABEL_MODEL_MIN_ROWS`` training rows on. ``max_categories``: tables, a
+    category column with more values shares one slot among its rarest (None: one per value).
     """
 
     def __init__(self, steps: int | None = None, batch_size: int | None = None,
@@ -71,7 +72,8 @@ class GANAugmenter(BaseEstimator):
                  filter: str = defaults.AUGMENT_FILTER,
                  loss: str | None = None, pac: int | None = None,
                  architecture: str | None = None, category_conditioning: bool = True,
-                 label_model: bool | None = None, seed: int = defaults.SEED,
+                 label_model: bool | None = None,
+                 max_categories: int | None = defaults.MAX_CATEGORIES, seed: int = defaults.SEED,
                  device: str = defaults.DEVICE, quiet: bool = True):
         self.steps = steps
         self.batch_size = batch_size
@@ -84,6 +86,7 @@ class GANAugmenter(BaseEstimator):
         self.architecture = architecture
         self.category_conditioning = category_conditioning
         self.label_model = label_model
+        self.max_categories = max_categories
         self.seed = seed
         self.device = device
         self.quiet = quiet
@@ -108,6 +111,7 @@ class GANAugmenter(BaseEstimator):
             diffaugment=self.diffaugment if images else None, ada=self.ada and images,
             category_conditioning=self.category_conditioning and not images,
             label_model=self._wants_label_model(data, labels),
+            max_categories=self.max_categories,
         )
         with tempfile.TemporaryDirectory(prefix="gantk-augment-") as scratch:
             target = Path(directory) if directory else Path(scratch) / "model"

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gantk import defaults
 from gantk.augment.augmenter import AugmentedImages, GANAugmenter
 from gantk.augment.report import image_summary_lines, plot_columns, summary_lines, write_report
 from gantk.data.codec import as_data
@@ -22,7 +23,8 @@ from gantk.train.distributed import is_main_process
 def run_augment(data, output, *, label_column, count, balance, per_class, synthetic_only, marker,
                 filter_, diffaugment, report_path, holdout, model, save_model, steps, seed,
                 quiet, loss=None, pac=None, category_conditioning=True,
-                label_model=None, ada=False) -> list[str]:
+                label_model=None, ada=False,
+                max_categories=defaults.MAX_CATEGORIES) -> list[str]:
     """Everything ``gantk augment`` does; returns the summary lines to print."""
     data, out = Path(data), Path(output)
     _check_paths(data, out, report_path)
@@ -30,7 +32,8 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         raise GantkError("give exactly one of --n, --balance or --per-class")
     training_options = (("--save-model", save_model), ("--steps", steps), ("--loss", loss),
                         ("--pac", pac), ("--no-category-conditioning", not category_conditioning),
-                        ("--no-label-model", label_model is False), ("--ada", ada))
+                        ("--no-label-model", label_model is False), ("--ada", ada),
+                        ("--max-categories", max_categories != defaults.MAX_CATEGORIES))
     if model and any(value for _, value in training_options):
         given = [name for name, value in training_options if value]
         raise GantkError("--model uses a trained model; these options are for training: "
@@ -60,7 +63,8 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
                                 else (source, None))
         augmenter = GANAugmenter(steps=steps, filter=filter_, diffaugment=diffaugment, ada=ada,
                                  loss=loss, pac=pac, category_conditioning=category_conditioning,
-                                 label_model=label_model, seed=seed, quiet=quiet)
+                                 label_model=label_model, max_categories=max_categories or None,
+                                 seed=seed, quiet=quiet)
         GANAugmenter.class_counts(source, label_column)  # before holding rows out
         augmenter.fit(train_rows, label_column, directory=save_model)
         if not is_main_process():
@@ -73,6 +77,8 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         write_table(result, out)
         added = len(result) if synthetic_only else int(result[marker].sum())
     lines = [f"{added} synthetic {'images' if images else 'rows'} made; written to {out}"]
+    if not images and not model:
+        lines += filter(None, [augmenter.model_.codec.transformer.shared_slots_note()])
     if report_path is None:
         return lines
     new_rows = None

@@ -47,11 +47,14 @@ Examples:
 @click.option("--label-model/--no-label-model", default=None,
               help="Tables with --label-column: rows take their class from a classifier of the "
               f"real rows [default: from {defaults.LABEL_MODEL_MIN_ROWS:,} training rows on].")
+@click.option("--max-categories", type=click.IntRange(min=0), default=defaults.MAX_CATEGORIES,
+              show_default=True, help="Tables: a category column with more values keeps its most "
+              "frequent ones and shares one slot among the rest; 0: one slot per value.")
 @click.option("--seed", type=int, default=defaults.SEED, show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 def augment(data, output, label_column, count, balance, per_class, synthetic_only, marker,
             filter_, diffaugment, ada, report, holdout, model, save_model, steps, loss, pac,
-            category_conditioning, label_model, seed, quiet):
+            category_conditioning, label_model, max_categories, seed, quiet):
     """Add realistic synthetic rows (or images) to DATA, e.g. of its rare classes."""
     from gantk.augment.files import run_augment
 
@@ -61,6 +64,7 @@ def augment(data, output, label_column, count, balance, per_class, synthetic_onl
         filter_=filter_, diffaugment=diffaugment, report_path=report, holdout=holdout, model=model,
         save_model=save_model, steps=steps, seed=seed, quiet=quiet, loss=loss, pac=pac,
         category_conditioning=category_conditioning, label_model=label_model, ada=ada,
+        max_categories=max_categories,
     )
     if not quiet:
         for line in summary:

@@ -31,6 +31,9 @@ Examples:
 @click.option("--spike-share", type=float,
               help="quantile: a value holding this share of a numeric column (e.g. its zeros) "
               f"becomes a category of its own; 0 turns it off. [default: {defaults.SPIKE_SHARE}]")
+@click.option("--max-categories", type=click.IntRange(min=0), default=defaults.MAX_CATEGORIES,
+              show_default=True, help="A category column with more values keeps its most "
+              "frequent ones and shares one slot among the rest; 0: one slot per value.")
 @click.option("--steps", type=int, help="Training steps (G updates). [default: "
               f"{TABLE['steps']} tables, {IMAGE['steps']} images]")
 @click.option("--epochs", type=float, help="Training budget in passes over the data instead.")
@@ -73,11 +76,12 @@ Examples:
 @click.option("--force", is_flag=True, help="Replace a model already in the directory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def train(data, model_dir, architecture, loss, label_column, conditional, categorical, id_columns,
-          normalization,
-          spike_share, steps, epochs, batch_size, lr, latent_dim, label_smoothing, ema_decay,
+          normalization, spike_share, max_categories, steps, epochs, batch_size, lr, latent_dim,
+          label_smoothing, ema_decay,
           class_sampling, diffaugment, checkpoint_every, pac, category_conditioning, label_model,
           ada, early_stop, seed, device, resume, force, quiet):
     """Train a GAN on DATA (a CSV/Parquet table, an image folder, an .npz or MNIST IDX files)."""
+    from gantk.data.codec import codec_from_dict
     from gantk.data.tables import TableSchema
     from gantk.model.directory import read_config
     from gantk.train import TrainOptions
@@ -89,7 +93,7 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
         latent_dim=latent_dim, label_smoothing=label_smoothing, ema_decay=ema_decay, seed=seed,
         device=device, normalization=normalization,
         spike_share=defaults.SPIKE_SHARE if spike_share is None else spike_share,
-        checkpoint_every=checkpoint_every,
+        max_categories=max_categories or None, checkpoint_every=checkpoint_every,
         class_sampling=class_sampling, diffaugment=diffaugment, pac=pac,
         category_conditioning=category_conditioning, label_model=label_model,
         early_stop=early_stop, ada=ada,
@@ -102,9 +106,11 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
     if not quiet and is_main_process():
         click.echo(f"model written to {directory}", err=True)
         data = read_config(directory)["data"]
-        note = TableSchema.from_dict(data["schema"]).ids_note() if data["kind"] == "table" else None
-        if note:
-            click.echo(note, err=True)
+        if data["kind"] == "table":
+            notes = (TableSchema.from_dict(data["schema"]).ids_note(),
+                     codec_from_dict(data).transformer.shared_slots_note())
+            for note in filter(None, notes):
+                click.echo(note, err=True)
 
 
 

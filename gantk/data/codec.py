@@ -125,8 +125,10 @@ class TableCodec(Codec):
         cls, frame: pd.DataFrame, label_column: str | None = None,
         categorical: Iterable[str] = (), normalization: str = "quantile", seed: int = 0,
         source: str = "the data", spike_share: float = 0.0, ids: Iterable[str] = (),
+        max_categories: int | None = None,
     ) -> TableCodec:
-        """``ids``: columns to treat as IDs besides those recognised (gantk.data.tables)."""
+        """``ids``: columns to treat as IDs besides those recognised (gantk.data.tables);
+        ``max_categories``: widest one-hot block (gantk.data.encoders.category)."""
         label = None
         features = frame
         if label_column is not None:
@@ -152,7 +154,8 @@ class TableCodec(Codec):
             features = frame.drop(columns=[label_column])
         schema = infer_schema(features, categorical=set(categorical) - {label_column},
                               source=source, ids=ids)
-        transformer = TableTransformer(schema, normalization, spike_share).fit(features, seed=seed)
+        transformer = TableTransformer(schema, normalization, spike_share,
+                                       max_categories).fit(features, seed=seed)
         if transformer.width == 0:
             raise _nothing_to_learn(source)
         return cls(transformer, label)
@@ -311,7 +314,7 @@ def load_training_data(
     categorical: Iterable[str] = (),
     normalization: str = "quantile", seed: int = 0, codec: Codec | None = None,
     conditional_images: bool = False, spike_share: float = 0.0, category_conditions: bool = False,
-    source: str = "the data", ids: Iterable[str] = (),
+    source: str = "the data", ids: Iterable[str] = (), max_categories: int | None = None,
 ) -> tuple[Codec, Encoded]:
     """Read ``path`` (a table or an image source, or take a DataFrame, which error messages call
     ``source``), fit a codec unless given one, and encode it.
@@ -334,7 +337,7 @@ def load_training_data(
         if codec is not None:
             return codec, codec.encode(frame, source)
         codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source,
-                               spike_share, ids)
+                               spike_share, ids, max_categories)
         encoded = codec.encode(frame, source)
         if np.ptp(encoded.features, axis=0).max() == 0:  # e.g. one category, or one row repeated
             raise _nothing_to_learn(source)

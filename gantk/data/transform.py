@@ -30,7 +30,7 @@ class TableTransformer:
     """Fit on a DataFrame, then ``transform`` rows to floats and ``inverse_transform`` back."""
 
     def __init__(self, schema: TableSchema, normalization: str = "quantile",
-                 spike_share: float = 0.0):
+                 spike_share: float = 0.0, max_categories: int | None = None):
         if normalization not in NORMALIZATIONS:
             raise DataError(
                 f"unknown normalization {normalization!r}; known: {', '.join(NORMALIZATIONS)}"
@@ -38,12 +38,14 @@ class TableTransformer:
         self.schema = schema
         self.normalization = normalization
         self.spike_share = spike_share
+        self.max_categories = max_categories
         self.encoders: list[ColumnEncoder] = []
 
     # -- fitting and (de)serialising -------------------------------------------------------
     def fit(self, frame: pd.DataFrame, seed: int = 0) -> TableTransformer:
         self.encoders = [
-            fit_encoder(column, frame[column.name], self.normalization, self.spike_share, seed)
+            fit_encoder(column, frame[column.name], self.normalization, self.spike_share, seed,
+                        self.max_categories)
             for column in self.schema.columns
         ]
         return self
@@ -81,6 +83,16 @@ class TableTransformer:
     @property
     def width(self) -> int:
         return sum(width for _, width in self.layout)
+
+    def shared_slots_note(self) -> str | None:
+        """The line a command prints when category columns had values put into a shared slot."""
+        capped = [f"{encoder.column.name!r} ({len(encoder.column.categories) - len(encoder.kept)}"
+                  f" of {len(encoder.column.categories)} values)" for encoder in self.encoders
+                  if getattr(encoder, "kept", None) is not None]
+        if not capped:
+            return None
+        return ("rare values share one slot, drawn by their frequency when sampling: "
+                f"{', '.join(capped)}; --max-categories sets how many keep their own")
 
     # -- rows → floats ---------------------------------------------------------------------
     def transform(self, frame: pd.DataFrame) -> np.ndarray:

@@ -20,13 +20,14 @@ from gantk.train import TrainOptions, train
 
 class GANSynthesizer(BaseEstimator):
     """Synthetic rows like a table's. ``steps`` (or ``epochs``), ``batch_size``, ``loss``,
-    ``architecture``, ``category_conditioning``: as ``gantk train``'s options, whose defaults
-    (``None``) they take; ``label_column``: a class column to condition on."""
+    ``architecture``, ``category_conditioning``, ``max_categories``: as ``gantk train``'s
+    options, whose defaults they take; ``label_column``: a class column to condition on."""
 
     def __init__(self, steps: int | None = None, epochs: float | None = None,
                  batch_size: int | None = None, loss: str = defaults.LOSS,
                  architecture: str | None = None, category_conditioning: bool = False,
-                 label_column: str | None = None, seed: int = defaults.SEED,
+                 label_column: str | None = None,
+                 max_categories: int | None = defaults.MAX_CATEGORIES, seed: int = defaults.SEED,
                  device: str = defaults.DEVICE, quiet: bool = True):
         self.steps = steps
         self.epochs = epochs
@@ -35,6 +36,7 @@ class GANSynthesizer(BaseEstimator):
         self.architecture = architecture
         self.category_conditioning = category_conditioning
         self.label_column = label_column
+        self.max_categories = max_categories
         self.seed = seed
         self.device = device
         self.quiet = quiet
@@ -43,7 +45,8 @@ class GANSynthesizer(BaseEstimator):
         options = TrainOptions(steps=self.steps, epochs=self.epochs, batch_size=self.batch_size,
                                loss=self.loss, architecture=self.architecture,
                                category_conditioning=self.category_conditioning,
-                               seed=self.seed, device=self.device)
+                               max_categories=self.max_categories, seed=self.seed,
+                               device=self.device)
         with tempfile.TemporaryDirectory(prefix="gantk-synthesizer-") as scratch:
             directory = train(data, Path(scratch) / "model", options,
                               label_column=self.label_column, quiet=self.quiet)

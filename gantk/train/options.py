@@ -38,6 +38,9 @@ class TrainOptions:
     #: quantile normalization: a value holding at least this share of a numeric column (zeros in
     #: a mostly-zero column) becomes a category of its own; 0 turns it off (detectors do)
     spike_share: float = defaults.SPIKE_SHARE
+    #: tables: a category column with more values keeps its most frequent ones and shares one
+    #: slot among the rest (gantk.data.encoders.category); None: one slot per value
+    max_categories: int | None = defaults.MAX_CATEGORIES
     checkpoint_every: int | None = None
     #: conditional models: how often each class is trained on. "frequency" as in the data;
     #: "log" ∝ log(1 + count) (CTGAN's training-by-sampling) and "uniform" give rare classes
@@ -85,6 +88,9 @@ def check_options(options: TrainOptions) -> None:
     if options.label_smoothing is not None and not 0.5 < options.label_smoothing < 1:
         raise OptionError("label_smoothing", "is the real target, in (0.5, 1); got "
                           f"{options.label_smoothing}")
+    if options.max_categories is not None and options.max_categories < 2:
+        raise OptionError("max_categories", "must be at least 2 (a kept value and the others' "
+                          f"slot), got {options.max_categories}")
     if not 0 <= options.spike_share <= 1:
         raise OptionError("spike_share", f"must be in [0, 1], got {options.spike_share}")
     if not 0 <= options.ema_decay < 1:

@@ -86,6 +86,7 @@ def train(
                 data, label_column, categorical, options.normalization, options.seed,
                 conditional_images=conditional, spike_share=options.spike_share,
                 category_conditions=options.category_conditioning, source=source, ids=id_columns,
+                max_categories=options.max_categories,
             )
             config = make_config(options, codec, len(encoded.features), ranks.world_size,
                                  ranks.backend)

@@ -30,11 +30,12 @@ __all__ = ["ENCODERS", "NORMALIZATIONS", "ColumnEncoder", "NumpyBlocks",
 
 
 def fit_encoder(column: ColumnSchema, series: pd.Series, normalization: str, spike_share: float,
-                seed: int) -> ColumnEncoder:
-    """The encoder for one column of the training data."""
+                seed: int, max_categories: int | None = None) -> ColumnEncoder:
+    """The encoder for one column of the training data; ``max_categories`` caps a category
+    block's width (None: one slot per value)."""
     missing = column.missing_rate > 0
     if column.kind in ("categorical", "boolean"):
-        return CategoryEncoder(column, missing)
+        return CategoryEncoder.fit(column, missing, series, max_categories)
     if column.kind == "id":
         return IdEncoder.fit(column, series)
     if column.kind in ("datetime", "time"):

@@ -130,14 +130,31 @@ class NumpyBlocks:
         return block
 
     def choose(self, width: int) -> np.ndarray:
+        return self._draw(width)[0]
+
+    def choose_with_position(self, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """The outcome, and where the uniform fell inside the outcome's share of [0, 1),
+        rescaled to [0, 1]: a second uniform, independent of the outcome, at no extra draw
+        (0.5 without uniforms)."""
+        choice, uniforms, shares, cumulative = self._draw(width)
+        if uniforms is None:
+            return choice, np.full(len(choice), 0.5)
+        upper = np.take_along_axis(cumulative, choice[:, None], axis=1)[:, 0]
+        share = np.take_along_axis(shares, choice[:, None], axis=1)[:, 0]
+        return choice, np.clip((uniforms - (upper - share)) / share, 0, 1)
+
+    def _draw(self, width: int) -> tuple[np.ndarray, ...]:
+        """(outcome, uniform, normalised probabilities, their cumulative sums)."""
         uniforms = None if self.uniforms is None else self.uniforms[:, self.draw]
         self.draw += 1
         probabilities = self.take(width)
         if uniforms is None:
-            return probabilities.argmax(axis=1)
+            return probabilities.argmax(axis=1), None, None, None
         probabilities = np.clip(probabilities, 0, None) + 1e-12
-        cumulative = np.cumsum(probabilities / probabilities.sum(axis=1, keepdims=True), axis=1)
-        return np.minimum((cumulative < uniforms[:, None]).sum(axis=1), probabilities.shape[1] - 1)
+        shares = probabilities / probabilities.sum(axis=1, keepdims=True)
+        cumulative = np.cumsum(shares, axis=1)
+        choice = np.minimum((cumulative < uniforms[:, None]).sum(axis=1), width - 1)
+        return choice, uniforms, shares, cumulative
 
 
 class TorchBlocks:
@@ -155,13 +172,24 @@ class TorchBlocks:
         return block
 
     def choose(self, width: int) -> torch.Tensor:
+        return self._draw(width)[0]
+
+    def choose_with_position(self, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+        choice, uniforms, shares, cumulative = self._draw(width)
+        upper = cumulative.gather(1, choice[:, None])[:, 0]
+        share = shares.gather(1, choice[:, None])[:, 0]
+        return choice, ((uniforms - (upper - share)) / share).clamp(0, 1)
+
+    def _draw(self, width: int) -> tuple[torch.Tensor, ...]:
         import torch
 
         uniforms = self.uniforms[:, self.draw]
         self.draw += 1
         probabilities = self.take(width).clamp_min(0) + 1e-12
-        cumulative = torch.cumsum(probabilities / probabilities.sum(dim=1, keepdim=True), dim=1)
-        return (cumulative < uniforms[:, None]).sum(dim=1).clamp_max(probabilities.shape[1] - 1)
+        shares = probabilities / probabilities.sum(dim=1, keepdim=True)
+        cumulative = torch.cumsum(shares, dim=1)
+        choice = (cumulative < uniforms[:, None]).sum(dim=1).clamp_max(width - 1)
+        return choice, uniforms, shares, cumulative
 
 
 def as_numbers(series: pd.Series, name: str) -> np.ndarray:

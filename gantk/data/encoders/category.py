@@ -1,4 +1,13 @@
-"""Categories and booleans: a one-hot block; a missing value is one more category."""
+"""Categories and booleans: a one-hot block; a missing value is one more category.
+
+A column with more values than ``max_categories`` keeps its most frequent ``max_categories - 1``
+values as their own slots and puts the rest into one shared "other" slot, as scikit-learn's
+``OneHotEncoder(max_categories=...)`` groups infrequent ones: the block's width, and with it the
+generator's and discriminator's cost, no longer grows with the number of values. A sampled
+"other" becomes one of the rare values, drawn by its training frequency with the uniform that
+picked the slot (where it fell inside the slot's share, so no draw is added and the numpy, torch
+and ONNX decoders agree). What is lost: which rare value goes with which other columns' values.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +21,54 @@ from gantk.data.encoders.base import Block, ColumnEncoder, NumpyBlocks, TorchBlo
 if TYPE_CHECKING:
     import torch
 
+#: longest inverse-CDF table the rare values are drawn from; beyond it, frequencies are kept to
+#: within 1/RARE_TABLE
+RARE_TABLE = 4096
+
 
 class CategoryEncoder(ColumnEncoder):
     kind = "onehot"
 
+    def __init__(self, column, missing: bool, kept: list[int] | None = None,
+                 rare: list[int] | None = None):
+        super().__init__(column, missing)
+        #: category codes with a slot of their own (every one when ``None``), then "other"
+        self.kept = kept
+        #: the other codes, each repeated by its training frequency: slot "other" draws from it
+        self.rare = rare
+
+    @classmethod
+    def fit(cls, column, missing: bool, series: pd.Series,
+            max_categories: int | None) -> CategoryEncoder:
+        count = len(column.categories)
+        if max_categories is None or count <= max_categories:
+            return cls(column, missing)
+        codes = _codes(series, column.categories)
+        frequency = np.bincount(codes[(codes >= 0) & (codes < count)], minlength=count)
+        by_frequency = np.argsort(-frequency, kind="stable")
+        kept = np.sort(by_frequency[: max_categories - 1])
+        others = np.setdiff1d(np.arange(count), kept)
+        weights = frequency[others] if frequency[others].sum() else np.ones(len(others), int)
+        rare = np.repeat(others, weights)
+        if len(rare) > RARE_TABLE:  # evenly spaced quantiles of the same distribution
+            rare = rare[((np.arange(RARE_TABLE) + 0.5) * len(rare) / RARE_TABLE).astype(int)]
+        return cls(column, missing, kept.tolist(), rare.tolist())
+
+    def parameters(self) -> dict:
+        return {} if self.kept is None else {"kept": self.kept, "rare": self.rare}
+
     @classmethod
     def from_dict(cls, column, values: dict) -> CategoryEncoder:
-        return cls(column, values["missing"])
+        return cls(column, values["missing"], values.get("kept"), values.get("rare"))
+
+    @property
+    def slots(self) -> int:
+        """Value slots: every category, or the kept ones and "other"."""
+        return len(self.column.categories) if self.kept is None else len(self.kept) + 1
 
     @property
     def width(self) -> int:
-        return len(self.column.categories) + self.missing
+        return self.slots + self.missing
 
     def blocks(self) -> list[Block]:
         return [("softmax", self.width)]
@@ -33,27 +79,57 @@ class CategoryEncoder(ColumnEncoder):
     def encode(self, series: pd.Series) -> list[np.ndarray]:
         """A category unseen at fit time encodes as an all-zero block."""
         categories = self.column.categories
-        lookup = {value: index for index, value in enumerate(categories)}
-        codes = np.full(len(series), -1, dtype=np.int64)
-        for row, value in enumerate(series.tolist()):
-            if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-                codes[row] = len(categories) if self.missing else -1
-            else:
-                codes[row] = lookup.get(_same_kind(value, categories), -1)
+        codes = _codes(series, categories)
+        slots = codes.copy()
+        if self.kept is not None:
+            slot_of = np.full(len(categories), len(self.kept))  # "other" unless kept
+            slot_of[self.kept] = np.arange(len(self.kept))
+            category = (codes >= 0) & (codes < len(categories))
+            slots[category] = slot_of[codes[category]]
+        slots[codes == len(categories)] = self.slots if self.missing else -1
         block = np.zeros((len(series), self.width), dtype=np.float32)
-        known = codes >= 0
-        block[np.flatnonzero(known), codes[known]] = 1.0
+        known = slots >= 0
+        block[np.flatnonzero(known), slots[known]] = 1.0
         return [block]
 
     def decode(self, blocks: NumpyBlocks) -> np.ndarray:
-        choice = blocks.choose(self.width).astype(np.float64)
-        return np.where(choice >= len(self.column.categories), np.nan, choice)
+        if self.kept is None:
+            choice = blocks.choose(self.width).astype(np.float64)
+            return np.where(choice >= len(self.column.categories), np.nan, choice)
+        choice, position = blocks.choose_with_position(self.width)
+        rare = np.asarray(self.rare, dtype=np.float64)
+        drawn = rare[np.minimum((position * len(rare)).astype(np.int64), len(rare) - 1)]
+        slot_codes = np.asarray(self.kept + [np.nan, np.nan], dtype=np.float64)
+        return np.where(choice == len(self.kept), drawn, slot_codes[choice])
+
+    def torch_constants(self) -> dict[str, np.ndarray]:
+        if self.kept is None:
+            return {}
+        return {"slot_codes": np.asarray(self.kept + [np.nan, np.nan], dtype=np.float64),
+                "rare": np.asarray(self.rare, dtype=np.float64)}
 
     def decode_torch(self, blocks: TorchBlocks, constants: dict) -> torch.Tensor:
         import torch
 
-        choice = blocks.choose(self.width).double()
-        return torch.where(choice >= len(self.column.categories), float("nan"), choice)
+        if self.kept is None:
+            choice = blocks.choose(self.width).double()
+            return torch.where(choice >= len(self.column.categories), float("nan"), choice)
+        choice, position = blocks.choose_with_position(self.width)
+        rare = constants["rare"]
+        drawn = rare[(position.double() * len(self.rare)).long().clamp_max(len(self.rare) - 1)]
+        return torch.where(choice == len(self.kept), drawn, constants["slot_codes"][choice])
+
+
+def _codes(series: pd.Series, categories: list) -> np.ndarray:
+    """Each value's index in ``categories``; ``len(categories)`` for missing, -1 for unseen."""
+    lookup = {value: index for index, value in enumerate(categories)}
+    codes = np.full(len(series), -1, dtype=np.int64)
+    for row, value in enumerate(series.tolist()):
+        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+            codes[row] = len(categories)
+        else:
+            codes[row] = lookup.get(_same_kind(value, categories), -1)
+    return codes
 
 
 def _same_kind(value, categories: list):
