@@ -5,7 +5,7 @@ its own batch of the default size).
     python benchmarks/ddp_scaling.py [--steps 3000] [--seeds 0,1,2] [--json out]
 
 Both run through torchrun (``--nproc-per-node 1`` and ``2``), gloo on the CPU, on Adult's
-training split; fidelity is benchmarks/table_fidelity.py's on 5,000 sampled rows against the same
+training split; fidelity is benchmarks/table_normalization.py's on 5,000 sampled rows against the same
 reference rows. Prints a table and writes JSON (default benchmarks/results/ddp_scaling.json).
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
-from table_fidelity import ADULT, SAMPLE_ROWS, evaluate
+from table_normalization import ADULT, SAMPLE_ROWS, evaluate
 
 from gantk.data.tables import read_table
 from gantk.model.directory import load_model

@@ -1,95 +1,212 @@
-"""How realistic are gantk's synthetic Adult rows? Against a real holdout (ceiling) and
-independently shuffled columns (the floor a useful generator must beat), in the same run.
+"""gantk's synthetic tables side by side with ARF and CTGAN, in the same run, scored by one
+checker.
 
-    python benchmarks/table_fidelity.py [--steps N] [--normalizations gmm,quantile]
-                                        [--losses ns,wgan-gp] [--json out]
+    python benchmarks/table_fidelity.py --group confirm --seeds 0,1,2 \\
+        --arf-python arf-env/bin/python [--ctgan-epochs 300] [--candidates train,augment,arf,ctgan]
 
-Prints a table and writes JSON (default benchmarks/results/table_fidelity.json).
+Tables: ``--group choose`` is scikit-learn's wine, breast cancer, iris and diabetes (what recipes
+are chosen on); ``--group confirm`` is German credit and 5,000 rows of Adult from ../shared/data
+(never used for a choice; the headline). Each table is split once per seed: 80 % the user's
+rows, which every generator fits on and samples as many rows as, and 20 % unseen rows that every
+figure is measured against:
+
+- shapes: mean over columns of 1 - KS (numbers) or 1 - total variation (categories);
+- pairs: mean over column pairs of the correlation or contingency similarity (SDMetrics');
+- detection AUC, gradient boosting and logistic regression (SDMetrics' LogisticDetection, the
+  TabSyn paper's C2ST): telling synthetic from real rows, 0.5 is best;
+- train on synthetic, test on real: gradient boosting's ROC-AUC for the table's rarest class;
+- DCR ratio: synthetic rows' median distance to the closest training row over unseen real rows'
+  (below 1: closer than new real rows are, i.e. copying).
+
+Candidates: ``train`` (gantk train's defaults), ``augment`` (gantk augment's recipe: WGAN-GP,
+packs of 10, CTGAN's conditional vector), ``arf`` (arfpy's defaults, run with ``--arf-python``,
+an interpreter with arfpy, numpy < 2 and pandas < 2.3: see benchmarks/arf_rows.py; integers
+rounded afterwards), ``ctgan`` (CTGAN 0.12's defaults, the ``augment-bench`` extra), and two
+references: the user's own rows (the ceiling) and their columns shuffled apart (keeps every
+shape, breaks every relation). Prints a table and writes JSON (default
+benchmarks/results/table_fidelity_<group>.json).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import tempfile
 import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.model_selection import train_test_split
+from train_budget import choose_tables, confirm_tables
 
-from gantk.data.tables import read_table
+from gantk.augment import GANAugmenter
 from gantk.model.directory import load_model
-from gantk.quality.tables import column_similarity, detection_auc, shuffle_columns
+from gantk.quality.tables import (
+    classifier_scores,
+    column_similarity,
+    detection_auc,
+    logistic_detection_auc,
+    pair_similarity,
+    privacy,
+    shuffle_columns,
+)
 from gantk.sampling.generate import sample
 from gantk.train import TrainOptions, train
 
-ADULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tabular" / "adult.csv"
-SAMPLE_ROWS = 5000
+#: the class column of each table (train-on-synthetic), None for diabetes (a regression target)
+LABELS = {"wine": "target", "breast_cancer": "target", "iris": "target", "diabetes": None,
+          "german_credit": "Risk", "adult_5000": "class"}
+FIGURES = ("shapes", "pairs", "detection_auc_gb", "detection_auc_lr", "tstr_roc_auc",
+           "dcr_ratio", "fit_seconds")
 
 
-def evaluate(name: str, reference: pd.DataFrame, candidate: pd.DataFrame, seconds: float | None,
-             seed: int) -> dict:
-    similarity = column_similarity(reference, candidate)
-    numeric = [v for k, v in similarity.items() if pd.api.types.is_numeric_dtype(reference[k])]
-    categorical = [v for k, v in similarity.items() if k not in reference.select_dtypes("number")]
-    return {
-        "name": name,
-        "column_similarity": float(np.mean(list(similarity.values()))),
-        "numeric_1-KS": float(np.mean(numeric)),
-        "categorical_1-TV": float(np.mean(categorical)),
-        "detection_auc": detection_auc(reference, candidate, seed),
-        "fit_seconds": seconds,
-        "per_column": similarity,
+def gantk_train(users: pd.DataFrame, label: str | None, seed: int) -> pd.DataFrame:
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = train(users, Path(scratch) / "model", TrainOptions(seed=seed, device="cpu"),
+                          quiet=True)
+        return sample(load_model(directory), len(users), seed=seed)
+
+
+def gantk_augment(users: pd.DataFrame, label: str | None, seed: int) -> pd.DataFrame:
+    augmenter = GANAugmenter(seed=seed, device="cpu").fit(users, label)
+    return augmenter.sample(len(users), seed=seed)
+
+
+def ctgan(epochs: int) -> Callable:
+    def fit_and_sample(users: pd.DataFrame, label: str | None, seed: int) -> pd.DataFrame:
+        from ctgan import CTGAN
+
+        discrete = [name for name in users.columns
+                    if not pd.api.types.is_numeric_dtype(users[name]) or name == label]
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        model = CTGAN(epochs=epochs)
+        model.fit(users, discrete)
+        return model.sample(len(users))
+    return fit_and_sample
+
+
+def arf(python: str) -> Callable:
+    def fit_and_sample(users: pd.DataFrame, label: str | None, seed: int) -> pd.DataFrame:
+        with tempfile.TemporaryDirectory() as scratch:
+            source, out = Path(scratch) / "users.csv", Path(scratch) / "arf.csv"
+            users.to_csv(source, index=False)
+            subprocess.run([python, str(Path(__file__).parent / "arf_rows.py"), str(source),
+                            str(out), str(len(users)), str(seed)], check=True,
+                           capture_output=True, text=True)
+            rows = pd.read_csv(out)
+        for name in users.columns:  # ARF draws integers as floats
+            if pd.api.types.is_integer_dtype(users[name]):
+                rows[name] = rows[name].round().astype(users[name].dtype)
+        return rows
+    return fit_and_sample
+
+
+def score(users: pd.DataFrame, unseen: pd.DataFrame, synthetic: pd.DataFrame, label: str | None,
+          seed: int, own_rows: bool = False) -> dict[str, float]:
+    synthetic = synthetic[list(users.columns)].reset_index(drop=True)
+    figures = {
+        "shapes": float(np.mean(list(column_similarity(unseen, synthetic).values()))),
+        "pairs": float(np.mean(list(pair_similarity(unseen, synthetic).values()))),
+        "detection_auc_gb": detection_auc(unseen, synthetic, seed),
+        "detection_auc_lr": logistic_detection_auc(unseen, synthetic, seed),
+        "tstr_roc_auc": float("nan"),
+        # the user's own rows are their own closest rows: no DCR for the ceiling
+        "dcr_ratio": float("nan") if own_rows else privacy(users, synthetic, unseen)["dcr_ratio"],
     }
+    if label is not None:
+        rarest = users[label].value_counts().idxmin()
+        figures["tstr_roc_auc"] = classifier_scores(
+            synthetic.astype({label: object}), unseen.astype({label: object}), label, rarest,
+            seed)["roc_auc"]
+    return figures
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, default=ADULT)
-    parser.add_argument("--steps", type=int, default=None, help="default: gantk's default budget")
-    parser.add_argument("--normalizations", default="gmm,quantile")
-    parser.add_argument("--losses", default="ns")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", type=Path,
-                        default=Path(__file__).parent / "results" / "table_fidelity.json")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--group", choices=["choose", "confirm"], default="confirm")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--candidates", default="train,augment,arf,ctgan")
+    parser.add_argument("--arf-python", help="an interpreter with arfpy (benchmarks/arf_rows.py)")
+    parser.add_argument("--ctgan-epochs", type=int, default=300, help="CTGAN's default: 300")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--reuse", type=Path, help="a JSON this script wrote (even part-way): "
+                        "its runs are kept and not run again")
     args = parser.parse_args()
-    if not args.data.exists():
-        raise SystemExit(f"{args.data} not found (the shared data sets are needed)")
+    torch.set_num_threads(2)
+    warnings.simplefilter("ignore", FutureWarning)
+    makers = {"train": gantk_train, "augment": gantk_augment,
+              "ctgan": ctgan(args.ctgan_epochs)}
+    if args.arf_python:
+        makers["arf"] = arf(args.arf_python)
+    chosen = [name for name in args.candidates.split(",") if name in makers]
+    skipped = set(args.candidates.split(",")) - set(chosen)
+    if skipped:
+        print(f"skipped (no --arf-python): {', '.join(sorted(skipped))}")
+    tables = choose_tables() if args.group == "choose" else confirm_tables()
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    out = args.json or Path(__file__).parent / "results" / f"table_fidelity_{args.group}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    runs: list[dict] = json.loads(args.reuse.read_text())["runs"] if args.reuse else []
+    done = {(run["table"], run["seed"], run["candidate"]) for run in runs}
 
-    frame = read_table(args.data)
-    train_rows, holdout = train_test_split(frame, test_size=0.2, random_state=args.seed)
-    reference = train_rows.sample(SAMPLE_ROWS, random_state=args.seed + 1)
-    results = [
-        evaluate("real holdout (ceiling)", reference,
-                 holdout.sample(SAMPLE_ROWS, random_state=args.seed), None, args.seed),
-        evaluate("shuffled columns (floor)", reference,
-                 shuffle_columns(train_rows, args.seed).head(SAMPLE_ROWS), None, args.seed),
-    ]
-    with tempfile.TemporaryDirectory() as scratch:
-        train_path = Path(scratch) / "train.csv"
-        train_rows.to_csv(train_path, index=False)
-        for normalization in args.normalizations.split(","):
-            for loss in args.losses.split(","):
+    def keep(run: dict) -> None:
+        """Record a run, and write every run so far: a crash loses nothing finished."""
+        runs.append(run)
+        out.write_text(json.dumps({"group": args.group, "seeds": seeds,
+                                   "ctgan_epochs": args.ctgan_epochs, "runs": runs}, indent=2))
+    for name, table in tables.items():
+        label = LABELS[name]
+        for seed in seeds:
+            users, unseen = train_test_split(table, test_size=0.2, random_state=seed)
+            users, unseen = users.reset_index(drop=True), unseen.reset_index(drop=True)
+            references = {"real rows (ceiling)": (users, True),
+                          "shuffled columns": (shuffle_columns(users, seed), False)}
+            for candidate, (rows, own) in references.items():
+                if (name, seed, candidate) not in done:
+                    keep({"table": name, "seed": seed, "candidate": candidate,
+                          "fit_seconds": float("nan"),
+                          **score(users, unseen, rows, label, seed, own)})
+            for candidate in chosen:
+                if (name, seed, candidate) in done:
+                    continue
                 started = time.perf_counter()
-                directory = train(train_path, Path(scratch) / f"{normalization}-{loss}", TrainOptions(
-                    steps=args.steps, seed=args.seed, normalization=normalization, loss=loss),
-                    quiet=True)
+                synthetic = makers[candidate](users, label, seed)
                 seconds = time.perf_counter() - started
-                synthetic = sample(load_model(directory), SAMPLE_ROWS, seed=args.seed)
-                results.append(evaluate(f"gantk mlp, {normalization}, {loss}", reference,
-                                        synthetic, seconds, args.seed))
+                keep({"table": name, "seed": seed, "candidate": candidate,
+                      "fit_seconds": seconds, **score(users, unseen, synthetic, label, seed)})
+                print(json.dumps({k: round(v, 4) if isinstance(v, float) else v
+                                  for k, v in runs[-1].items()}), flush=True)
+    summary = summarise(runs)
+    for table, rows in summary.items():
+        print(f"\n{table}: mean ± std over seeds {args.seeds}")
+        print(f"{'candidate':22} " + " ".join(f"{figure:>17}" for figure in FIGURES))
+        for candidate, figures in rows.items():
+            print(f"{candidate:22} " + " ".join(
+                f"{figures[f][0]:>9.3f} ± {figures[f][1]:5.3f}" for f in FIGURES))
+    out.write_text(json.dumps({"group": args.group, "seeds": seeds,
+                               "ctgan_epochs": args.ctgan_epochs, "summary": summary,
+                               "runs": runs}, indent=2))
 
-    print(f"Adult: {len(train_rows)} training rows, {SAMPLE_ROWS} rows compared per candidate")
-    print(f"{'candidate':28} {'column sim':>10} {'num 1-KS':>9} {'cat 1-TV':>9} "
-          f"{'detect AUC':>10} {'fit s':>7}")
-    for row in results:
-        seconds = f"{row['fit_seconds']:.0f}" if row["fit_seconds"] is not None else "-"
-        print(f"{row['name']:28} {row['column_similarity']:10.3f} {row['numeric_1-KS']:9.3f} "
-              f"{row['categorical_1-TV']:9.3f} {row['detection_auc']:10.3f} {seconds:>7}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"data": str(args.data), "results": results}, indent=2))
+
+def summarise(runs: list[dict]) -> dict:
+    """Per table and candidate, each figure's [mean, std] over seeds (NaN where it does not
+    apply: no class column, the real rows' own DCR, references' fit time)."""
+    summary: dict = {}
+    for run in runs:
+        summary.setdefault(run["table"], {}).setdefault(run["candidate"], []).append(run)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN means
+        return {table: {candidate: {figure: [float(np.nanmean([r[figure] for r in mine])),
+                                             float(np.nanstd([r[figure] for r in mine]))]
+                                    for figure in FIGURES}
+                        for candidate, mine in rows.items()}
+                for table, rows in summary.items()}
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from gantk.quality.tables import (
     classifier_scores,
     column_similarity,
     detection_auc,
+    logistic_detection_auc,
     pair_similarity,
     privacy,
     shuffle_columns,
@@ -41,6 +42,16 @@ def test_detection_auc_is_a_half_for_the_same_distribution_and_one_for_disjoint_
     assert abs(detection_auc(real, same) - 0.5) < 0.05
     moved = same.assign(x=same["x"] + 100)
     assert detection_auc(real, moved) > 0.99
+
+
+def test_logistic_detection_sees_moved_columns_and_not_broken_relations_alone():
+    real, same = correlated(1500, 0), correlated(1500, 1)
+    assert abs(logistic_detection_auc(real, same) - 0.5) < 0.05
+    assert logistic_detection_auc(real, same.assign(x=same["x"] + 3)) > 0.95
+    assert logistic_detection_auc(real, same.assign(colour="red")) > 0.6
+    # a linear model cannot tell x's sign from colour apart from its shuffle: boosting can
+    shuffled = shuffle_columns(same, seed=2)
+    assert logistic_detection_auc(real, shuffled) < detection_auc(real, shuffled) - 0.2
 
 
 def test_pair_similarity_sees_relations_that_marginals_cannot():
