@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 
 from gantk.model.directory import load_model
-from gantk.quality.tables import detection_auc
+from gantk.quality.tables import column_similarity, detection_auc
 from gantk.sampling.generate import sample
 from gantk.train import TrainOptions, train
 
@@ -50,9 +50,8 @@ def postcode_table(rows: int, values: int, seed: int) -> pd.DataFrame:
 
 
 def similarity(real: pd.Series, synthetic: pd.Series) -> float:
-    """1 - total variation distance between two columns' value frequencies."""
-    a, b = real.value_counts(normalize=True), synthetic.value_counts(normalize=True)
-    return float(1 - 0.5 * a.sub(b, fill_value=0).abs().sum())
+    """1 - total variation distance between two text columns' value frequencies."""
+    return column_similarity(real.to_frame(), synthetic.to_frame())[real.name]
 
 
 def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, seed: int) -> dict[str, float]:

@@ -22,6 +22,7 @@ from gantk.data.encoders import (
     encoder_from_dict,
     fit_encoder,
 )
+from gantk.data.encoders.category import CategoryEncoder
 from gantk.data.tables import ColumnSchema, TableSchema
 from gantk.errors import DataError
 
@@ -88,7 +89,7 @@ class TableTransformer:
         """The line a command prints when category columns had values put into a shared slot."""
         capped = [f"{encoder.column.name!r} ({len(encoder.column.categories) - len(encoder.kept)}"
                   f" of {len(encoder.column.categories)} values)" for encoder in self.encoders
-                  if getattr(encoder, "kept", None) is not None]
+                  if isinstance(encoder, CategoryEncoder) and encoder.kept is not None]
         if not capped:
             return None
         return ("rare values share one slot, drawn by their frequency when sampling: "

@@ -97,12 +97,13 @@ class CategoryEncoder(ColumnEncoder):
             choice = blocks.choose(self.width).astype(np.float64)
             return np.where(choice >= len(self.column.categories), np.nan, choice)
         choice, position = blocks.choose_with_position(self.width)
-        rare = np.asarray(self.rare, dtype=np.float64)
+        constants = self.torch_constants()
+        rare = constants["rare"]
         drawn = rare[np.minimum((position * len(rare)).astype(np.int64), len(rare) - 1)]
-        slot_codes = np.asarray(self.kept + [np.nan, np.nan], dtype=np.float64)
-        return np.where(choice == len(self.kept), drawn, slot_codes[choice])
+        return np.where(choice == len(self.kept), drawn, constants["slot_codes"][choice])
 
     def torch_constants(self) -> dict[str, np.ndarray]:
+        """Each slot's category code ("other" is resolved from ``rare``, missing is NaN)."""
         if self.kept is None:
             return {}
         return {"slot_codes": np.asarray(self.kept + [np.nan, np.nan], dtype=np.float64),
