@@ -7,8 +7,10 @@ whether synthetic rows keep the log's weekly and daily rhythm.
 The log is generated here (no such file is in ../shared): readings every few minutes on
 weekdays from 07:00 to 19:00 and on Saturday mornings, a temperature that follows the time of
 day, a humidity that follows the season. Before dates were learned as parts, ``Date`` and
-``Time`` were categories: the "one-hot width" column says how wide they would be. Prints a table
-and writes JSON (default benchmarks/results/dates_sensor_log.json).
+``Time`` were categories: the "one-hot width" column says how wide they would be. It trains
+gantk train's table recipe until 2026-12-03 (benchmarks/train_budget.py's ``NS_RECIPE``), with
+which these figures were measured. Prints a table and writes JSON (default
+benchmarks/results/dates_sensor_log.json).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from train_budget import NS_RECIPE
 
 from gantk.model.directory import load_model
 from gantk.quality.tables import column_similarity, detection_auc
@@ -74,7 +77,7 @@ def main() -> None:
             path = Path(scratch) / "log.csv"
             log.to_csv(path, index=False)
             started = time.perf_counter()
-            directory = train(path, Path(scratch) / "model", TrainOptions(seed=seed), quiet=True)
+            directory = train(path, Path(scratch) / "model", TrainOptions(seed=seed, **NS_RECIPE), quiet=True)
             seconds = time.perf_counter() - started
             model = load_model(directory)
             synthetic = sample(model, len(log), seed=seed)
@@ -95,7 +98,7 @@ def main() -> None:
     def summary(values) -> str:
         return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
 
-    print(f"\nfit seconds (1 thread, {args.rows:,} rows, default 3,000 steps): "
+    print(f"\nfit seconds (1 thread, {args.rows:,} rows, NS_RECIPE, 3,000 steps): "
           f"{summary([r['fit_seconds'] for r in runs])}")
     for rule in runs[0]["real"]:
         print(f"{rule}: real {summary([r['real'][rule] for r in runs])}, synthetic "

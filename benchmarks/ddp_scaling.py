@@ -6,7 +6,9 @@ its own batch of the default size).
 
 Both run through torchrun (``--nproc-per-node 1`` and ``2``), gloo on the CPU, on Adult's
 training split; fidelity is benchmarks/table_normalization.py's on 5,000 sampled rows against the same
-reference rows. Prints a table and writes JSON (default benchmarks/results/ddp_scaling.json).
+reference rows. Both train gantk train's table recipe until 2026-12-03 (benchmarks/train_budget.py's
+``NS_RECIPE``: the ns loss on single rows, no conditional vector). Prints a table and writes JSON
+(default benchmarks/results/ddp_scaling.json).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 from table_normalization import ADULT, SAMPLE_ROWS, evaluate
+from train_budget import NS_RECIPE
 
 from gantk.data.tables import read_table
 from gantk.model.directory import load_model
@@ -35,7 +38,9 @@ def train_job(processes: int, train_csv: Path, directory: Path, steps: int, seed
     """One torchrun job; its loop's own clock (log.jsonl) and the job's wall time."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
                f"--nproc-per-node={processes}", "-m", "gantk", "train", str(train_csv),
-               "-o", str(directory), "--steps", str(steps), "--seed", str(seed), "-q"]
+               "-o", str(directory), "--steps", str(steps), "--seed", str(seed), "-q",
+               "--loss", NS_RECIPE["loss"], "--pac", str(NS_RECIPE["pac"]),
+               "--no-category-conditioning"]
     started = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True,
                    env={**os.environ, "OMP_NUM_THREADS": str(2 // processes)})

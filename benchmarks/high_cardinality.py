@@ -12,7 +12,9 @@ an age. Cap 0 is today's one-hot. Reported per cap: the encoded width, fit and s
 1 - total variation of the postcode column (all values, and the values outside the 49 most
 frequent), the share of synthetic rows whose region is the one their postcode names (real rows:
 1.0), and the real-vs-synthetic classifier's AUC on the other columns (lower is better). Prints
-a table and writes JSON (default benchmarks/results/high_cardinality.json).
+a table and writes JSON (default benchmarks/results/high_cardinality.json). Every cap trains
+gantk train's table recipe until 2026-12-03 (benchmarks/train_budget.py's ``NS_RECIPE``: single
+rows, no conditional vector, 3,000 steps unless ``--steps``), what the caps were compared under.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from train_budget import NS_RECIPE
 
 from gantk.model.directory import load_model
 from gantk.quality.tables import column_similarity, detection_auc
@@ -72,7 +75,7 @@ def main() -> None:
     parser.add_argument("--values", type=int, default=5_000)
     parser.add_argument("--caps", default="0,20,50,200", help="max_categories; 0: one-hot")
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--steps", type=int, default=None, help="default: gantk's")
+    parser.add_argument("--steps", type=int, default=None, help="default: NS_RECIPE's 3,000")
     parser.add_argument("--json", type=Path,
                         default=Path(__file__).parent / "results" / "high_cardinality.json")
     args = parser.parse_args()
@@ -83,7 +86,8 @@ def main() -> None:
         real = postcode_table(args.rows, args.values, seed)
         for cap in caps:
             with tempfile.TemporaryDirectory() as scratch:
-                options = TrainOptions(seed=seed, steps=args.steps, max_categories=cap or None)
+                options = TrainOptions(seed=seed, max_categories=cap or None, **{
+                    **NS_RECIPE, "steps": args.steps or NS_RECIPE["steps"]})
                 started = time.perf_counter()
                 directory = train(real, Path(scratch) / "model", options, quiet=True)
                 fit = time.perf_counter() - started

@@ -18,8 +18,10 @@ figure is measured against:
 - DCR ratio: synthetic rows' median distance to the closest training row over unseen real rows'
   (below 1: closer than new real rows are, i.e. copying).
 
-Candidates: ``train`` (gantk train's defaults), ``augment`` (gantk augment's recipe: WGAN-GP,
-packs of 10, CTGAN's conditional vector), ``arf`` (arfpy's defaults, run with ``--arf-python``,
+Candidates: ``train`` (gantk train's defaults), ``train@N`` (the same with N steps: what the
+table budget is chosen from), ``train-ns`` (gantk train's defaults until 2026-12-03: the ns loss
+on single rows without the conditional vector, 3,000 steps), ``augment`` (gantk augment with the
+label column), ``arf`` (arfpy's defaults, run with ``--arf-python``,
 an interpreter with arfpy, numpy < 2 and pandas < 2.3: see benchmarks/arf_rows.py; integers
 rounded afterwards), ``ctgan`` (CTGAN 0.12's defaults, the ``augment-bench`` extra), and two
 references: the user's own rows (the ceiling) and their columns shuffled apart (keeps every
@@ -42,7 +44,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.model_selection import train_test_split
-from train_budget import choose_tables, confirm_tables
+from train_budget import NS_RECIPE, choose_tables, confirm_tables
 
 from gantk.augment import GANAugmenter
 from gantk.model.directory import load_model
@@ -65,11 +67,14 @@ FIGURES = ("shapes", "pairs", "detection_auc_gb", "detection_auc_lr", "tstr_roc_
            "dcr_ratio", "fit_seconds")
 
 
-def gantk_train(users: pd.DataFrame, label: str | None, seed: int) -> pd.DataFrame:
-    with tempfile.TemporaryDirectory() as scratch:
-        directory = train(users, Path(scratch) / "model", TrainOptions(seed=seed, device="cpu"),
-                          quiet=True)
-        return sample(load_model(directory), len(users), seed=seed)
+def gantk_train(**options) -> Callable:
+    def fit_and_sample(users: pd.DataFrame, label: str | None, seed: int) -> pd.DataFrame:
+        with tempfile.TemporaryDirectory() as scratch:
+            directory = train(users, Path(scratch) / "model",
+                              TrainOptions(seed=seed, device="cpu", **options), quiet=True)
+            return sample(load_model(directory), len(users), seed=seed)
+    return fit_and_sample
+
 
 
 def gantk_augment(users: pd.DataFrame, label: str | None, seed: int) -> pd.DataFrame:
@@ -140,8 +145,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     warnings.simplefilter("ignore", FutureWarning)
-    makers = {"train": gantk_train, "augment": gantk_augment,
-              "ctgan": ctgan(args.ctgan_epochs)}
+    makers = {"train": gantk_train(), "train-ns": gantk_train(**NS_RECIPE),
+              "augment": gantk_augment, "ctgan": ctgan(args.ctgan_epochs)}
+    makers.update({name: gantk_train(steps=int(name[len("train@"):]))
+                   for name in args.candidates.split(",") if name.startswith("train@")})
     if args.arf_python:
         makers["arf"] = arf(args.arf_python)
     chosen = [name for name in args.candidates.split(",") if name in makers]

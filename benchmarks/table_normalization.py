@@ -4,7 +4,10 @@ independently shuffled columns (the floor a useful generator must beat), in the 
     python benchmarks/table_normalization.py [--steps N] [--normalizations gmm,quantile]
                                             [--losses ns,wgan-gp] [--json out]
 
-Prints a table and writes JSON (default benchmarks/results/table_normalization.json).
+Each runs gantk train's table recipe until 2026-12-03 (benchmarks/train_budget.py's
+``NS_RECIPE``: single rows, no conditional vector, 3,000 steps unless ``--steps``) with the loss
+named, which is what the normalisations were compared under. Prints a table and writes JSON
+(default benchmarks/results/table_normalization.json).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
+from train_budget import NS_RECIPE
 
 from gantk.data.tables import read_table
 from gantk.model.directory import load_model
@@ -48,7 +52,7 @@ def evaluate(name: str, reference: pd.DataFrame, candidate: pd.DataFrame, second
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=ADULT)
-    parser.add_argument("--steps", type=int, default=None, help="default: gantk's default budget")
+    parser.add_argument("--steps", type=int, default=None, help="default: NS_RECIPE's 3,000")
     parser.add_argument("--normalizations", default="gmm,quantile")
     parser.add_argument("--losses", default="ns")
     parser.add_argument("--seed", type=int, default=0)
@@ -73,9 +77,10 @@ def main() -> None:
         for normalization in args.normalizations.split(","):
             for loss in args.losses.split(","):
                 started = time.perf_counter()
-                directory = train(train_path, Path(scratch) / f"{normalization}-{loss}", TrainOptions(
-                    steps=args.steps, seed=args.seed, normalization=normalization, loss=loss),
-                    quiet=True)
+                recipe = {**NS_RECIPE, "loss": loss, "steps": args.steps or NS_RECIPE["steps"]}
+                options = TrainOptions(seed=args.seed, normalization=normalization, **recipe)
+                directory = train(train_path, Path(scratch) / f"{normalization}-{loss}", options,
+                                  quiet=True)
                 seconds = time.perf_counter() - started
                 synthetic = sample(load_model(directory), SAMPLE_ROWS, seed=args.seed)
                 results.append(evaluate(f"gantk mlp, {normalization}, {loss}", reference,

@@ -4,7 +4,6 @@ imports it. Why each value was chosen is in docs/benchmarks.md.
 """
 
 # -- training: gantk train, TrainOptions ----------------------------------------------------
-LOSS = "ns"
 LR = 2e-4
 BETAS = (0.5, 0.999)
 EMA_DECAY = 0.999
@@ -17,12 +16,19 @@ SPIKE_SHARE = 0.1
 #: tables: widest one-hot block; a column with more values keeps its most frequent ones
 MAX_CATEGORIES = 50
 CLASS_SAMPLING = "frequency"
-PAC = 1
-#: by kind of data: one fixed budget for every size (docs/benchmarks.md)
+#: by kind of data. Tables: one recipe for train and augment, chosen on development tables
+#: (benchmarks/table_fidelity.py --group choose): WGAN-GP with D judging packs of 10 rows
+#: (PacGAN) and CTGAN's conditional vector over every categorical column, 2,000 steps. Images:
+#: DCGAN's non-saturating loss on single images. One fixed budget for every size.
 BY_KIND = {
-    "table": {"architecture": "mlp", "batch_size": 500, "latent_dim": 128, "steps": 3000},
-    "image": {"architecture": "dcgan", "batch_size": 64, "latent_dim": 100, "steps": 1500},
+    "table": {"architecture": "mlp", "batch_size": 500, "latent_dim": 128, "steps": 2000,
+              "loss": "wgan-gp", "pac": 10, "category_conditioning": True},
+    "image": {"architecture": "dcgan", "batch_size": 64, "latent_dim": 100, "steps": 1500,
+              "loss": "ns", "pac": 1, "category_conditioning": False},
 }
+#: what reads D's logit of one row (anomaly scores, the augmenter's filter) trains with: a loss
+#: whose logit is a log density ratio, single rows, no conditional vector
+PER_ROW = {"loss": "ns", "pac": 1, "category_conditioning": False}
 
 #: tables with --early-stop: train until D tells its training rows from held-out real rows
 #: (gantk.train.budget): ROC-AUC above the threshold at ``PATIENCE`` checks in a row, checked
@@ -56,11 +62,8 @@ DETECT_BY_KIND = {
 CONTAMINATION = 0.1
 
 # -- augmentation: gantk augment, GANAugmenter -------------------------------------------------
-#: tables: WGAN-GP judging packs of rows, as CTGAN; images and the discriminator filter: ns and
-#: single samples (the filter reads D's logit of one row)
-AUGMENT_TABLE_STEPS = 2000
-AUGMENT_TABLE_LOSS = "wgan-gp"
-AUGMENT_TABLE_PAC = 10
+#: tables: the training recipe (BY_KIND), classes drawn by CTGAN's log-frequency rule; the
+#: discriminator filter: PER_ROW
 AUGMENT_CLASS_SAMPLING = "log"
 #: tables: the label model from this many training rows on (it hurt on small sets)
 LABEL_MODEL_MIN_ROWS = 5000

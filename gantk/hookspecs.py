@@ -25,7 +25,7 @@ hookimpl = pluggy.HookimplMarker("gantk")
 
 #: keyword options each kind's ``register`` takes besides name, factory and description
 REGISTER_OPTIONS: dict[str, frozenset[str]] = {
-    "architecture": frozenset({"kinds"}),
+    "architecture": frozenset({"kinds", "packs", "conditional_vector"}),
     "loss": frozenset(),
     "scorer": frozenset(),
 }
@@ -37,7 +37,11 @@ def gantk_register_architectures(register):
 
     Call ``register(name, build, kinds=("table",), description="")`` where
     ``build(spec: gantk.model.nets.NetSpec) -> (Generator, Discriminator)`` returns two
-    ``torch.nn.Module``; ``kinds`` lists the data it handles ("table", "image").
+    ``torch.nn.Module``; ``kinds`` lists the data it handles ("table", "image"). An
+    architecture whose discriminator judges packs of rows (``spec.pac``) registers with
+    ``packs=True``, one whose nets take CTGAN's conditional vector (``spec.condition_dim``) with
+    ``conditional_vector=True``: the table recipe's defaults use them where the architecture
+    says it can, and single rows without a conditional vector where it does not.
     """
 
 

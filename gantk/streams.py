@@ -79,6 +79,11 @@ def held_out_rows(seed: int) -> np.random.Generator:
     return np.random.default_rng([seed, 7])
 
 
+def held_out_conditions(seed: int) -> np.random.Generator:
+    """The conditions the held-out check judges its rows beside (``--early-stop``)."""
+    return np.random.default_rng([seed, 8])
+
+
 def label_model_order(seed: int) -> torch.Generator:
     """The label model's held-out rows and minibatch order."""
     import torch

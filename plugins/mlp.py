@@ -124,5 +124,5 @@ def build(spec: NetSpec) -> tuple[nn.Module, nn.Module]:
 
 @hookimpl
 def gantk_register_architectures(register):
-    register("mlp", build, kinds=("table",),
+    register("mlp", build, kinds=("table",), packs=True, conditional_vector=True,
              description="fully connected G and D for tables; class-conditional with a label column")

@@ -58,7 +58,7 @@ def trained_and_exported(folder: Path, *options: str):
 
 @pytest.fixture(scope="module")
 def table_export(tmp_path_factory):
-    return trained_and_exported(tmp_path_factory.mktemp("table"))
+    return trained_and_exported(tmp_path_factory.mktemp("table"), "--no-category-conditioning")
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,8 @@ from gantk.train import TrainOptions, train
 def model_dir(tmp_path_factory):
     """A conditional table GAN trained briefly (its own class labels are loose) + label model."""
     directory = tmp_path_factory.mktemp("labelled") / "model"
-    options = TrainOptions(steps=60, seed=0, device="cpu", label_model=True)
+    options = TrainOptions(steps=60, seed=0, device="cpu", label_model=True, loss="ns", pac=1,
+                           category_conditioning=False)
     train(make_mixed_table(1500), directory, options, label_column="risk", quiet=True)
     return directory
 

@@ -63,6 +63,10 @@ def test_model_directory_contents(mixed_csv, tmp_path):
             "losses.png"} <= names
     config = json.loads((directory / "config.json").read_text())
     assert config["format_version"] == 1 and config["architecture"] == "mlp"
+    # the table recipe: WGAN-GP, D judging packs of 10 rows, CTGAN's conditional vector
+    assert config["loss"] == config["training"]["loss"] == "wgan-gp"
+    assert config["net_spec"]["pac"] == config["training"]["pac"] == 10
+    assert config["training"]["category_conditioning"] and config["net_spec"]["condition_dim"]
     assert config["training"]["betas"] == [0.5, 0.999] and config["training"]["lr"] == 2e-4
     log = [json.loads(line) for line in (directory / "log.jsonl").read_text().splitlines()]
     assert [record["step"] for record in log] == [10, 20]
@@ -75,7 +79,8 @@ def test_every_builtin_loss_trains(correlated_csv, tmp_path, loss):
     """Each loss learns y = 2x and the sign column from 150 steps: the sampled rows' correlation
     is about 0.98 and the sign agrees with x for 85 % of them, where an untrained generator's
     rows give -0.09 and 52 %."""
-    train(correlated_csv, tmp_path / "m", TrainOptions(steps=150, loss=loss), quiet=True)
+    train(correlated_csv, tmp_path / "m", TrainOptions(steps=150, loss=loss, pac=1,
+                                                       category_conditioning=False), quiet=True)
     rows = sample(load_model(tmp_path / "m"), 500, seed=0)
     assert len(rows) == 500
     assert np.corrcoef(rows["x"], rows["y"])[0, 1] > 0.9
@@ -85,7 +90,8 @@ def test_every_builtin_loss_trains(correlated_csv, tmp_path, loss):
 def test_packed_discriminator_judges_packs_and_says_where_single_rows_are_needed(
         mixed_csv, tmp_path, run_cli):
     assert run_cli("train", mixed_csv, "-o", tmp_path / "m", "--steps", "5", "--pac", "4",
-                   "--batch-size", "30", "--label-column", "risk", "-q").exit_code == 0
+                   "--batch-size", "30", "--label-column", "risk", "--no-category-conditioning",
+                   "-q").exit_code == 0
     model = load_model(tmp_path / "m")
     assert model.config["training"]["batch_size"] == 28  # whole packs
     rows = torch.randn(12, model.spec.data_shape[0])
@@ -93,10 +99,35 @@ def test_packed_discriminator_judges_packs_and_says_where_single_rows_are_needed
     with pytest.raises(GantkError, match="packs of 4 rows"):
         model.discriminator.features(rows)
     for refused, message in ((["--arch", "vaegan"], "vaegan compares single rows"),
-                             (["--pac", "0"], "--pac 0: packs hold 1 to")):
+                             (["--pac", "0"], "--pac must be at least 1"),
+                             (["--pac", "100000"], "--pac 100000: packs hold 1 to")):
         result = run_cli("train", mixed_csv, "-o", tmp_path / "x", "--steps", "2",
                          *(["--pac", "4"] if "--pac" not in refused else []), *refused)
         assert result.exit_code == 2 and message in result.stderr
+
+
+def test_the_recipe_follows_the_data_and_what_the_architecture_takes(mixed_csv, tmp_path,
+                                                                     digits_npz):
+    """Tables: packs and the conditional vector where the architecture registered them (mlp),
+    single rows without one where it did not (vaegan); images: ns on single images; a table
+    smaller than a pack is one pack."""
+    from gantk.data.codec import load_training_data
+    from gantk.train.options import make_config
+
+    def recipe(data, **options) -> tuple:
+        codec, encoded = load_training_data(data, category_conditions=True
+                                            if isinstance(data, pd.DataFrame) else False)
+        config = make_config(TrainOptions(**options), codec, len(encoded.features))
+        return (config["loss"], config["net_spec"]["pac"],
+                bool(config["net_spec"]["condition_dim"]), config["training"]["steps"])
+
+    table = pd.read_csv(mixed_csv)
+    assert recipe(table) == ("wgan-gp", 10, True, 2000)
+    assert recipe(table, architecture="vaegan") == ("wgan-gp", 1, False, 2000)
+    assert recipe(table, loss="ns", pac=1, category_conditioning=False, steps=3000) == (
+        "ns", 1, False, 3000)
+    assert recipe(table.head(6)) == ("wgan-gp", 6, True, 2000)
+    assert recipe(digits_npz) == ("ns", 1, False, 1500)
 
 
 def test_gradient_penalty_is_per_judged_pack():
@@ -115,9 +146,13 @@ def test_gradient_penalty_is_per_judged_pack():
 
 
 def test_label_smoothing_is_for_cross_entropy_losses(mixed_csv, tmp_path, run_cli):
-    ok = run_cli("train", mixed_csv, "-o", tmp_path / "a", "--steps", "5",
+    ok = run_cli("train", mixed_csv, "-o", tmp_path / "a", "--steps", "5", "--loss", "ns",
                  "--label-smoothing", "0.9", "-q")
     assert ok.exit_code == 0
+    defaulted = run_cli("train", mixed_csv, "-o", tmp_path / "c", "--steps", "5",
+                        "--label-smoothing", "0.9")
+    assert defaulted.exit_code == 2 and "train with wgan-gp by default: add --loss ns" in \
+        defaulted.stderr
     refused = run_cli("train", mixed_csv, "-o", tmp_path / "b", "--steps", "5", "--loss",
                       "hinge", "--label-smoothing", "0.9")
     assert refused.exit_code == 2 and "label smoothing applies to" in refused.stderr

@@ -49,17 +49,16 @@ class AugmentedImages:
 class GANAugmenter(BaseEstimator):
     """Fit on a small or imbalanced data set, then sample or augment.
 
-    ``steps``: by default 2,000 for tables and gantk train's default for images.
+    ``steps``, ``loss``, ``pac``, ``architecture``, ``category_conditioning``: gantk train's
+    defaults (``gantk.defaults.BY_KIND``) when None.
     ``class_sampling``: how often each class is trained on ("log": CTGAN's training-by-sampling;
     "uniform"; "frequency"). ``diffaugment``: images only, a policy such as
     "color,translation,cutout"; off by default, as the full policy made MNIST few-shot digits
     worse (docs/benchmarks.md). ``ada``: images only, adaptive discriminator augmentation
     (``gantk.train.ada``) over that policy, or all of DiffAugment without one. ``filter``:
     "discriminator" keeps the samples the trained D finds
-    most realistic. ``loss`` and ``pac`` (rows per discriminator judgement, PacGAN): by default
-    WGAN-GP with packs of 10 for tables, as CTGAN; "ns" and single rows for images, and for the
-    discriminator filter, which reads D's logit as a log density ratio, one row at a time.
-    ``category_conditioning``: tables, CTGAN's conditional vector (``gantk.data.conditions``).
+    most realistic; it reads D's logit as a log density ratio, one row at a time, so it trains
+    with ``gantk.defaults.PER_ROW``'s loss and pac unless told otherwise.
     ``label_model``: tables with a label column, rows take their class from a classifier of the
     real rows (``gantk.model.label_model``); sampling a class stays exact. None: from
     ``gantk.defaults.LABEL_MODEL_MIN_ROWS`` training rows on. ``max_categories``: tables, a
@@ -71,7 +70,7 @@ class GANAugmenter(BaseEstimator):
                  diffaugment: str | None = None, ada: bool = False,
                  filter: str = defaults.AUGMENT_FILTER,
                  loss: str | None = None, pac: int | None = None,
-                 architecture: str | None = None, category_conditioning: bool = True,
+                 architecture: str | None = None, category_conditioning: bool | None = None,
                  label_model: bool | None = None,
                  max_categories: int | None = defaults.MAX_CATEGORIES, seed: int = defaults.SEED,
                  device: str = defaults.DEVICE, quiet: bool = True):
@@ -102,14 +101,13 @@ class GANAugmenter(BaseEstimator):
         data = as_data(data)
         images = isinstance(data, ImageSet)
         labels = self.class_counts(data, label_column)
-        steps = self.steps or (None if images else defaults.AUGMENT_TABLE_STEPS)
-        loss, pac = self._recipe(images)
+        loss, pac = self._recipe()
         options = TrainOptions(
-            architecture=self.architecture, loss=loss, pac=pac, steps=steps,
+            architecture=self.architecture, loss=loss, pac=pac, steps=self.steps,
             batch_size=self.batch_size, seed=self.seed, device=self.device,
             class_sampling=self.class_sampling if labels is not None else "frequency",
             diffaugment=self.diffaugment if images else None, ada=self.ada and images,
-            category_conditioning=self.category_conditioning and not images,
+            category_conditioning=False if images else self.category_conditioning,
             label_model=self._wants_label_model(data, labels),
             max_categories=self.max_categories,
         )
@@ -131,14 +129,13 @@ class GANAugmenter(BaseEstimator):
             return len(data) >= defaults.LABEL_MODEL_MIN_ROWS
         return self.label_model
 
-    def _recipe(self, images: bool) -> tuple[str, int]:
-        """(loss, pac). Tables: WGAN-GP judging packs of rows, because a D that judges single rows
-        let G drop the rarer kinds of row within a class (docs/benchmarks.md)."""
-        per_row = images or self.filter == "discriminator"
-        loss = self.loss or (defaults.LOSS if per_row else defaults.AUGMENT_TABLE_LOSS)
-        pac = self.pac or (1 if per_row else defaults.AUGMENT_TABLE_PAC)
-        if self.filter == "discriminator":
-            self._check_filterable(loss, pac)
+    def _recipe(self) -> tuple[str | None, int | None]:
+        """(loss, pac): as given, else training's defaults (None), but single rows under a loss
+        whose logit is a log density ratio for the discriminator filter."""
+        if self.filter != "discriminator":
+            return self.loss, self.pac
+        loss, pac = self.loss or defaults.PER_ROW["loss"], self.pac or defaults.PER_ROW["pac"]
+        self._check_filterable(loss, pac)
         return loss, pac
 
     @staticmethod

@@ -7,6 +7,8 @@ import click
 from gantk import defaults
 from gantk.errors import GantkError
 
+TABLE, IMAGE = defaults.BY_KIND["table"], defaults.BY_KIND["image"]
+
 
 @click.command(epilog="""\b
 Examples:
@@ -36,14 +38,15 @@ Examples:
 @click.option("--model", type=click.Path(), help="Use a model trained before (no training).")
 @click.option("--save-model", type=click.Path(), help="Save the trained model here.")
 @click.option("--steps", type=int, help="Training steps [default: "
-              f"{defaults.AUGMENT_TABLE_STEPS} tables, {defaults.BY_KIND['image']['steps']} images].")
-@click.option("--loss", help=f"Loss plugin [default: {defaults.AUGMENT_TABLE_LOSS} tables, "
-              f"{defaults.LOSS} images and --filter].")
+              f"{TABLE['steps']} tables, {IMAGE['steps']} images].")
+@click.option("--loss", help=f"Loss plugin [default: {TABLE['loss']} tables, "
+              f"{IMAGE['loss']} images, {defaults.PER_ROW['loss']} with --filter].")
 @click.option("--pac", type=int, help="Rows per discriminator judgement [default: "
-              f"{defaults.AUGMENT_TABLE_PAC} tables, 1 images and --filter].")
-@click.option("--category-conditioning/--no-category-conditioning", default=True,
-              show_default=True, help="Tables: CTGAN's conditional vector (rare values of every "
-              "categorical column are learned).")
+              f"{TABLE['pac']} tables, {IMAGE['pac']} images, {defaults.PER_ROW['pac']} with "
+              "--filter].")
+@click.option("--category-conditioning/--no-category-conditioning", default=None,
+              help="Tables: CTGAN's conditional vector (rare values of every categorical column "
+              "are learned) [default: on].")
 @click.option("--label-model/--no-label-model", default=None,
               help="Tables with --label-column: rows take their class from a classifier of the "
               f"real rows [default: from {defaults.LABEL_MODEL_MIN_ROWS:,} training rows on].")

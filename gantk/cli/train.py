@@ -19,7 +19,8 @@ Examples:
               help="Model directory to write.")
 @click.option("--arch", "architecture", help="Architecture plugin [default: "
               f"{TABLE['architecture']} tables, {IMAGE['architecture']} images].")
-@click.option("--loss", default=defaults.LOSS, show_default=True, help="Loss plugin.")
+@click.option("--loss", help=f"Loss plugin [default: {TABLE['loss']} tables, {IMAGE['loss']} "
+              "images].")
 @click.option("--label-column", help="Table column to condition on (class-conditional GAN).")
 @click.option("--conditional", is_flag=True,
               help="Images: condition on the labels they carry (subfolders, y, IDX labels).")
@@ -43,7 +44,7 @@ Examples:
 @click.option("--latent-dim", type=int, help="Size of the noise vector z [default: "
               f"{TABLE['latent_dim']} tables, {IMAGE['latent_dim']} images].")
 @click.option("--label-smoothing", type=float,
-              help="One-sided label smoothing: the real target, e.g. 0.9.")
+              help="ns and minimax losses: one-sided label smoothing, the real target, e.g. 0.9.")
 @click.option("--ema-decay", type=float, default=defaults.EMA_DECAY, show_default=True,
               help="EMA of G's weights used for sampling (0 turns it off).")
 @click.option("--class-sampling", type=click.Choice(["frequency", "log", "uniform"]),
@@ -53,12 +54,13 @@ Examples:
 @click.option("--diffaugment", help="Images: DiffAugment policy before D, e.g. "
               "color,translation,cutout (small data sets).")
 @click.option("--checkpoint-every", type=int, help="Steps between checkpoints.")
-@click.option("--pac", type=int, default=defaults.PAC, show_default=True,
-              help="mlp: D judges packs of this many rows (PacGAN; against dropped modes; "
-              "anomaly scores need 1).")
-@click.option("--category-conditioning", is_flag=True,
-              help="Tables, mlp: CTGAN's conditional vector, so rare values of every categorical "
-              "column are learned (anomaly scores need it off).")
+@click.option("--pac", type=int, help="D judges packs of this many rows (PacGAN; against "
+              f"dropped modes; anomaly scores need 1) [default: {TABLE['pac']} tables on "
+              f"architectures that take packs, else 1].")
+@click.option("--category-conditioning/--no-category-conditioning", default=None,
+              help="Tables: CTGAN's conditional vector, so rare values of every categorical "
+              "column are learned (anomaly scores need it off) [default: on, for architectures "
+              "that take it].")
 @click.option("--label-model", is_flag=True,
               help="Tables with --label-column: sampled rows take their class from a classifier "
               "of the real rows (sampling a class stays exact).")

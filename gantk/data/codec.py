@@ -309,6 +309,12 @@ def codec_from_dict(values: dict) -> Codec:
     return {"table": TableCodec, "image": ImageCodec}[values["kind"]].from_dict(values)
 
 
+def is_table_source(data) -> bool:
+    """Whether ``data`` (what ``load_training_data`` takes) is a table rather than images."""
+    return isinstance(data, pd.DataFrame) or (
+        not isinstance(data, ImageSet) and is_table_path(data))
+
+
 def load_training_data(
     path: str | Path | pd.DataFrame | ImageSet, label_column: str | None = None,
     categorical: Iterable[str] = (),
@@ -323,8 +329,7 @@ def load_training_data(
     conditional vector too); images on the labels they carry (class subfolders, ``y`` in an
     .npz, an IDX label file) when ``conditional_images``.
     """
-    table = isinstance(path, pd.DataFrame) or (
-        not isinstance(path, ImageSet) and is_table_path(path))
+    table = is_table_source(path)
     if category_conditions and not table:
         raise DataError(f"{path}: category conditioning is for tables")
     if table:

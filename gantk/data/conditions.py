@@ -58,13 +58,13 @@ class CategoryConditions:
         blocks = condition_blocks(transformer)
         if not blocks:
             return None
-        classes = _classes(labels, len(features))
-        counts = []
-        for start, width in blocks:
-            values = features[:, start:start + width].argmax(axis=1)
-            counts.append(np.bincount(classes * width + values, minlength=max(1, n_classes) * width)
-                          .reshape(max(1, n_classes), width))
-        return cls(blocks, counts)
+        return cls(blocks, _counts(blocks, features, labels, n_classes))
+
+    def counted_on(self, features: np.ndarray, labels: np.ndarray | None) -> CategoryConditions:
+        """The same conditions with their counts taken on these rows (the rows training draws
+        from when some are held out), so no condition asks for a value only held-out rows hold."""
+        return CategoryConditions(self.blocks, _counts(self.blocks, features, labels,
+                                                       len(self.counts[0])))
 
     @property
     def width(self) -> int:
@@ -97,6 +97,15 @@ class CategoryConditions:
         """Each condition's position in the one-hot conditional vector (int64)."""
         return (self.offsets[picks] + values).astype(np.int64)
 
+    def met_by(self, features: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """For each encoded row, a condition it meets: a block picked uniformly and the row's own
+        value in it (as an index). D can then judge real rows outside training as it judges
+        them in training, beside a condition they carry."""
+        picks = rng.integers(0, len(self.blocks), len(features))
+        values = np.stack([features[:, start:start + width].argmax(axis=1)
+                           for start, width in self.blocks], axis=1)
+        return self.index(picks, values[np.arange(len(features)), picks])
+
 
 class ConditionalRows:
     """The training side: a real row of a given class holding a given value, in O(1) per row."""
@@ -125,6 +134,18 @@ class ConditionalRows:
         key = self.base[picks] + classes * self.conditions.widths[picks] + values
         within = (rng.random(len(picks)) * self.counts[key]).astype(np.int64)
         return self.order[self.starts[key] + within]
+
+
+def _counts(blocks: list[tuple[int, int]], features: np.ndarray, labels: np.ndarray | None,
+            n_classes: int) -> list[np.ndarray]:
+    """Each block's row count per (class, value)."""
+    classes = _classes(labels, len(features))
+    counts = []
+    for start, width in blocks:
+        values = features[:, start:start + width].argmax(axis=1)
+        counts.append(np.bincount(classes * width + values, minlength=max(1, n_classes) * width)
+                      .reshape(max(1, n_classes), width))
+    return counts
 
 
 def _cumulative(weights: np.ndarray) -> np.ndarray:

@@ -61,7 +61,7 @@ class GANDetector(OutlierConvention, OutlierMixin, BaseEstimator):
 
     def __init__(self, scorer: str | None = None,
                  contamination: float = defaults.CONTAMINATION, steps: int | None = None,
-                 batch_size: int | None = None, loss: str = defaults.LOSS,
+                 batch_size: int | None = None, loss: str = defaults.PER_ROW["loss"],
                  architecture: str | None = None, seed: int = defaults.SEED,
                  device: str = defaults.DEVICE, quiet: bool = True):
         self.scorer = scorer
@@ -104,10 +104,13 @@ class GANDetector(OutlierConvention, OutlierMixin, BaseEstimator):
         data = self._validate(X, fitting=True)
         by_kind = defaults.DETECT_BY_KIND["image" if isinstance(data, ImageSet) else "table"]
         scorer = build_scorer(self.scorer or by_kind["scorer"])
-        # no spike categories: their one-hot blocks hold no distance to nearby values, which the
-        # k-NN scores need (measured on ADBench: docs/benchmarks.md)
+        # scorers read D on single rows as they are (defaults.PER_ROW); no spike categories:
+        # their one-hot blocks hold no distance to nearby values, which the k-NN scores need
+        # (measured on ADBench: docs/benchmarks.md)
         options = TrainOptions(architecture=self.architecture or scorer.architecture,
-                               loss=self.loss, steps=self.steps or by_kind["steps"],
+                               loss=self.loss, pac=defaults.PER_ROW["pac"],
+                               category_conditioning=defaults.PER_ROW["category_conditioning"],
+                               steps=self.steps or by_kind["steps"],
                                batch_size=self.batch_size or by_kind["batch_size"],
                                seed=self.seed, device=self.device,
                                spike_share=0.0)

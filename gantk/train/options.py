@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
-from gantk import defaults
+from gantk import defaults, plugins
 from gantk.errors import GantkError, OptionError
 from gantk.model.nets import NetSpec
 from gantk.train.ada import initial_state
@@ -22,7 +22,8 @@ class TrainOptions:
     """Hyper-parameters; ``None`` means "the default for this kind of data"."""
 
     architecture: str | None = None
-    loss: str = defaults.LOSS
+    #: None here and in ``pac`` and ``category_conditioning``: the kind's recipe (``recipe``)
+    loss: str | None = None
     steps: int | None = None
     epochs: float | None = None
     batch_size: int | None = None
@@ -48,12 +49,12 @@ class TrainOptions:
     class_sampling: str = defaults.CLASS_SAMPLING
     #: images: DiffAugment policy applied to real and fake before D, e.g. "color,translation,cutout"
     diffaugment: str | None = None
-    #: D judges packs of this many rows (PacGAN; mlp only). Against dropped modes; per-row uses of
-    #: D (anomaly scores, rejection sampling) need 1.
-    pac: int = defaults.PAC
+    #: D judges packs of this many rows (PacGAN). Against dropped modes; per-row uses of D
+    #: (anomaly scores, rejection sampling) need 1.
+    pac: int | None = None
     #: tables: CTGAN's conditional vector, training-by-sampling over every categorical column and
-    #: spike block so rare values are learned (gantk.data.conditions; mlp only)
-    category_conditioning: bool = False
+    #: spike block so rare values are learned (gantk.data.conditions)
+    category_conditioning: bool | None = None
     #: tables with classes: also fit a classifier of the real rows that gives sampled rows their
     #: class (gantk.model.label_model), sampling stays exact per class by rejection
     label_model: bool = False
@@ -73,9 +74,33 @@ class TrainOptions:
         return cls(**values)
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """What a run trains with once the options left as None take their kind's defaults."""
+
+    architecture: str
+    loss: str
+    pac: int
+    category_conditioning: bool
+
+
+def recipe(options: TrainOptions, kind: str) -> Recipe:
+    """The options given, else ``defaults.BY_KIND[kind]``'s: packs of rows and the conditional
+    vector only where the architecture registered that it takes them (``packs``,
+    ``conditional_vector``), so a plugin without them trains on single rows by default."""
+    by_kind = defaults.BY_KIND[kind]
+    architecture = options.architecture or by_kind["architecture"]
+    takes = plugins.lookup("architecture", architecture).options
+    pac = options.pac or (by_kind["pac"] if takes.get("packs") else 1)
+    conditioning = options.category_conditioning
+    if conditioning is None:
+        conditioning = by_kind["category_conditioning"] and bool(takes.get("conditional_vector"))
+    return Recipe(architecture, options.loss or by_kind["loss"], pac, conditioning)
+
+
 def check_options(options: TrainOptions) -> None:
     """Refuse what no data could make sensible, before any data is read."""
-    for name in ("steps", "batch_size", "latent_dim", "checkpoint_every"):
+    for name in ("steps", "batch_size", "latent_dim", "checkpoint_every", "pac"):
         value = getattr(options, name)
         if value is not None and value < 1:
             raise OptionError(name, f"must be at least 1, got {value}")
@@ -107,21 +132,28 @@ def make_config(options: TrainOptions, codec, rows: int, world_size: int = 1,
     ``batch_size`` is each process's; a torchrun job of ``world_size`` processes takes
     ``world_size`` batches per step, which ``epochs`` counts."""
     by_kind = defaults.BY_KIND[codec.kind]
-    if options.pac < 1 or options.pac > rows:
-        raise OptionError("pac", f"{options.pac}: packs hold 1 to {rows} rows (the data's size)")
+    chosen = recipe(options, codec.kind)
+    # the default packs fit any table; a pac asked for must
+    pac = chosen.pac if options.pac else min(chosen.pac, rows)
+    if pac > rows:
+        raise OptionError("pac", f"{pac}: packs hold 1 to {rows} rows (the data's size)")
+    if options.label_smoothing is not None and options.loss is None and chosen.loss != "ns":
+        raise OptionError("label_smoothing", f"applies to the ns and minimax losses; {codec.kind}s "
+                          f"train with {chosen.loss} by default: add --loss ns")
     held_out_check = None
     if options.early_stop:
         if codec.kind != "table" or options.epochs is not None:
             raise OptionError("early_stop", "is for tables, with steps (the cap) or alone, "
                               "not with epochs")
-        if options.category_conditioning and codec.conditions is not None:
-            raise OptionError("early_stop", "judges single rows as they are; not with "
-                              "category_conditioning")
-        held_out_check = held_out_check_settings(rows, options.pac)
+        if pac != 1:
+            raise OptionError("early_stop", f"reads D's judgement of single rows, and this D "
+                              f"judges packs of {pac}: add --pac 1 (the stop was chosen with "
+                              "--loss ns --pac 1)")
+        held_out_check = held_out_check_settings(rows)
         if held_out_check is not None:
             rows -= held_out_check["held_out_rows"]
     batch_size = min(options.batch_size or by_kind["batch_size"], rows)
-    batch_size -= batch_size % options.pac  # whole packs only
+    batch_size -= batch_size % pac  # whole packs only
     if options.epochs is not None:
         steps = max(1, math.ceil(options.epochs * rows / (batch_size * world_size)))
     else:
@@ -135,7 +167,8 @@ def make_config(options: TrainOptions, codec, rows: int, world_size: int = 1,
                           "model (a label column, or conditional images)")
     if options.label_model and not (codec.kind == "table" and codec.n_classes):
         raise OptionError("label_model", "needs a table with classes (a label column)")
-    loss = build_loss(options.loss, options.label_smoothing)
+    loss = build_loss(chosen.loss, options.label_smoothing)
+    conditioning = chosen.category_conditioning and codec.conditions is not None
     spec = NetSpec(
         data_kind=codec.kind,
         data_shape=tuple(codec.data_shape),
@@ -144,14 +177,14 @@ def make_config(options: TrainOptions, codec, rows: int, world_size: int = 1,
         output_layout=codec.output_layout,
         discriminator_batchnorm=loss.discriminator_batchnorm,
         width=options.width,
-        pac=options.pac,
-        condition_dim=(codec.conditions.width if options.category_conditioning
-                       and codec.conditions is not None else 0),
+        pac=pac,
+        condition_dim=codec.conditions.width if conditioning else 0,
     )
     training = asdict(options)
     training.update(
-        architecture=options.architecture or by_kind["architecture"],
-        batch_size=batch_size, steps=steps, betas=list(options.betas),
+        architecture=chosen.architecture, loss=chosen.loss, pac=pac,
+        category_conditioning=conditioning, batch_size=batch_size, steps=steps,
+        betas=list(options.betas),
         checkpoint_every=options.checkpoint_every or max(100, steps // 10),
     )
     if held_out_check is not None:
@@ -160,7 +193,7 @@ def make_config(options: TrainOptions, codec, rows: int, world_size: int = 1,
         training["ada_state"] = initial_state(parse_policy(options.diffaugment))
     config = {
         "architecture": training["architecture"],
-        "loss": options.loss,
+        "loss": chosen.loss,
         "net_spec": spec.to_dict(),
         "data": codec.to_dict(),
         "training": training,

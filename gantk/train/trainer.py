@@ -25,7 +25,8 @@ from torch import nn
 from tqdm import tqdm
 
 from gantk import streams
-from gantk.data.codec import Encoded, codec_from_dict, load_training_data
+from gantk.data.codec import Encoded, codec_from_dict, is_table_source, load_training_data
+from gantk.data.conditions import CategoryConditions
 from gantk.errors import GantkError, ModelFileError, TrainingError, TrainingInterrupted
 from gantk.files import exclusive_directory
 from gantk.hookspecs import HasAuxiliaryLoss
@@ -35,7 +36,7 @@ from gantk.model.label_model import fit_label_model
 from gantk.model.nets import NetSpec, build_nets, call
 from gantk.train.ada import AdaptiveAugment
 from gantk.train.batches import BatchSampler
-from gantk.train.budget import HeldOutCheck, split_held_out
+from gantk.train.budget import HeldOutCheck, Judged, split_held_out
 from gantk.train.checkpoint import restore_checkpoint, save_checkpoint
 from gantk.train.conditioning import Condition, ConditionLoss, index_of
 from gantk.train.diffaugment import diff_augment, parse_policy
@@ -57,7 +58,13 @@ from gantk.train.ema import recalibrate_batchnorm, update_ema
 from gantk.train.interrupt import StopOnInterrupt
 from gantk.train.log import LOG_EVERY, LOG_FILE, TrainingLog
 from gantk.train.losses import GANLoss, build_loss
-from gantk.train.options import TrainOptions, check_options, make_config, trained_world_size
+from gantk.train.options import (
+    TrainOptions,
+    check_options,
+    make_config,
+    recipe,
+    trained_world_size,
+)
 from gantk.train.statefile import state_from_bytes
 
 
@@ -82,10 +89,12 @@ def train(
             _prepare_directory(directory, resume, force)
             if resume:
                 return _read_checkpoint(directory, ranks)
+            conditions = (options.category_conditioning if not is_table_source(data)
+                          else recipe(options, "table").category_conditioning)
             codec, encoded = load_training_data(
                 data, label_column, categorical, options.normalization, options.seed,
                 conditional_images=conditional, spike_share=options.spike_share,
-                category_conditions=options.category_conditioning, source=source, ids=id_columns,
+                category_conditions=conditions, source=source, ids=id_columns,
                 max_categories=options.max_categories,
             )
             config = make_config(options, codec, len(encoded.features), ranks.world_size,
@@ -215,7 +224,9 @@ class Trainer:
         self.held_out_check: HeldOutCheck | None = None
         if config["training"].get("held_out_check"):
             features, labels = self._hold_out(config["training"]["held_out_check"], features,
-                                              labels)
+                                              labels, conditions)
+            if conditions is not None:
+                conditions = conditions.counted_on(features, labels)
         elif self.options.early_stop and ranks.main and not quiet:
             tqdm.write(f"too few rows to hold any out: training all {self.options.steps} steps",
                        file=sys.stderr)
@@ -226,25 +237,29 @@ class Trainer:
         self.condition_loss = (ConditionLoss(conditions, self.generator, self.device)
                                if conditions is not None else None)
 
-    def _hold_out(self, settings: dict, features: np.ndarray, labels: np.ndarray | None
-                  ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Set the held-out rows apart for the budget by data; the rows left to train on."""
+    def _hold_out(self, settings: dict, features: np.ndarray, labels: np.ndarray | None,
+                  conditions: CategoryConditions | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Set the held-out rows apart for the budget by data; the rows left to train on. With
+        the conditional vector each row is judged beside a condition it meets."""
         kept, held, compared = split_held_out(len(features), settings["held_out_rows"],
                                               self.options.seed)
+        draw = streams.held_out_conditions(self.options.seed)
 
-        def rows(index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor | None]:
-            return (torch.as_tensor(features[index], device=self.device),
-                    None if labels is None else torch.as_tensor(labels[index], device=self.device))
+        def rows(index: np.ndarray) -> Judged:
+            condition = None if conditions is None else conditions.met_by(features[index], draw)
+            return Judged(*(None if values is None else torch.as_tensor(values, device=self.device)
+                            for values in (features[index],
+                                           None if labels is None else labels[index], condition)))
 
         self.held_out_check = HeldOutCheck(settings, self._judge_rows, rows(compared), rows(held))
         return features[kept], None if labels is None else labels[kept]
 
-    def _judge_rows(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    def _judge_rows(self, rows: Judged) -> torch.Tensor:
         """D's logits on real rows as they are, outside training (no augmentation, no DDP)."""
         was_training = self.discriminator.training
         self.discriminator.eval()
         try:
-            return call(self.discriminator, x, labels, None)
+            return call(self.discriminator, rows.features, rows.labels, rows.condition)
         finally:
             self.discriminator.train(was_training)
 
