@@ -2,15 +2,16 @@
 how long ``gantk train`` takes with its defaults on one thread, how wide the encoding is, and
 whether synthetic rows keep the log's weekly and daily rhythm.
 
-    python benchmarks/dates_sensor_log.py [--rows 10000] [--seeds 0,1,2] [--json out]
+    python benchmarks/dates_sensor_log.py [--rows 10000] [--seeds 0,1,2] [--earlier-recipe]
+                                          [--json out]
 
 The log is generated here (no such file is in ../shared): readings every few minutes on
 weekdays from 07:00 to 19:00 and on Saturday mornings, a temperature that follows the time of
 day, a humidity that follows the season. Before dates were learned as parts, ``Date`` and
-``Time`` were categories: the "one-hot width" column says how wide they would be. It trains
-gantk train's table recipe until 2026-12-03 (benchmarks/train_budget.py's ``NS_RECIPE``), with
-which these figures were measured. Prints a table and writes JSON (default
-benchmarks/results/dates_sensor_log.json).
+``Time`` were categories: the "one-hot width" column says how wide they would be.
+``--earlier-recipe`` trains gantk train's table recipe until 2026-12-03 instead
+(benchmarks/train_budget.py's ``NS_RECIPE``). Prints a table and writes JSON (default
+benchmarks/results/dates_sensor_log.json, or dates_sensor_log_ns.json with ``--earlier-recipe``).
 """
 
 from __future__ import annotations
@@ -66,9 +67,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--json", type=Path,
-                        default=Path(__file__).parent / "results" / "dates_sensor_log.json")
+    parser.add_argument("--earlier-recipe", action="store_true",
+                        help="NS_RECIPE, gantk train's table defaults until 2026-12-03")
+    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    recipe = NS_RECIPE if args.earlier_recipe else {}
+    out = args.json or Path(__file__).parent / "results" / (
+        "dates_sensor_log_ns.json" if args.earlier_recipe else "dates_sensor_log.json")
     torch.set_num_threads(1)
     runs = []
     for seed in (int(seed) for seed in args.seeds.split(",")):
@@ -77,7 +82,8 @@ def main() -> None:
             path = Path(scratch) / "log.csv"
             log.to_csv(path, index=False)
             started = time.perf_counter()
-            directory = train(path, Path(scratch) / "model", TrainOptions(seed=seed, **NS_RECIPE), quiet=True)
+            directory = train(path, Path(scratch) / "model", TrainOptions(seed=seed, **recipe),
+                              quiet=True)
             seconds = time.perf_counter() - started
             model = load_model(directory)
             synthetic = sample(model, len(log), seed=seed)
@@ -98,7 +104,8 @@ def main() -> None:
     def summary(values) -> str:
         return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
 
-    print(f"\nfit seconds (1 thread, {args.rows:,} rows, NS_RECIPE, 3,000 steps): "
+    print(f"\nfit seconds (1 thread, {args.rows:,} rows, "
+          f"{'NS_RECIPE' if args.earlier_recipe else 'the defaults'}): "
           f"{summary([r['fit_seconds'] for r in runs])}")
     for rule in runs[0]["real"]:
         print(f"{rule}: real {summary([r['real'][rule] for r in runs])}, synthetic "
@@ -108,10 +115,11 @@ def main() -> None:
         print(f"{column} similarity (1 - KS on the time line): "
               f"{summary([r['column_similarity'][column] for r in runs])}")
     print(f"real-vs-synthetic detection AUC: {summary([r['detection_auc'] for r in runs])}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"rows": args.rows, "torch_threads": 1, "runs": runs},
-                                    indent=2) + "\n")
-    print(f"written to {args.json}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"rows": args.rows, "torch_threads": 1,
+                               "recipe": "NS_RECIPE" if args.earlier_recipe else "defaults",
+                               "runs": runs}, indent=2) + "\n")
+    print(f"written to {out}")
 
 
 if __name__ == "__main__":
