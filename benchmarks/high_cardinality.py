@@ -3,7 +3,8 @@ frequent values in slots of their own and one shared slot for the rest (``--max-
 in the same run, same data and same training budget.
 
     python benchmarks/high_cardinality.py [--rows 20000] [--values 5000] [--caps 0,20,50,200]
-                                          [--seeds 0,1,2] [--steps N] [--json out]
+                                          [--seeds 0,1,2] [--steps N] [--earlier-recipe]
+                                          [--json out]
 
 The table is generated here (no such file is in ../shared; Adult's widest column has 41 values
 and German credit's 10, under the default cap): a postcode drawn from a Zipf law over
@@ -13,8 +14,9 @@ an age. Cap 0 is today's one-hot. Reported per cap: the encoded width, fit and s
 frequent), the share of synthetic rows whose region is the one their postcode names (real rows:
 1.0), and the real-vs-synthetic classifier's AUC on the other columns (lower is better). Prints
 a table and writes JSON (default benchmarks/results/high_cardinality.json). Every cap trains
-gantk train's table recipe until 2026-12-03 (benchmarks/train_budget.py's ``NS_RECIPE``: single
-rows, no conditional vector, 3,000 steps unless ``--steps``), what the caps were compared under.
+gantk train's defaults, or with ``--earlier-recipe`` its table recipe until 2026-12-03
+(benchmarks/train_budget.py's ``NS_RECIPE``: single rows, no conditional vector, 3,000 steps),
+what the caps were first compared under (JSON: high_cardinality_ns.json).
 """
 
 from __future__ import annotations
@@ -75,10 +77,16 @@ def main() -> None:
     parser.add_argument("--values", type=int, default=5_000)
     parser.add_argument("--caps", default="0,20,50,200", help="max_categories; 0: one-hot")
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--steps", type=int, default=None, help="default: NS_RECIPE's 3,000")
-    parser.add_argument("--json", type=Path,
-                        default=Path(__file__).parent / "results" / "high_cardinality.json")
+    parser.add_argument("--steps", type=int, default=None, help="default: the recipe's")
+    parser.add_argument("--earlier-recipe", action="store_true",
+                        help="NS_RECIPE, gantk train's table defaults until 2026-12-03")
+    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    recipe = dict(NS_RECIPE) if args.earlier_recipe else {}
+    if args.steps:
+        recipe["steps"] = args.steps
+    out = args.json or Path(__file__).parent / "results" / (
+        "high_cardinality_ns.json" if args.earlier_recipe else "high_cardinality.json")
     torch.set_num_threads(2)
     caps = [int(cap) for cap in args.caps.split(",")]
     runs = []
@@ -86,8 +94,7 @@ def main() -> None:
         real = postcode_table(args.rows, args.values, seed)
         for cap in caps:
             with tempfile.TemporaryDirectory() as scratch:
-                options = TrainOptions(seed=seed, max_categories=cap or None, **{
-                    **NS_RECIPE, "steps": args.steps or NS_RECIPE["steps"]})
+                options = TrainOptions(seed=seed, max_categories=cap or None, **recipe)
                 started = time.perf_counter()
                 directory = train(real, Path(scratch) / "model", options, quiet=True)
                 fit = time.perf_counter() - started
@@ -111,10 +118,10 @@ def main() -> None:
                   statistics.pstdev(run[key] for run in mine)] for key in figures}}
         print(f"{cap or 'none':>5} {mine[0]['width']:6} " + " ".join(
             f"{summary[cap][key][0]:>19.3f} ± {summary[cap][key][1]:6.3f}" for key in figures))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"rows": args.rows, "values": args.values,
-                                     "steps": args.steps, "summary": summary, "runs": runs},
-                                    indent=2))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"rows": args.rows, "values": args.values, "steps": args.steps,
+                               "recipe": "NS_RECIPE" if args.earlier_recipe else "defaults",
+                               "summary": summary, "runs": runs}, indent=2))
 
 
 if __name__ == "__main__":
