@@ -2,12 +2,14 @@
 independently shuffled columns (the floor a useful generator must beat), in the same run.
 
     python benchmarks/table_normalization.py [--steps N] [--normalizations gmm,quantile]
-                                            [--losses ns,wgan-gp] [--json out]
+                                            [--losses ns,wgan-gp] [--earlier-recipe] [--json out]
 
-Each runs gantk train's table recipe until 2026-12-03 (benchmarks/train_budget.py's
-``NS_RECIPE``: single rows, no conditional vector, 3,000 steps unless ``--steps``) with the loss
-named, which is what the normalisations were compared under. Prints a table and writes JSON
-(default benchmarks/results/table_normalization.json).
+Each trains gantk train's defaults (with the loss named, if any), or with ``--earlier-recipe``
+its table recipe until 2026-12-03 (benchmarks/train_budget.py's ``NS_RECIPE``: the ns loss unless
+named, single rows, no conditional vector, 3,000 steps), which is what the normalisations were
+first compared under. ``--steps`` overrides either budget. Prints a table and writes JSON
+(default benchmarks/results/table_normalization.json, or table_normalization_ns.json with
+``--earlier-recipe``).
 """
 
 from __future__ import annotations
@@ -52,13 +54,20 @@ def evaluate(name: str, reference: pd.DataFrame, candidate: pd.DataFrame, second
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=ADULT)
-    parser.add_argument("--steps", type=int, default=None, help="default: NS_RECIPE's 3,000")
+    parser.add_argument("--steps", type=int, default=None, help="default: the recipe's")
     parser.add_argument("--normalizations", default="gmm,quantile")
-    parser.add_argument("--losses", default="ns")
+    parser.add_argument("--losses", help="comma-separated; default: the recipe's")
+    parser.add_argument("--earlier-recipe", action="store_true",
+                        help="NS_RECIPE, gantk train's table defaults until 2026-12-03")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", type=Path,
-                        default=Path(__file__).parent / "results" / "table_normalization.json")
+    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    base = dict(NS_RECIPE) if args.earlier_recipe else {}
+    if args.steps:
+        base["steps"] = args.steps
+    losses = args.losses.split(",") if args.losses else [base.get("loss")]
+    out = args.json or Path(__file__).parent / "results" / (
+        "table_normalization_ns.json" if args.earlier_recipe else "table_normalization.json")
     if not args.data.exists():
         raise SystemExit(f"{args.data} not found (the shared data sets are needed)")
 
@@ -75,15 +84,15 @@ def main() -> None:
         train_path = Path(scratch) / "train.csv"
         train_rows.to_csv(train_path, index=False)
         for normalization in args.normalizations.split(","):
-            for loss in args.losses.split(","):
+            for loss in losses:
                 started = time.perf_counter()
-                recipe = {**NS_RECIPE, "loss": loss, "steps": args.steps or NS_RECIPE["steps"]}
-                options = TrainOptions(seed=args.seed, normalization=normalization, **recipe)
+                options = TrainOptions(seed=args.seed, normalization=normalization,
+                                       **{**base, "loss": loss})
                 directory = train(train_path, Path(scratch) / f"{normalization}-{loss}", options,
                                   quiet=True)
                 seconds = time.perf_counter() - started
                 synthetic = sample(load_model(directory), SAMPLE_ROWS, seed=args.seed)
-                results.append(evaluate(f"gantk mlp, {normalization}, {loss}", reference,
+                results.append(evaluate(f"gantk mlp, {normalization}, {loss or 'defaults'}", reference,
                                         synthetic, seconds, args.seed))
 
     print(f"Adult: {len(train_rows)} training rows, {SAMPLE_ROWS} rows compared per candidate")
@@ -93,8 +102,10 @@ def main() -> None:
         seconds = f"{row['fit_seconds']:.0f}" if row["fit_seconds"] is not None else "-"
         print(f"{row['name']:28} {row['column_similarity']:10.3f} {row['numeric_1-KS']:9.3f} "
               f"{row['categorical_1-TV']:9.3f} {row['detection_auc']:10.3f} {seconds:>7}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"data": str(args.data), "results": results}, indent=2))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"data": str(args.data),
+                               "recipe": "NS_RECIPE" if args.earlier_recipe else "defaults",
+                               "results": results}, indent=2))
 
 
 if __name__ == "__main__":
