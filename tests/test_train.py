@@ -151,7 +151,7 @@ def test_label_smoothing_is_for_cross_entropy_losses(mixed_csv, tmp_path, run_cl
     assert ok.exit_code == 0
     defaulted = run_cli("train", mixed_csv, "-o", tmp_path / "c", "--steps", "5",
                         "--label-smoothing", "0.9")
-    assert defaulted.exit_code == 2 and "train with wgan-gp by default: add --loss ns" in \
+    assert defaulted.exit_code == 2 and "train with wgan-gp by default: name another with --loss" in \
         defaulted.stderr
     refused = run_cli("train", mixed_csv, "-o", tmp_path / "b", "--steps", "5", "--loss",
                       "hinge", "--label-smoothing", "0.9")

@@ -137,9 +137,6 @@ def make_config(options: TrainOptions, codec, rows: int, world_size: int = 1,
     pac = chosen.pac if options.pac else min(chosen.pac, rows)
     if pac > rows:
         raise OptionError("pac", f"{pac}: packs hold 1 to {rows} rows (the data's size)")
-    if options.label_smoothing is not None and options.loss is None and chosen.loss != "ns":
-        raise OptionError("label_smoothing", f"applies to the ns and minimax losses; {codec.kind}s "
-                          f"train with {chosen.loss} by default: add --loss ns")
     held_out_check = None
     if options.early_stop:
         if codec.kind != "table" or options.epochs is not None:
@@ -167,7 +164,14 @@ def make_config(options: TrainOptions, codec, rows: int, world_size: int = 1,
                           "model (a label column, or conditional images)")
     if options.label_model and not (codec.kind == "table" and codec.n_classes):
         raise OptionError("label_model", "needs a table with classes (a label column)")
-    loss = build_loss(chosen.loss, options.label_smoothing)
+    try:
+        loss = build_loss(chosen.loss, options.label_smoothing)
+    except GantkError as error:
+        if options.loss is not None:
+            raise
+        # the loss plugin refused an option given for a loss nobody named: say which it was
+        raise GantkError(f"{error}; {codec.kind}s train with {chosen.loss} by default: "
+                         "name another with --loss") from None
     conditioning = chosen.category_conditioning and codec.conditions is not None
     spec = NetSpec(
         data_kind=codec.kind,
