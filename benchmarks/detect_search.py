@@ -5,10 +5,11 @@
         --json benchmarks/results/detect_search_settings.json
 
 For every set and protocol of ``detect_protocol.py`` (same sets, split and subsampling), one
-default detector is trained; its ``dknn`` scorer is then fitted twice on the same GAN: with the
-default search (projection plus cells, gantk/detect/search.py) and with the exact search over
-every reference row in D's full feature space. Reported: both ROC-AUCs, their difference, the
-reference's size and the search space's width, and each search's scoring rows/s on the test rows.
+default detector is trained; its scorer (the default, or ``--scorer``) is then fitted twice on
+the same GAN: with the default search (projection plus cells, gantk/detect/search.py) and with the
+exact search over every reference row in the full space. Reported: both ROC-AUCs, their
+difference, each view's reference size and search width, and each search's scoring rows/s on the
+test rows.
 
 ``--settings`` (choose sets only: it is how the defaults were picked) also fits the reduced search
 with other values of gantk.detect.search's DROPPED_VARIANCE/CELL_ROWS/MIN_CANDIDATES and reports
@@ -28,19 +29,20 @@ from detect_protocol import runs, set_arguments
 from sklearn.metrics import roc_auc_score
 
 import gantk.detect.search as search_module
+from gantk import defaults
 from gantk.detect import GANDetector
-from gantk_plugins.scorers import FeatureKNNScorer
+from gantk.detect.scoring import build_scorer
 
 
 def compare(train: np.ndarray, test: np.ndarray, truth: np.ndarray,
-            settings: list[tuple[float, int, int]]) -> dict:
-    detector = GANDetector(device="cpu").fit(train)
+            settings: list[tuple[float, int, int]], scorer_name: str) -> dict:
+    detector = GANDetector(scorer=scorer_name, device="cpu").fit(train)
     model = detector.model_
     train_features = detector._encode(detector._validate(train, fitting=True))
     test_features = detector._encode(detector._validate(test, fitting=False))
     row: dict = {}
     for search in ("default", "exact"):
-        scorer = FeatureKNNScorer()
+        scorer = build_scorer(scorer_name)
         scorer.exact_search = search == "exact"
         scorer.fit_score(model, train_features, seed=0)
         started = time.perf_counter()
@@ -49,18 +51,17 @@ def compare(train: np.ndarray, test: np.ndarray, truth: np.ndarray,
         row[search] = {"roc_auc": float(roc_auc_score(truth, scores)),
                        "rows_per_second": len(test) / seconds}
         if search == "default":
-            row["reference_rows"] = len(scorer.neighbours.points)
-            row["width"] = {"features": len(scorer.neighbours.center),
-                            "search": scorer.neighbours.points.shape[1]}
-            row["cells"] = (0 if scorer.neighbours.centroids is None
-                            else len(scorer.neighbours.centroids))
+            row["views"] = [{"reference_rows": len(view.points),
+                             "width": {"space": len(view.center), "search": view.points.shape[1]},
+                             "cells": 0 if view.centroids is None else len(view.centroids)}
+                            for view in scorer.searches]
     row["difference"] = row["default"]["roc_auc"] - row["exact"]["roc_auc"]
     defaults = (search_module.DROPPED_VARIANCE, search_module.CELL_ROWS,
                 search_module.MIN_CANDIDATES)
     for setting in settings:
         (search_module.DROPPED_VARIANCE, search_module.CELL_ROWS,
          search_module.MIN_CANDIDATES) = setting
-        scorer = FeatureKNNScorer()
+        scorer = build_scorer(scorer_name)
         scorer.fit_score(model, train_features, seed=0)
         roc_auc = float(roc_auc_score(truth, scorer.score(model, test_features).numpy()))
         row.setdefault("settings", {})["/".join(map(str, setting))] = (
@@ -73,6 +74,8 @@ def compare(train: np.ndarray, test: np.ndarray, truth: np.ndarray,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     set_arguments(parser, "detect_search.json")
+    parser.add_argument("--scorer", default=defaults.DETECT_BY_KIND["table"]["scorer"],
+                        help="a k-NN scorer (its views' searches are measured)")
     parser.add_argument("--settings", default="",
                         help="DROPPED_VARIANCE/CELL_ROWS/MIN_CANDIDATES, comma-separated")
     args = parser.parse_args()
@@ -84,11 +87,13 @@ def main() -> None:
     for protocol, name, group, _, train, test, truth in runs(args):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            row = {"group": group, **compare(train, test, truth, settings)}
+            row = {"group": group, "scorer": args.scorer,
+                   **compare(train, test, truth, settings, args.scorer)}
         results.setdefault(protocol, {})[name] = row
-        print(f"{protocol:12} {group:7} {name:18} reference {row['reference_rows']:5} "
-              f"width {row['width']['features']:3}->{row['width']['search']:3} "
-              f"cells {row['cells']:3}  ROC-AUC exact {row['exact']['roc_auc']:.4f} "
+        views = " ".join(f"{view['reference_rows']}x{view['width']['space']}->"
+                         f"{view['width']['search']}/{view['cells']}" for view in row["views"])
+        print(f"{protocol:12} {group:7} {name:18} views (rows x width->search/cells) {views} "
+              f" ROC-AUC exact {row['exact']['roc_auc']:.4f} "
               f"default {row['default']['roc_auc']:.4f} ({row['difference']:+.4f})  rows/s "
               f"exact {row['exact']['rows_per_second']:8,.0f} "
               f"default {row['default']['rows_per_second']:8,.0f}", flush=True)

@@ -17,6 +17,13 @@ from gantk.model.directory import GANModel
 REFERENCE_ROWS = 10_000
 
 
+@torch.no_grad()
+def generated_rows(model: GANModel, count: int, seed: int = 0) -> torch.Tensor:
+    """``count`` rows from G, in the encoded space the training rows are in."""
+    noise = torch.randn(count, model.spec.latent_dim, generator=torch.Generator().manual_seed(seed))
+    return map_in_chunks(lambda z: model.generator(z, None), noise, model.generator)
+
+
 class DiscriminatorScorer(Scorer):
     """``disc``: D's logit. Anomalies sit where the generator puts little mass, so D has only ever
     seen real points there and calls them real with confidence: a high logit means anomalous.
@@ -29,25 +36,24 @@ class DiscriminatorScorer(Scorer):
         return model.discriminator
 
 
-class FeatureKNNScorer(Scorer):
-    """``dknn``: distances to the nearest training rows in D's feature space. D learned which
-    directions separate real rows from near-misses; distances there weigh columns by what D found
-    telling, where raw k-NN weighs every column alike.
+class NeighbourScorer(Scorer):
+    """k-NN distances to fixed references, each view put on the scale of the training rows' own
+    values (minus their median, over their interquartile range) and the views added.
 
-    One search gives two views: the mean distance to the 5 nearest (local: a row alone in a gap)
-    and to the 35 nearest (wider: a small cluster of anomalies that are each other's neighbours).
-    Each is put on the scale of the training rows' own values (minus their median, over their
-    interquartile range) and the two are added. The pair and the budget were chosen on the
-    choose sets only (``benchmarks/detect_choose.py``; docs/benchmarks.md).
+    A view is (reference, space, ks): the mean distance to the k nearest rows of the reference,
+    for each k. References: ``training`` (up to ``REFERENCE_ROWS`` training rows) or
+    ``generated`` (as many of G's rows). Spaces: ``features`` (D's last hidden layer) or
+    ``encoded`` (the rows as gantk encodes them). Subclasses name their views.
     """
 
-    def __init__(self, ks: tuple[int, ...] = (5, 35)):
-        self.ks = tuple(ks)
-        self.neighbours: NearestNeighbours | None = None
-        self.rows: torch.Tensor | None = None  # the reference's encoded rows, for explain()
-        self.scale = torch.zeros(2, len(self.ks))  # each view's training median and IQR
-        #: search every reference row in D's full feature space (benchmarks/detect_search.py
-        #: measures the default's reductions against it)
+    views: tuple[tuple[str, str, tuple[int, ...]], ...] = ()
+
+    def __init__(self):
+        self.searches: list[NearestNeighbours] = []
+        self.rows: list[torch.Tensor] = []  # each view's reference as encoded rows, for explain()
+        self.scale = torch.zeros(2, sum(len(ks) for _, _, ks in self.views))
+        #: search every reference row in the full space (benchmarks/detect_search.py measures
+        #: the default's reductions against it)
         self.exact_search = False
 
     def fit(self, model, features, seed=0):
@@ -55,53 +61,109 @@ class FeatureKNNScorer(Scorer):
         return self
 
     def fit_score(self, model, features, seed=0):
-        found = discriminator_features(model, features)  # once: the reference is a subset
+        spaces = self._spaces(model, features)  # once: the training reference is a subset
         pick = torch.arange(len(features))
         if len(features) > REFERENCE_ROWS:
             pick = torch.randperm(len(features), generator=torch.Generator().manual_seed(seed))
             pick = pick[:REFERENCE_ROWS]
-        self.rows = features[pick]
-        self.neighbours = NearestNeighbours.build(found[pick], max(self.ks), seed,
-                                                  self.exact_search)
-        views = self._views(found)
+        generated = None
+        self.searches, self.rows = [], []
+        for reference, space, ks in self.views:
+            if reference == "training":
+                rows, points = features[pick], spaces[space][pick]
+            else:
+                if generated is None:
+                    generated = generated_rows(model, len(pick), seed)
+                rows = generated
+                points = (rows if space == "encoded"
+                          else discriminator_features(model, rows))
+            self.rows.append(rows)
+            self.searches.append(NearestNeighbours.build(points, max(ks), seed,
+                                                         self.exact_search))
+        views = self._distances(spaces)
         quartiles = torch.quantile(views, torch.tensor([0.25, 0.5, 0.75]), dim=0)
         self.scale = torch.stack([quartiles[1], (quartiles[2] - quartiles[0]).clamp_min(1e-12)])
         return self._combine(views)
 
-    def _views(self, queries: torch.Tensor, traced: bool = False) -> torch.Tensor:
-        """(N, len(ks)): the mean distance to the k nearest, for each k."""
-        distances = (self.neighbours.traced_distances(queries) if traced
-                     else self.neighbours.distances(queries))
-        return torch.stack([distances[:, :min(k, distances.shape[1])].mean(dim=1)
-                            for k in self.ks], dim=1)
+    def _spaces(self, model, features, traced: bool = False) -> dict[str, torch.Tensor]:
+        """The queries in every space a view searches."""
+        needed = {space for _, space, _ in self.views}
+        spaces = {"encoded": features}
+        if "features" in needed:
+            spaces["features"] = (model.discriminator.features(features) if traced
+                                  else discriminator_features(model, features))
+        return spaces
+
+    def _distances(self, spaces: dict[str, torch.Tensor], traced: bool = False) -> torch.Tensor:
+        """(N, views): the mean distance to the k nearest, for each view and k."""
+        columns = []
+        for (_, space, ks), search in zip(self.views, self.searches, strict=True):
+            distances = (search.traced_distances(spaces[space]) if traced
+                         else search.distances(spaces[space]))
+            columns += [distances[:, :min(k, distances.shape[1])].mean(dim=1) for k in ks]
+        return torch.stack(columns, dim=1)
 
     def _combine(self, views: torch.Tensor) -> torch.Tensor:
         return ((views - self.scale[0]) / self.scale[1]).sum(dim=1)
 
     def score(self, model, features):
-        return self._combine(self._views(discriminator_features(model, features)))
+        return self._combine(self._distances(self._spaces(model, features)))
 
     def explain(self, model, features):
-        """Per encoded value, its squared difference from the 5 nearest reference rows (found
-        in D's features): a row's largest sit where it is unlike the rows it is closest to."""
-        nearest = self.neighbours.nearest(discriminator_features(model, features), min(self.ks))
-        return (features.unsqueeze(1) - self.rows[nearest]).pow(2).mean(dim=1)
+        """Per encoded value, its squared difference from each view's 5 nearest reference rows,
+        summed over views: a row's largest sit where it is unlike the rows it is closest to."""
+        spaces = self._spaces(model, features)
+        parts = torch.zeros_like(features)
+        for (_, space, ks), search, rows in zip(self.views, self.searches, self.rows,
+                                                strict=True):
+            nearest = search.nearest(spaces[space], min(ks))
+            parts += (features.unsqueeze(1) - rows[nearest]).pow(2).mean(dim=1)
+        return parts
 
     def state(self):
-        search = {f"search.{key}": value for key, value in self.neighbours.state().items()}
-        return {**search, "rows": self.rows, "scale": self.scale}
+        state = {"scale": self.scale}
+        for view, (search, rows) in enumerate(zip(self.searches, self.rows, strict=True)):
+            state.update({f"view{view}.search.{key}": value
+                          for key, value in search.state().items()})
+            state[f"view{view}.rows"] = rows
+        return state
 
     def load_state(self, model, state):
-        if "search.points" not in state:
-            raise ModelFileError("this detector was saved by an older gantk, whose dknn scores "
-                                 "differ; train it again")
-        search = {key[len("search."):]: value for key, value in state.items()
-                  if key.startswith("search.")}
-        self.neighbours = NearestNeighbours(search, max(self.ks))
-        self.rows, self.scale = state["rows"], state["scale"]
+        if any(f"view{view}.search.points" not in state for view in range(len(self.views))):
+            raise ModelFileError(f"this detector was saved by an older gantk, whose {self.name} "
+                                 "scores differ; train it again")
+        self.searches, self.rows = [], []
+        for view, (_, _, ks) in enumerate(self.views):
+            prefix = f"view{view}.search."
+            search = {key[len(prefix):]: value for key, value in state.items()
+                      if key.startswith(prefix)}
+            self.searches.append(NearestNeighbours(search, max(ks)))
+            self.rows.append(state[f"view{view}.rows"])
+        self.scale = state["scale"]
 
     def graph(self, model):
-        return lambda x: self._combine(self._views(model.discriminator.features(x), traced=True))
+        return lambda x: self._combine(self._distances(self._spaces(model, x, traced=True),
+                                                       traced=True))
+
+
+class FeatureKNNScorer(NeighbourScorer):
+    """``dknn``: distances to the nearest training rows in D's feature space. D learned which
+    directions separate real rows from near-misses; distances there weigh columns by what D found
+    telling, where raw k-NN weighs every column alike. Two views: the 5 nearest (local: a row
+    alone in a gap) and the 35 nearest (wider: a small cluster of anomalies that are each other's
+    neighbours)."""
+
+    views = (("training", "features", (5, 35)),)
+
+
+class GeneratedKNNScorer(NeighbourScorer):
+    """``gknn``: distances to the generator's rows. A generator trained briefly covers the bulk
+    of the data before its rare modes, so anomalies that are each other's neighbours among the
+    training rows (a dense cluster, values repeated in a tail) are still far from G's rows; the 5
+    nearest training rows keep the resolution clean training data gives. Views and budget chosen
+    on the choose sets only (``benchmarks/detect_choose.py``; docs/benchmarks.md)."""
+
+    views = (("training", "encoded", (5,)), ("generated", "encoded", (5, 35)))
 
 
 class Encoder(nn.Module):
@@ -211,6 +273,8 @@ class EnsembleScorer(Scorer):
 
     def __init__(self):
         self.members = {"dknn": FeatureKNNScorer(), "vae": VAEScorer()}
+        for name, member in self.members.items():
+            member.name = name
         self.training_scores: dict[str, torch.Tensor] = {}
 
     def fit(self, model, features, seed=0):
@@ -242,8 +306,11 @@ class EnsembleScorer(Scorer):
 
 @hookimpl
 def gantk_register_scorers(register):
-    register("dknn", FeatureKNNScorer, description="k-NN distance in D's feature space (default)")
+    register("gknn", GeneratedKNNScorer,
+             description="k-NN distance to G's rows and the training rows (default for tables)")
+    register("dknn", FeatureKNNScorer, description="k-NN distance in D's feature space")
     register("izif", EncoderScorer, description="f-AnoGAN encoder: reconstruction + D-feature residual")
     register("disc", DiscriminatorScorer, description="D's own logit, oriented to anomalies")
     register("vae", VAEScorer, description="VAE-GAN encoder: reconstruction in data and D features")
     register("vae+dknn", EnsembleScorer, description="rank average of vae and dknn on one VAE-GAN")
+

@@ -178,7 +178,7 @@ def case_detectors(scratch: Path) -> dict:
     frame = _table().drop(columns=["risk"])
     test = make_mixed_table(60, seed=9).drop(columns=["risk"])
     result = {}
-    for scorer in ("dknn", "izif", "disc", "vae", "vae+dknn"):
+    for scorer in ("gknn", "dknn", "izif", "disc", "vae", "vae+dknn"):
         detector = GANDetector(scorer=scorer, steps=15, batch_size=64, seed=1).fit(frame)
         result[scorer] = {"train": array_print(detector.anomaly_score(frame)),
                           "test": array_print(detector.anomaly_score(test)),

@@ -157,7 +157,7 @@ def test_exported_detector_searches_cells_like_the_saved_one(tmp_path):
     frame = pd.DataFrame({"x": x, "y": x ** 2 + rng.normal(0, 0.1, len(x)),
                           "z": rng.normal(size=len(x))})
     detector = GANDetector(steps=20, seed=3).fit(frame)
-    assert detector.scorer_.neighbours.centroids is not None
+    assert all(search.centroids is not None for search in detector.scorer_.searches)
     detector.save(tmp_path / "det")
     export_model(tmp_path / "det", tmp_path / "det.onnx", what="detector")
     queries = pd.concat([frame.sample(400, random_state=0), frame.head(50) * 5])

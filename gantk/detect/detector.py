@@ -155,8 +155,9 @@ class GANDetector(OutlierConvention, OutlierMixin, BaseEstimator):
 
     def explain(self, X, source: str = "the data") -> pd.DataFrame:
         """For each row of a table, how much each column pushes its anomaly score up (a
-        DataFrame like X's columns, higher = more to blame; ``dknn``: the squared differences
-        from the row's nearest training rows, summed over the column's encoded values).
+        DataFrame like X's columns, higher = more to blame; ``gknn``: the squared differences
+        from the row's nearest generated and training rows, summed over the column's encoded
+        values).
         ``top_columns`` names the largest few per row."""
         check_is_fitted(self, "model_")
         data = self._validate(X, fitting=False)

@@ -42,7 +42,7 @@ class Scorer:
     def explain(self, model: GANModel, features: torch.Tensor) -> torch.Tensor:
         """(N, encoded width): how much each encoded value pushes its row's score up; the
         detector sums them over each column's values."""
-        raise GantkError(f"scorer {self.name!r} cannot explain its scores (dknn can)")
+        raise GantkError(f"scorer {self.name!r} cannot explain its scores (gknn and dknn can)")
 
     def state(self) -> dict[str, torch.Tensor]:
         return {}
