@@ -68,6 +68,7 @@ def two_process_model(table) -> Path:
     return table / "model"
 
 
+@pytest.mark.slow
 def test_two_processes_train_one_model_that_samples(two_process_model, table):
     config = json.loads((two_process_model / "config.json").read_text())
     distributed = config["distributed"]
@@ -88,6 +89,7 @@ def test_two_processes_train_one_model_that_samples(two_process_model, table):
     assert abs((samples["risk"] == "high").mean() - (real["risk"] == "high").mean()) < 0.1
 
 
+@pytest.mark.slow
 def test_a_run_of_two_processes_resumes_only_with_two(two_process_model, table):
     result = CliRunner().invoke(cli, ["train", str(table / "t.csv"), "-o", str(two_process_model),
                                        "--resume", "-q"])
@@ -135,6 +137,7 @@ def _rank_of(pid: int) -> str | None:
     return next((item[5:].decode() for item in environment if item.startswith(b"RANK=")), None)
 
 
+@pytest.mark.slow
 def test_ranks_that_cannot_read_the_data_or_read_other_rows_stop_every_rank(table, tmp_path):
     """Rank 1 works in another folder: one without the file, one with a file one row short."""
     (tmp_path / "empty").mkdir()

@@ -423,6 +423,7 @@ def test_resume_after_sigkill_ends_with_the_same_weights(uninterrupted, tmp_path
     assert steps == list(range(10, 401, 10))
 
 
+@pytest.mark.slow
 def test_a_second_run_on_the_same_directory_is_refused_while_the_first_trains(uninterrupted,
                                                                              tmp_path):
     """Two runs writing one model directory would interleave checkpoints: the second is refused
