@@ -74,9 +74,7 @@ class NeighbourScorer(Scorer):
             else:
                 if generated is None:
                     generated = generated_rows(model, len(pick), seed)
-                rows = generated
-                points = (rows if space == "encoded"
-                          else discriminator_features(model, rows))
+                rows, points = generated, self._spaces(model, generated)[space]
             self.rows.append(rows)
             self.searches.append(NearestNeighbours.build(points, max(ks), seed,
                                                          self.exact_search))
@@ -84,6 +82,14 @@ class NeighbourScorer(Scorer):
         quartiles = torch.quantile(views, torch.tensor([0.25, 0.5, 0.75]), dim=0)
         self.scale = torch.stack([quartiles[1], (quartiles[2] - quartiles[0]).clamp_min(1e-12)])
         return self._combine(views)
+
+    @classmethod
+    def without_the_gan(cls) -> NeighbourScorer:
+        """The same views with the training rows as every reference, in the encoded space: what
+        the scores would be with no GAN trained (the benchmark's ablation). Fits and scores
+        with ``model=None``."""
+        views = tuple(("training", "encoded", ks) for _, _, ks in cls.views)
+        return type(f"{cls.__name__}WithoutTheGAN", (cls,), {"views": views})()
 
     def _spaces(self, model, features, traced: bool = False) -> dict[str, torch.Tensor]:
         """The queries in every space a view searches."""
