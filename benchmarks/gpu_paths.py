@@ -2,7 +2,7 @@
 
     python benchmarks/gpu_paths.py [--json benchmarks/results/gpu_paths.json]
 
-Trains the augmenter (tables, 300 steps), a detector (500 steps) and a dcgan (200 steps) on cuda
+Trains the augmenter (tables, 300 steps), a dknn detector (500 steps) and a dcgan (200 steps) on cuda
 and on the CPU, on a seeded synthetic table and random images: fit seconds, that conditional
 sampling stays exact, that the rare class keeps its shift, the detector's ROC-AUC on planted
 outliers; then exports the cuda-trained dcgan to ONNX (export checks it against PyTorch).
@@ -64,7 +64,8 @@ def main() -> None:
             rows = augmenter.sample(2000, label="b")
             common = augmenter.sample(2000, label="a")
             started = time.perf_counter()
-            detector = GANDetector(steps=500, seed=0, device=device).fit(normal.iloc[:15_000])
+            detector = GANDetector(scorer="dknn", steps=500, seed=0,
+                                   device=device).fit(normal.iloc[:15_000])
             auc = roc_auc_score(truth, detector.anomaly_score(test))
             detect = time.perf_counter() - started
             started = time.perf_counter()

@@ -125,7 +125,7 @@ def main() -> None:
             rows += measure(name, GeneratorGraph(model).eval(), scratch / "g.onnx",
                             lambda n, m=model: _generator_inputs(m, n, rng), batches,
                             args.seconds, args.repeats)
-        detector = GANDetector(steps=20, seed=0).fit(frame)
+        detector = GANDetector(scorer="dknn", steps=20, seed=0).fit(frame)
         detector.save(scratch / "detector")
         started = time.perf_counter()
         report = export_model(scratch / "detector", scratch / "d.onnx", "detector")
