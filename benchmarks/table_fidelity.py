@@ -19,11 +19,12 @@ figure is measured against:
   (below 1: closer than new real rows are, i.e. copying).
 
 Candidates: ``train`` (gantk train's defaults), ``train@N`` (the same with N steps: what the
-table budget is chosen from), ``train-ns`` (gantk train's defaults until 2026-12-03: the ns loss
-on single rows without the conditional vector, 3,000 steps), ``augment`` (gantk augment with the
-label column), ``arf`` (arfpy's defaults, run with ``--arf-python``,
-an interpreter with arfpy, numpy < 2 and pandas < 2.3: see benchmarks/arf_rows.py; integers
-rounded afterwards), ``ctgan`` (CTGAN 0.12's defaults, the ``augment-bench`` extra), and two
+table budget is chosen from; ``train@NcK``: and K critic updates per step), ``train-ns`` (gantk
+train's defaults until 2026-12-03: the ns loss on single rows without the conditional vector,
+3,000 steps), ``augment`` (gantk augment with the label column), ``arf`` (arfpy's defaults, run
+with ``--arf-python``, an interpreter with arfpy, numpy < 2 and pandas < 2.3: see
+benchmarks/arf_rows.py; integers rounded afterwards), ``ctgan`` (CTGAN 0.12's defaults, the
+``augment-bench`` extra), and two
 references: the user's own rows (the ceiling) and their columns shuffled apart (keeps every
 shape, breaks every relation). Prints a table and writes JSON (default
 benchmarks/results/table_fidelity_<group>.json).
@@ -112,6 +113,12 @@ def arf(python: str) -> Callable:
     return fit_and_sample
 
 
+def budget(candidate: str) -> dict[str, int]:
+    """``train@N`` trains N steps; ``train@NcK`` N steps of K critic updates each."""
+    steps, _, critic_steps = candidate[len("train@"):].partition("c")
+    return {"steps": int(steps), **({"critic_steps": int(critic_steps)} if critic_steps else {})}
+
+
 def score(users: pd.DataFrame, unseen: pd.DataFrame, synthetic: pd.DataFrame, label: str | None,
           seed: int, own_rows: bool = False) -> dict[str, float]:
     synthetic = synthetic[list(users.columns)].reset_index(drop=True)
@@ -147,7 +154,7 @@ def main() -> None:
     warnings.simplefilter("ignore", FutureWarning)
     makers = {"train": gantk_train(), "train-ns": gantk_train(**NS_RECIPE),
               "augment": gantk_augment, "ctgan": ctgan(args.ctgan_epochs)}
-    makers.update({name: gantk_train(steps=int(name[len("train@"):]))
+    makers.update({name: gantk_train(**budget(name))
                    for name in args.candidates.split(",") if name.startswith("train@")})
     if args.arf_python:
         makers["arf"] = arf(args.arf_python)

@@ -130,6 +130,23 @@ def test_the_recipe_follows_the_data_and_what_the_architecture_takes(mixed_csv, 
     assert recipe(digits_npz) == ("ns", 1, False, 1500)
 
 
+def test_critic_steps_sets_the_discriminator_updates_per_generator_update(mixed_csv, tmp_path,
+                                                                          run_cli):
+    """Each D update draws one real batch: 3 steps of 2 critic updates draw 6, where the loss's
+    own 5 would draw 15; the choice is recorded, and 0 is refused."""
+    from gantk.train.statefile import load_state
+
+    for critic_steps, drawn in ((["--critic-steps", "2"], 6), ([], 15)):
+        directory = tmp_path / f"m{drawn}"
+        assert run_cli("train", mixed_csv, "-o", directory, "--steps", "3", *critic_steps,
+                       "-q").exit_code == 0
+        assert load_state(directory / "checkpoint.safetensors")["batches_drawn"] == drawn
+        assert json.loads((directory / "config.json").read_text())["training"][
+            "critic_steps"] == drawn // 3
+    result = run_cli("train", mixed_csv, "-o", tmp_path / "x", "--critic-steps", "0")
+    assert result.exit_code == 2 and "--critic-steps must be at least 1, got 0" in result.stderr
+
+
 def test_gradient_penalty_is_per_judged_pack():
     """WGAN-GP keeps the critic 1-Lipschitz in what it judges: a pack, when D judges packs."""
     from gantk.train.losses import build_loss

@@ -44,6 +44,8 @@ Examples:
 @click.option("--pac", type=int, help="Rows per discriminator judgement [default: "
               f"{TABLE['pac']} tables, {IMAGE['pac']} images, {defaults.PER_ROW['pac']} with "
               "--filter].")
+@click.option("--critic-steps", type=int, help="D updates per G update [default: the loss's "
+              "own: 5 for wgan-gp, 1 for the others].")
 @click.option("--category-conditioning/--no-category-conditioning", default=None,
               help="Tables: CTGAN's conditional vector (rare values of every categorical column "
               "are learned) [default: on].")
@@ -57,7 +59,7 @@ Examples:
 @click.option("-q", "--quiet", is_flag=True)
 def augment(data, output, label_column, count, balance, per_class, synthetic_only, marker,
             filter_, diffaugment, ada, report, holdout, model, save_model, steps, loss, pac,
-            category_conditioning, label_model, max_categories, seed, quiet):
+            critic_steps, category_conditioning, label_model, max_categories, seed, quiet):
     """Add realistic synthetic rows (or images) to DATA, e.g. of its rare classes."""
     from gantk.augment.files import run_augment
 
@@ -66,6 +68,7 @@ def augment(data, output, label_column, count, balance, per_class, synthetic_onl
         per_class=_parse_per_class(per_class), synthetic_only=synthetic_only, marker=marker,
         filter_=filter_, diffaugment=diffaugment, report_path=report, holdout=holdout, model=model,
         save_model=save_model, steps=steps, seed=seed, quiet=quiet, loss=loss, pac=pac,
+        critic_steps=critic_steps,
         category_conditioning=category_conditioning, label_model=label_model, ada=ada,
         max_categories=max_categories,
     )

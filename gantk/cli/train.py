@@ -38,6 +38,8 @@ Examples:
 @click.option("--steps", type=int, help="Training steps (G updates). [default: "
               f"{TABLE['steps']} tables, {IMAGE['steps']} images]")
 @click.option("--epochs", type=float, help="Training budget in passes over the data instead.")
+@click.option("--critic-steps", type=int, help="D updates per G update [default: the loss's "
+              "own: 5 for wgan-gp, 1 for the others].")
 @click.option("--batch-size", type=int, help="Minibatch size [default: "
               f"{TABLE['batch_size']} tables, {IMAGE['batch_size']} images].")
 @click.option("--lr", type=float, default=defaults.LR, show_default=True, help="Adam learning rate.")
@@ -78,8 +80,8 @@ Examples:
 @click.option("--force", is_flag=True, help="Replace a model already in the directory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def train(data, model_dir, architecture, loss, label_column, conditional, categorical, id_columns,
-          normalization, spike_share, max_categories, steps, epochs, batch_size, lr, latent_dim,
-          label_smoothing, ema_decay,
+          normalization, spike_share, max_categories, steps, epochs, critic_steps, batch_size, lr,
+          latent_dim, label_smoothing, ema_decay,
           class_sampling, diffaugment, checkpoint_every, pac, category_conditioning, label_model,
           ada, early_stop, seed, device, resume, force, quiet):
     """Train a GAN on DATA (a CSV/Parquet table, an image folder, an .npz or MNIST IDX files)."""
@@ -91,7 +93,8 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
     from gantk.train.distributed import is_main_process
 
     options = TrainOptions(
-        architecture=architecture, loss=loss, steps=steps, epochs=epochs, batch_size=batch_size, lr=lr,
+        architecture=architecture, loss=loss, steps=steps, epochs=epochs,
+        critic_steps=critic_steps, batch_size=batch_size, lr=lr,
         latent_dim=latent_dim, label_smoothing=label_smoothing, ema_decay=ema_decay, seed=seed,
         device=device, normalization=normalization,
         spike_share=defaults.SPIKE_SHARE if spike_share is None else spike_share,

@@ -20,13 +20,14 @@ from gantk.train import TrainOptions, train
 
 class GANSynthesizer(BaseEstimator):
     """Synthetic rows like a table's. ``steps`` (or ``epochs``), ``batch_size``, ``loss``,
-    ``pac``, ``architecture``, ``category_conditioning``, ``max_categories``: as ``gantk
+    ``pac``, ``critic_steps``, ``architecture``, ``category_conditioning``, ``max_categories``: as ``gantk
     train``'s options, whose defaults they take (None: the table recipe's); ``label_column``: a
     class column to condition on."""
 
     def __init__(self, steps: int | None = None, epochs: float | None = None,
                  batch_size: int | None = None, loss: str | None = None, pac: int | None = None,
-                 architecture: str | None = None, category_conditioning: bool | None = None,
+                 critic_steps: int | None = None, architecture: str | None = None,
+                 category_conditioning: bool | None = None,
                  label_column: str | None = None,
                  max_categories: int | None = defaults.MAX_CATEGORIES, seed: int = defaults.SEED,
                  device: str = defaults.DEVICE, quiet: bool = True):
@@ -35,6 +36,7 @@ class GANSynthesizer(BaseEstimator):
         self.batch_size = batch_size
         self.loss = loss
         self.pac = pac
+        self.critic_steps = critic_steps
         self.architecture = architecture
         self.category_conditioning = category_conditioning
         self.label_column = label_column
@@ -45,7 +47,8 @@ class GANSynthesizer(BaseEstimator):
 
     def fit(self, data: pd.DataFrame | str | Path) -> GANSynthesizer:
         options = TrainOptions(steps=self.steps, epochs=self.epochs, batch_size=self.batch_size,
-                               loss=self.loss, pac=self.pac, architecture=self.architecture,
+                               loss=self.loss, pac=self.pac, critic_steps=self.critic_steps,
+                               architecture=self.architecture,
                                category_conditioning=self.category_conditioning,
                                max_categories=self.max_categories, seed=self.seed,
                                device=self.device)

@@ -26,6 +26,8 @@ class TrainOptions:
     loss: str | None = None
     steps: int | None = None
     epochs: float | None = None
+    #: D updates per G update; None: the loss's own (WGAN-GP's 5, the others' 1)
+    critic_steps: int | None = None
     batch_size: int | None = None
     lr: float = defaults.LR
     betas: tuple[float, float] = defaults.BETAS
@@ -100,7 +102,7 @@ def recipe(options: TrainOptions, kind: str) -> Recipe:
 
 def check_options(options: TrainOptions) -> None:
     """Refuse what no data could make sensible, before any data is read."""
-    for name in ("steps", "batch_size", "latent_dim", "checkpoint_every", "pac"):
+    for name in ("steps", "critic_steps", "batch_size", "latent_dim", "checkpoint_every", "pac"):
         value = getattr(options, name)
         if value is not None and value < 1:
             raise OptionError(name, f"must be at least 1, got {value}")
@@ -188,6 +190,7 @@ def make_config(options: TrainOptions, codec, rows: int, world_size: int = 1,
     training.update(
         architecture=chosen.architecture, loss=chosen.loss, pac=pac,
         category_conditioning=conditioning, batch_size=batch_size, steps=steps,
+        critic_steps=options.critic_steps or loss.n_critic,
         betas=list(options.betas),
         checkpoint_every=options.checkpoint_every or max(100, steps // 10),
     )

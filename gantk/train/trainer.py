@@ -362,8 +362,9 @@ class Trainer:
         try:
             with StopOnInterrupt() as stop:
                 while self.step < total:
-                    for critic in range(self.loss.n_critic):
-                        d = self.discriminator_step(for_generator=critic == self.loss.n_critic - 1)
+                    critic_steps = self.options.critic_steps or self.loss.n_critic
+                    for critic in range(critic_steps):
+                        d = self.discriminator_step(for_generator=critic == critic_steps - 1)
                     g_loss = self.generator_step(d["fake"], d["real"], d["labels"],
                                                  d["condition"], d["logits"])
                     self.step += 1
