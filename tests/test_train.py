@@ -147,6 +147,28 @@ def test_critic_steps_sets_the_discriminator_updates_per_generator_update(mixed_
     assert result.exit_code == 2 and "--critic-steps must be at least 1, got 0" in result.stderr
 
 
+def test_table_output_activates_each_block_as_its_layout_says():
+    """Blocks are activated in groups (all tanh columns, all softmax blocks of one width at once);
+    the result is each block's own activation in place, and eval-mode softmax blocks sum to 1."""
+    from gantk.model.nets import TableOutput
+
+    layout = (("tanh", 1), ("softmax", 3), ("linear", 1), ("softmax", 2), ("softmax", 3),
+              ("tanh", 2))
+    output = TableOutput(layout).eval()
+    raw = torch.randn(7, 12, generator=torch.Generator().manual_seed(0))
+    expected, start = [], 0
+    for activation, width in layout:
+        block = raw[:, start:start + width]
+        start += width
+        expected.append({"tanh": torch.tanh, "linear": lambda x: x,
+                         "softmax": lambda x: torch.softmax(x, dim=1)}[activation](block))
+    activated = output(raw)
+    assert torch.allclose(activated, torch.cat(expected, dim=1), atol=1e-7)
+    for start, width in ((1, 3), (5, 2), (7, 3)):
+        assert torch.allclose(activated[:, start:start + width].sum(dim=1), torch.ones(7))
+    assert torch.equal(TableOutput((("linear", 1),) * 5).eval()(raw[:, :5]), raw[:, :5])
+
+
 def test_gradient_penalty_is_per_judged_pack():
     """WGAN-GP keeps the critic 1-Lipschitz in what it judges: a pack, when D judges packs."""
     from gantk.train.losses import build_loss

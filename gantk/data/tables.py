@@ -238,8 +238,10 @@ class TableSchema:
 
     def check_columns(self, frame: pd.DataFrame, source: str = "the data") -> None:
         """Refuse a frame whose columns are not the ones the model was trained on."""
-        missing = [name for name in self.names if name not in frame.columns]
-        extra = [str(name) for name in frame.columns if name not in self.names]
+        names = self.names
+        known, given = set(names), set(frame.columns)
+        missing = [name for name in names if name not in given]
+        extra = [str(name) for name in frame.columns if name not in known]
         if missing or extra:
             parts = []
             if missing:

@@ -104,16 +104,19 @@ class GANDetector(OutlierConvention, OutlierMixin, BaseEstimator):
         data = self._validate(X, fitting=True)
         by_kind = defaults.DETECT_BY_KIND["image" if isinstance(data, ImageSet) else "table"]
         scorer = build_scorer(self.scorer or by_kind["scorer"])
+        steps = self.steps or by_kind["steps"]
         # scorers read D on single rows as they are (defaults.PER_ROW); no spike categories:
         # their one-hot blocks hold no distance to nearby values, which the k-NN scores need
         # (measured on ADBench: docs/benchmarks.md)
         options = TrainOptions(architecture=self.architecture or scorer.architecture,
                                loss=self.loss, pac=defaults.PER_ROW["pac"],
                                category_conditioning=defaults.PER_ROW["category_conditioning"],
-                               steps=self.steps or by_kind["steps"],
+                               steps=steps,
                                batch_size=self.batch_size or by_kind["batch_size"],
                                seed=self.seed, device=self.device,
-                               spike_share=0.0)
+                               spike_share=0.0,
+                               # nothing resumes a detector's training: one checkpoint, at the end
+                               checkpoint_every=steps)
         with tempfile.TemporaryDirectory(prefix="gantk-detect-") as scratch:
             directory = train(data, Path(scratch) / "model", options, quiet=self.quiet,
                               source=source)

@@ -55,6 +55,10 @@ class TableOutput(nn.Module):
     cannot tell fakes by their softness; CTGAN does the same) and plain probabilities in eval mode,
     from which the inverse transform draws categories. While training, ``logits`` keeps the last
     raw output: the conditional vector's loss is a cross-entropy on what eval mode would draw.
+
+    Blocks are activated in groups (every tanh column at once, every softmax block of one width
+    at once), not one by one: a table of thousands of columns would otherwise put thousands of
+    slices in every forward and backward pass.
     """
 
     def __init__(self, layout: tuple[tuple[str, int], ...], temperature: float = 0.2):
@@ -62,27 +66,58 @@ class TableOutput(nn.Module):
         self.layout = tuple(layout)
         self.temperature = temperature
         self.logits: torch.Tensor | None = None
+        columns: dict[str, list[int]] = {"linear": [], "tanh": []}
+        softmax: dict[int, list[list[int]]] = {}
+        start = 0
+        for activation, width in self.layout:
+            block = list(range(start, start + width))
+            start += width
+            if activation == "softmax":
+                softmax.setdefault(width, []).append(block)
+            else:
+                columns[activation].extend(block)
+        groups = [("linear", torch.tensor(columns["linear"], dtype=torch.long)),
+                  ("tanh", torch.tensor(columns["tanh"], dtype=torch.long))]
+        groups += [("softmax", torch.tensor(blocks, dtype=torch.long))
+                   for blocks in softmax.values()]
+        groups = [(activation, index) for activation, index in groups if index.numel()]
+        #: each group's activation and its columns (softmax: one row per block), as buffers
+        #: that follow the module to its device and are not saved with the weights
+        self._activations = [activation for activation, _ in groups]
+        for number, (_, index) in enumerate(groups):
+            self.register_buffer(f"_group{number}", index, persistent=False)
+        order = torch.cat([index.flatten() for _, index in groups]) if groups else \
+            torch.zeros(0, dtype=torch.long)
+        #: where each output column sits in the groups' concatenation
+        self.register_buffer("_inverse", torch.empty_like(order).scatter_(
+            0, order, torch.arange(len(order))), persistent=False)
+        self._all_linear = self._activations in ([], ["linear"])
 
     def forward(self, raw: torch.Tensor) -> torch.Tensor:
         self.logits = raw if self.training else None
         scores = raw
         if self.training:  # F.gumbel_softmax's noise, drawn once for all blocks (not per block)
-            # -log(-log U): the same Gumbel noise as F.gumbel_softmax's -log(Exp(1)), but uniform
-            # draws are vectorised on CPU and exponential_ is not
-            uniforms = torch.rand_like(raw).clamp_min_(torch.finfo(raw.dtype).tiny)
-            gumbels = uniforms.log_().neg_().log_().neg_()
-            scores = (raw + gumbels) / self.temperature
-        blocks, start = [], 0
-        for activation, width in self.layout:
-            where = slice(start, start + width)
-            start += width
-            if activation == "tanh":
-                blocks.append(torch.tanh(raw[:, where]))
-            elif activation == "linear":
-                blocks.append(raw[:, where])
-            else:
-                blocks.append(torch.softmax(scores[:, where], dim=1))
-        return torch.cat(blocks, dim=1)
+            # and for every layout, softmax blocks or not, so a seed trains the same weights as
+            # before blocks were grouped. -log(-log U): the same Gumbel noise as
+            # F.gumbel_softmax's -log(Exp(1)), but uniform draws are vectorised on CPU and
+            # exponential_ is not
+            uniforms = torch.rand_like(raw)
+            if "softmax" in self._activations:
+                gumbels = uniforms.clamp_min_(torch.finfo(raw.dtype).tiny).log_().neg_().log_().neg_()
+                scores = (raw + gumbels) / self.temperature
+        if self._all_linear:
+            return raw
+        parts = []
+        for number, activation in enumerate(self._activations):
+            index = getattr(self, f"_group{number}")
+            if activation == "linear":
+                parts.append(raw[:, index])
+            elif activation == "tanh":
+                parts.append(torch.tanh(raw[:, index]))
+            else:  # (rows, blocks, width): one softmax over every block of this width
+                blocks = scores[:, index.flatten()].unflatten(1, index.shape)
+                parts.append(torch.softmax(blocks, dim=2).flatten(1))
+        return torch.cat(parts, dim=1)[:, self._inverse]
 
 
 def call(net: nn.Module, x: torch.Tensor, labels: torch.Tensor | None,

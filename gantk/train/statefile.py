@@ -23,6 +23,8 @@ def _split(value: Any, key: str, tensors: dict[str, torch.Tensor]) -> Any:
         return {"__items__": [[name, _split(item, f"{key}/{name}", tensors)]
                               for name, item in value.items()]}
     if isinstance(value, (list, tuple)):
+        if all(isinstance(item, (str, int, float, bool)) or item is None for item in value):
+            return list(value)  # plain values (a codec's quantiles): nothing to walk into
         return [_split(item, f"{key}/{index}", tensors) for index, item in enumerate(value)]
     return value
 

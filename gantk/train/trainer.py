@@ -392,7 +392,8 @@ class Trainer:
                         break
                 if log:
                     log.flush()
-                save_checkpoint(self)
+                if self.saved_step != self.step:  # not saved at this very step already
+                    save_checkpoint(self)
             self.finish()
         except (RuntimeError, StoppedByTorchrun) as error:
             if not self.ranks.distributed:
