@@ -1,0 +1,109 @@
+"""Detection on wide tables, end to end as a user runs it: ``gantk detect WIDE.csv -o OUT.csv
+--label-column label`` in a fresh process (imports, reading, training, scoring and writing), next to
+IsolationForest in the same run.
+
+    python benchmarks/detect_wide.py [--tables pixels:784,pixels:5041,mixed:5000] [--rows 500]
+        [--json OUT]
+
+The tables are built as ADBench built its image sets (MNIST, optdigits): the digit 0 as the normal
+class and 5 % as many rows of the other digits as anomalies, from MNIST's test split in
+../shared/data. ``pixels:N``: the images enlarged to about N pixels (each pixel repeated in a
+square, a side of ``isqrt(N)``), so the columns carry the same information spread over more of them
+(integers, many constant at the border). ``mixed:N``: N random mixtures of the 784 pixels (a fixed
+Gaussian projection, as a bank of sensors would record them): every column continuous and
+varying. Prints a table and writes JSON (default benchmarks/results/detect_wide.json).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import IsolationForest
+from sklearn.metrics import roc_auc_score
+
+from gantk.data.images import read_images
+
+MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist" / \
+    "t10k-images-idx3-ubyte.gz"
+
+
+def wide_table(kind: str, width: int, rows: int, seed: int = 0
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` rows of ``width`` columns (pixels: rounded down to a square): digit 0 normal, 5 %
+    of other digits as anomalies."""
+    images = read_images(MNIST)
+    labels = np.array([int(images.class_names[i]) for i in images.labels])
+    rng = np.random.default_rng(seed)
+    anomalies = max(2, round(0.05 * rows))
+    picked = np.concatenate([rng.choice(np.flatnonzero(labels == 0), rows - anomalies, False),
+                             rng.choice(np.flatnonzero(labels != 0), anomalies, False)])
+    pixels = images.pixels[picked].reshape(len(picked), 28, 28).astype(np.float64)
+    anomalous = (labels[picked] != 0).astype(int)
+    if kind == "mixed":
+        mixing = np.random.default_rng(seed + 1).normal(size=(784, width)) / 28
+        return pixels.reshape(len(picked), -1) @ mixing, anomalous
+    side = math.isqrt(width)
+    source = np.arange(side) * 28 // side  # the pixel each enlarged row and column repeats
+    return pixels[:, source][:, :, source].reshape(len(picked), -1), anomalous
+
+
+def gantk_detect(path: Path, out: Path) -> tuple[float, float]:
+    """(seconds, peak resident MiB) of ``gantk detect`` on ``path`` in a child process."""
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "gantk", "detect", str(path), "-o", str(out),
+                              "--label-column", "label", "--quiet"])
+    _, status, usage = os.wait4(child.pid, 0)  # this child's own peak, not the largest so far
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"gantk detect failed on {path}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tables", default="pixels:784,pixels:5041,mixed:5000")
+    parser.add_argument("--rows", type=int, default=500)
+    parser.add_argument("--json", type=Path,
+                        default=Path(__file__).parent / "results" / "detect_wide.json")
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for table in args.tables.split(","):
+            kind, _, width = table.partition(":")
+            X, y = wide_table(kind, int(width), args.rows)
+            path, out = Path(scratch) / f"{kind}{width}.csv", Path(scratch) / f"out{width}.csv"
+            frame = pd.DataFrame(X, columns=[f"p{i}" for i in range(X.shape[1])])
+            frame.assign(label=y).to_csv(path, index=False)
+            seconds, peak = gantk_detect(path, out)
+            gantk_auc = roc_auc_score(y, pd.read_csv(out)["score"])
+            started = time.perf_counter()
+            forest = -IsolationForest(random_state=0).fit(X).score_samples(X)
+            forest_seconds = time.perf_counter() - started
+            results.append({"table": kind, "columns": X.shape[1], "rows": len(X), "gantk_seconds": seconds,
+                            "gantk_peak_rss_mib": peak, "gantk_roc_auc": gantk_auc,
+                            "iforest_seconds": forest_seconds,
+                            "iforest_roc_auc": roc_auc_score(y, forest)})
+            print(json.dumps({key: round(value, 4) if isinstance(value, float) else value
+                              for key, value in results[-1].items()}), flush=True)
+    print(f"\n{'table':>7} {'columns':>8} {'rows':>5} {'gantk s':>8} {'peak MiB':>9} {'gantk AUC':>10} "
+          f"{'IF s':>6} {'IF AUC':>7}")
+    for row in results:
+        print(f"{row['table']:>7} {row['columns']:>8} {row['rows']:>5} {row['gantk_seconds']:8.1f} "
+              f"{row['gantk_peak_rss_mib']:9.0f} {row['gantk_roc_auc']:10.3f} "
+              f"{row['iforest_seconds']:6.1f} {row['iforest_roc_auc']:7.3f}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"rows": args.rows, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
