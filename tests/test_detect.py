@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 from gantk import defaults
 from gantk.detect import files as detect_files
 from gantk.detect.detector import GANDetector, top_columns
-from gantk.errors import GantkError
+from gantk.errors import DataError, GantkError
 from gantk.files import exclusive_directory
 
 
@@ -182,6 +182,26 @@ def test_streaming_in_small_chunks_matches(labelled_csv, tmp_path):
     pd.testing.assert_frame_equal(outs[0], outs[1])
 
 
+def test_the_file_a_detector_was_fitted_on_is_written_with_the_scores_of_the_fit(labelled_csv,
+                                                                                tmp_path):
+    """gantk detect FILE reuses the scores fitting computed, chunk by chunk in file order, and
+    refuses them (writing nothing) when the file no longer holds as many rows."""
+    frame = pd.read_csv(labelled_csv)
+    detector = GANDetector(steps=30).fit(frame.drop(columns=["y"]))
+    out = tmp_path / "out.csv"
+    detect_files.score_table(labelled_csv, out, None, threshold=detector.threshold_,
+                             contamination=None, label_column="y", quiet=True, chunk_rows=37,
+                             known_scores=detector.decision_scores_)
+    np.testing.assert_allclose(pd.read_csv(out)["score"],
+                               detector.anomaly_score(frame.drop(columns=["y"])), rtol=1e-5)
+    for wrong in (detector.decision_scores_[:-1], np.r_[detector.decision_scores_, 0.0]):
+        with pytest.raises(DataError, match="changed while it was being scored"):
+            detect_files.score_table(labelled_csv, tmp_path / "x.csv", None, threshold=0.0,
+                                     contamination=None, label_column="y", quiet=True,
+                                     chunk_rows=37, known_scores=wrong)
+        assert not (tmp_path / "x.csv").exists()
+
+
 def test_a_fixed_threshold_decides_the_outliers(labelled_csv, tmp_path, run_cli):
     out = tmp_path / "fixed.csv"
     result = run_cli("detect", labelled_csv, "-o", out, "--steps", "30", "--threshold", "1.5",
@@ -290,6 +310,7 @@ def test_unusual_tables(tmp_path, run_cli):
         assert np.isfinite(pd.read_csv(out)["score"]).all()
 
 
+@pytest.mark.slow  # trains a DCGAN; test_every_scorer_beats_chance covers izif in the default run
 def test_images_one_class(digits_npz):
     """Train on one kind of image, score others: the other kind must score higher. The default
     scorer for images is izif; a table gets dknn."""
@@ -303,6 +324,7 @@ def test_images_one_class(digits_npz):
         detector.anomaly_score(np.zeros((3, 4)))
 
 
+@pytest.mark.slow  # trains two VAE-GANs end to end
 def test_vae_scorer_uses_the_vaegan_encoder():
     """Far-away rows regenerate badly (rows breaking a correlation do not: see docs/scores.md)."""
     X, y = blob_with_outliers()

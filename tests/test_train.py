@@ -47,6 +47,7 @@ def test_same_seed_same_weights(mixed_csv, tmp_path):
                            weights(tmp_path / "c")["generator.body.0.weight"])
 
 
+@pytest.mark.slow  # 600 steps; test_every_builtin_loss_trains checks the same in fewer
 def test_trained_generator_learns_the_relation_between_columns(correlated_csv, tmp_path):
     train(correlated_csv, tmp_path / "m", TrainOptions(steps=600, seed=0), quiet=True)
     rows = sample(load_model(tmp_path / "m"), 2000, seed=1)

@@ -94,9 +94,11 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
 
             def explain_chunk(frame, source):
                 return top_columns(detector.explain(frame, source)).to_numpy()
+        # trained on DATA itself: its rows were scored while fitting, in file order
+        known = detector.decision_scores_ if not model and not train_data else None
         report = score_table(data, output, detector.anomaly_score, threshold=threshold,
                              contamination=contamination, label_column=label_column, quiet=quiet,
-                             explain_chunk=explain_chunk)
+                             explain_chunk=explain_chunk, known_scores=known)
     if not quiet:
         picture = (f"histogram: {report.histogram}" if report.histogram else
                    "no histogram: matplotlib is not installed")

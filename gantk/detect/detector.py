@@ -53,7 +53,8 @@ class GANDetector(OutlierConvention, OutlierMixin, BaseEstimator):
     """Unsupervised outlier detection from what a GAN learned about normal data.
 
     ``contamination`` is the expected share of outliers among the training rows: it sets
-    ``threshold_`` to that quantile of their anomaly scores. ``scorer`` names a registered scorer
+    ``threshold_`` to that quantile of their anomaly scores, kept as ``decision_scores_`` (as
+    PyOD names them; not saved with the detector). ``scorer`` names a registered scorer
     (see ``gantk plugins``). ``scorer``, ``steps`` and ``batch_size`` left as None take the
     defaults for the kind of data ``fit`` sees (``gantk.defaults.DETECT_BY_KIND``). The remaining
     parameters configure the GAN's training.
@@ -127,6 +128,7 @@ class GANDetector(OutlierConvention, OutlierMixin, BaseEstimator):
         training_scores = scorer.fit_score(self.model_, features, seed=self.seed)
         training_scores = training_scores.numpy().astype(np.float64)
         self.scorer_ = scorer
+        self.decision_scores_ = training_scores
         self.threshold_ = float(np.quantile(training_scores, 1 - self.contamination))
         if isinstance(X, pd.DataFrame):
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)

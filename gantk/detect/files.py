@@ -50,13 +50,15 @@ def outlier_labels(values: pd.Series, column: str) -> np.ndarray:
 def score_table(
     data: str | Path, out: str | Path, score_chunk, *, threshold: float | None,
     contamination: float | None, label_column: str | None = None, quiet: bool = False,
-    chunk_rows: int = CHUNK_ROWS, explain_chunk=None,
+    chunk_rows: int = CHUNK_ROWS, explain_chunk=None, known_scores: np.ndarray | None = None,
 ) -> DetectReport:
     """Stream ``data`` through ``score_chunk(frame, source) -> scores`` into ``out``; with
     ``explain_chunk(frame, source) -> strings``, also a column ``explanation``.
 
     With a fixed ``threshold`` one pass suffices; with only ``contamination``, a first pass scores
     every row and the threshold is the (1 - contamination) quantile of those scores.
+    ``known_scores``: every row's score, in file order, when already computed (a detector fitted
+    on this very file scored its rows while fitting); ``score_chunk`` is then not called.
     """
     data, out = Path(data), Path(out)
     if out.resolve() == data.resolve():
@@ -68,19 +70,34 @@ def score_table(
                 raise no_label_column(str(data), label_column, chunk.columns)
             yield chunk
 
-    def scored(chunk: pd.DataFrame) -> np.ndarray:
-        features = chunk.drop(columns=[label_column]) if label_column else chunk
-        return np.asarray(score_chunk(features, str(data)), dtype=np.float64)
+    def scored_chunks():
+        """Each chunk with its rows' scores, in file order."""
+        done = 0
+        for chunk in chunks():
+            if known_scores is None:
+                features = chunk.drop(columns=[label_column]) if label_column else chunk
+                scores = np.asarray(score_chunk(features, str(data)), dtype=np.float64)
+            else:
+                scores = np.asarray(known_scores[done:done + len(chunk)], dtype=np.float64)
+            done += len(chunk)
+            if len(scores) < len(chunk):
+                raise changed()
+            yield chunk, scores
+        if known_scores is not None and done != len(known_scores):
+            raise changed()
+
+    def changed() -> DataError:
+        return DataError(f"{data} changed while it was being scored: it no longer holds the "
+                         f"{len(known_scores)} rows the detector was trained on")
 
     progress = tqdm(desc="scoring", unit="row", dynamic_ncols=True,
                     disable=quiet or not sys.stderr.isatty())
     if threshold is None:
-        first_pass = np.concatenate([scored(chunk) for chunk in chunks()])
+        first_pass = np.concatenate([scores for _, scores in scored_chunks()])
         threshold = float(np.quantile(first_pass, 1 - contamination))
     all_scores, all_labels = [], []
     with TableWriter(out) as writer:
-        for chunk in chunks():
-            scores = scored(chunk)
+        for chunk, scores in scored_chunks():
             if label_column:
                 all_labels.append(outlier_labels(chunk[label_column], label_column))
             added = {"score": scores, "is_outlier": (scores > threshold).astype(int)}
