@@ -46,6 +46,7 @@ from gantk.data.images import read_images
 from gantk.detect import GANDetector
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+MNIST = SHARED / "mnist" / "t10k-images-idx3-ubyte.gz"
 MAX_ROWS = 20_000
 Method = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (train, test) -> anomaly scores
 
@@ -82,13 +83,16 @@ def development_sets() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     tiny = np.random.default_rng(2).permutation(len(X))[:80]
     if y[tiny].sum() >= 2:
         sets["dev_cancer80"] = X[tiny], y[tiny]
-    mnist = SHARED / "mnist" / "t10k-images-idx3-ubyte.gz"
-    if mnist.exists():
-        images = read_images(mnist)
-        pixels = images.pixels.reshape(len(images.pixels), -1)
-        labels = np.array([int(images.class_names[i]) for i in images.labels])
-        sets["dev_mnist784"] = _one_vs_rest(pixels, labels, 0, 0.05, 3)
+    if MNIST.exists():
+        sets["dev_mnist784"] = _one_vs_rest(*mnist_digits(), 0, 0.05, 3)
     return sets
+
+
+def mnist_digits() -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's test split as (images, 784 pixels a row; their digits)."""
+    images = read_images(MNIST)
+    pixels = images.pixels.reshape(len(images.pixels), -1)
+    return pixels, np.array([int(images.class_names[i]) for i in images.labels])
 
 
 def subsample(X: np.ndarray, y: np.ndarray, seed: int = 0):

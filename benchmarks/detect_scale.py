@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -28,12 +28,15 @@ ADBENCH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "adbe
 
 
 def peak_memory_of(command: list[str]) -> tuple[float, float]:
-    """(seconds, peak resident MiB) of a child process."""
+    """(seconds, peak resident MiB) of a child process: its own peak, however many ran before."""
     started = time.perf_counter()
-    subprocess.run(command, check=True)
+    child = subprocess.Popen(command)
+    _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, peak_kib / 1024
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise subprocess.CalledProcessError(child.returncode, command)
+    return seconds, usage.ru_maxrss / 1024
 
 
 def main() -> None:

@@ -13,13 +13,12 @@ square, a side of ``isqrt(N)``), so the columns carry the same information sprea
 Gaussian projection, as a bank of sensors would record them): every column continuous and
 varying. Prints a table and writes JSON (default benchmarks/results/detect_wide.json).
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import math
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,26 +26,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from detect_protocol import mnist_digits
+from detect_scale import peak_memory_of
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
-
-from gantk.data.images import read_images
-
-MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist" / \
-    "t10k-images-idx3-ubyte.gz"
 
 
 def wide_table(kind: str, width: int, rows: int, seed: int = 0
                ) -> tuple[np.ndarray, np.ndarray]:
     """``rows`` rows of ``width`` columns (pixels: rounded down to a square): digit 0 normal, 5 %
     of other digits as anomalies."""
-    images = read_images(MNIST)
-    labels = np.array([int(images.class_names[i]) for i in images.labels])
+    pixels, labels = mnist_digits()
     rng = np.random.default_rng(seed)
     anomalies = max(2, round(0.05 * rows))
     picked = np.concatenate([rng.choice(np.flatnonzero(labels == 0), rows - anomalies, False),
                              rng.choice(np.flatnonzero(labels != 0), anomalies, False)])
-    pixels = images.pixels[picked].reshape(len(picked), 28, 28).astype(np.float64)
+    pixels = pixels[picked].reshape(len(picked), 28, 28).astype(np.float64)
     anomalous = (labels[picked] != 0).astype(int)
     if kind == "mixed":
         mixing = np.random.default_rng(seed + 1).normal(size=(784, width)) / 28
@@ -54,19 +49,6 @@ def wide_table(kind: str, width: int, rows: int, seed: int = 0
     side = math.isqrt(width)
     source = np.arange(side) * 28 // side  # the pixel each enlarged row and column repeats
     return pixels[:, source][:, :, source].reshape(len(picked), -1), anomalous
-
-
-def gantk_detect(path: Path, out: Path) -> tuple[float, float]:
-    """(seconds, peak resident MiB) of ``gantk detect`` on ``path`` in a child process."""
-    started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "gantk", "detect", str(path), "-o", str(out),
-                              "--label-column", "label", "--quiet"])
-    _, status, usage = os.wait4(child.pid, 0)  # this child's own peak, not the largest so far
-    seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"gantk detect failed on {path}")
-    return seconds, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -84,7 +66,9 @@ def main() -> None:
             path, out = Path(scratch) / f"{kind}{width}.csv", Path(scratch) / f"out{width}.csv"
             frame = pd.DataFrame(X, columns=[f"p{i}" for i in range(X.shape[1])])
             frame.assign(label=y).to_csv(path, index=False)
-            seconds, peak = gantk_detect(path, out)
+            seconds, peak = peak_memory_of([sys.executable, "-m", "gantk", "detect", str(path),
+                                            "-o", str(out), "--label-column", "label",
+                                            "--quiet"])
             gantk_auc = roc_auc_score(y, pd.read_csv(out)["score"])
             started = time.perf_counter()
             forest = -IsolationForest(random_state=0).fit(X).score_samples(X)

@@ -196,6 +196,8 @@ class Trainer:
         self.device = device if ranks.distributed else resolve_device(self.options.device)
         streams.seed_weights(self.options.seed)
         self.loss: GANLoss = build_loss(config["loss"], self.options.label_smoothing)
+        #: configs written before critic_steps was recorded: the loss's own
+        self.critic_steps = self.options.critic_steps or self.loss.n_critic
         spec = NetSpec.from_dict(config["net_spec"])
         generator, discriminator = build_nets(config["architecture"], spec)
         self.ema = copy.deepcopy(generator).to(self.device).eval().requires_grad_(False)
@@ -362,9 +364,8 @@ class Trainer:
         try:
             with StopOnInterrupt() as stop:
                 while self.step < total:
-                    critic_steps = self.options.critic_steps or self.loss.n_critic
-                    for critic in range(critic_steps):
-                        d = self.discriminator_step(for_generator=critic == critic_steps - 1)
+                    for critic in range(self.critic_steps):
+                        d = self.discriminator_step(for_generator=critic == self.critic_steps - 1)
                     g_loss = self.generator_step(d["fake"], d["real"], d["labels"],
                                                  d["condition"], d["logits"])
                     self.step += 1
