@@ -25,7 +25,7 @@ hookimpl = pluggy.HookimplMarker("gantk")
 
 #: keyword options each kind's ``register`` takes besides name, factory and description
 REGISTER_OPTIONS: dict[str, frozenset[str]] = {
-    "architecture": frozenset({"kinds", "packs", "conditional_vector"}),
+    "architecture": frozenset({"kinds", "packs", "conditional_vector", "loss"}),
     "loss": frozenset(),
     "scorer": frozenset(),
 }

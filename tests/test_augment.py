@@ -260,3 +260,14 @@ def test_augment_with_a_saved_model_adds_the_rows_the_training_run_added(tmp_pat
     first, again = pd.read_csv(tmp_path / "first.csv"), pd.read_csv(tmp_path / "again.csv")
     assert len(again) == 25 and (again["label"] == "rare").all()
     pd.testing.assert_frame_equal(first, again)
+
+
+def test_a_class_with_one_image_is_refused(tmp_path, run_cli):
+    pixels = np.zeros((9, 28, 28), dtype=np.uint8)
+    np.savez(tmp_path / "digits.npz", X=pixels, y=np.array([3] * 8 + [7]))
+    result = run_cli("augment", tmp_path / "digits.npz", "-o", tmp_path / "more.npz",
+                     "--balance", "-q")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("Error: class '7' has a single image; a class needs "
+                                     "at least 2 to be learned")
+    assert not (tmp_path / "more.npz").exists()

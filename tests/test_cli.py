@@ -38,7 +38,7 @@ def bad_inputs(tmp_path):
         (["train", tmp_path / "junk.csv", "-o", tmp_path / "m"],
          "column 'x', row 21: 'abc' is not a number"),
         (["train", tmp_path / "ok.csv", "-o", tmp_path / "m", "--arch", "resnet"],
-         "unknown architecture 'resnet'; known: dcgan, mlp"),
+         "unknown architecture 'resnet'; known: biggan, dcgan, mlp"),
         (["train", tmp_path / "ok.csv", "-o", tmp_path / "m", "--loss", "l2"],
          "unknown loss 'l2'"),
         (["train", tmp_path / "ok.csv", "-o", tmp_path / "m", "--steps", "-3"],

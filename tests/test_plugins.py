@@ -166,7 +166,8 @@ def test_register_refuses_an_unknown_option_by_name():
     plugins.pm.register(MisspelledOptionPlugin(), name="misspelled")
     try:
         with pytest.raises(PluginError, match="plugin 'misspelled' registered architecture 'typo' "
-                           r"with unknown option\(s\) kind \(known: conditional_vector, kinds, packs\)"):
+                           r"with unknown option\(s\) kind \(known: conditional_vector, kinds, "
+                           r"loss, packs\)"):
             plugins.registry("architecture")
     finally:
         plugins.pm.unregister(name="misspelled")

@@ -179,8 +179,9 @@ class GANAugmenter(BaseEstimator):
                             f"{counts.index[0]!r}: nothing to balance or condition on")
         single = counts[counts < 2]
         if len(single):
-            raise DataError(f"class {single.index[0]!r} has a single row; a class needs at least "
-                            "2 to be learned")
+            unit = "image" if isinstance(data, ImageSet) else "row"
+            raise DataError(f"class {single.index[0]!r} has a single {unit}; a class needs at "
+                            "least 2 to be learned")
         return {key: int(value) for key, value in counts.items()}
 
     # -- sampling --------------------------------------------------------------------------

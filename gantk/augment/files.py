@@ -22,15 +22,16 @@ from gantk.train.distributed import is_main_process
 
 def run_augment(data, output, *, label_column, count, balance, per_class, synthetic_only, marker,
                 filter_, diffaugment, report_path, holdout, model, save_model, steps, seed,
-                quiet, loss=None, pac=None, critic_steps=None, category_conditioning=None,
-                label_model=None, ada=False,
+                quiet, architecture=None, loss=None, pac=None, critic_steps=None,
+                category_conditioning=None, label_model=None, ada=False,
                 max_categories=defaults.MAX_CATEGORIES) -> list[str]:
     """Everything ``gantk augment`` does; returns the summary lines to print."""
     data, out = Path(data), Path(output)
     _check_paths(data, out, report_path)
     if sum((count is not None, bool(balance), per_class is not None)) != 1:
         raise GantkError("give exactly one of --n, --balance or --per-class")
-    training_options = (("--save-model", save_model), ("--steps", steps), ("--loss", loss),
+    training_options = (("--save-model", save_model), ("--steps", steps),
+                        ("--arch", architecture), ("--loss", loss),
                         ("--pac", pac), ("--critic-steps", critic_steps),
                         ("--category-conditioning", category_conditioning is True),
                         ("--no-category-conditioning", category_conditioning is False),
@@ -64,7 +65,8 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         train_rows, held_out = (_split(source, label_column, holdout, seed) if split
                                 else (source, None))
         augmenter = GANAugmenter(steps=steps, filter=filter_, diffaugment=diffaugment, ada=ada,
-                                 loss=loss, pac=pac, critic_steps=critic_steps,
+                                 architecture=architecture, loss=loss, pac=pac,
+                                 critic_steps=critic_steps,
                                  category_conditioning=category_conditioning,
                                  label_model=label_model, max_categories=max_categories or None,
                                  seed=seed, quiet=quiet)

@@ -39,8 +39,11 @@ Examples:
 @click.option("--save-model", type=click.Path(), help="Save the trained model here.")
 @click.option("--steps", type=int, help="Training steps [default: "
               f"{TABLE['steps']} tables, {IMAGE['steps']} images].")
-@click.option("--loss", help=f"Loss plugin [default: {TABLE['loss']} tables, "
-              f"{IMAGE['loss']} images, {defaults.PER_ROW['loss']} with --filter].")
+@click.option("--arch", "architecture", help="Architecture plugin [default: "
+              f"{TABLE['architecture']} tables, {IMAGE['architecture']} images].")
+@click.option("--loss", help=f"Loss plugin [default: {defaults.PER_ROW['loss']} with --filter, "
+              f"else the architecture's own (hinge for biggan), else {TABLE['loss']} tables, "
+              f"{IMAGE['loss']} images].")
 @click.option("--pac", type=int, help="Rows per discriminator judgement [default: "
               f"{TABLE['pac']} tables, {IMAGE['pac']} images, {defaults.PER_ROW['pac']} with "
               "--filter].")
@@ -58,7 +61,8 @@ Examples:
 @click.option("--seed", type=int, default=defaults.SEED, show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 def augment(data, output, label_column, count, balance, per_class, synthetic_only, marker,
-            filter_, diffaugment, ada, report, holdout, model, save_model, steps, loss, pac,
+            filter_, diffaugment, ada, report, holdout, model, save_model, steps, architecture,
+            loss, pac,
             critic_steps, category_conditioning, label_model, max_categories, seed, quiet):
     """Add realistic synthetic rows (or images) to DATA, e.g. of its rare classes."""
     from gantk.augment.files import run_augment
@@ -67,7 +71,8 @@ def augment(data, output, label_column, count, balance, per_class, synthetic_onl
         data, output, label_column=label_column, count=count, balance=balance,
         per_class=_parse_per_class(per_class), synthetic_only=synthetic_only, marker=marker,
         filter_=filter_, diffaugment=diffaugment, report_path=report, holdout=holdout, model=model,
-        save_model=save_model, steps=steps, seed=seed, quiet=quiet, loss=loss, pac=pac,
+        save_model=save_model, steps=steps, seed=seed, quiet=quiet, architecture=architecture,
+        loss=loss, pac=pac,
         critic_steps=critic_steps,
         category_conditioning=category_conditioning, label_model=label_model, ada=ada,
         max_categories=max_categories,

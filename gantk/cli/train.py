@@ -19,8 +19,8 @@ Examples:
               help="Model directory to write.")
 @click.option("--arch", "architecture", help="Architecture plugin [default: "
               f"{TABLE['architecture']} tables, {IMAGE['architecture']} images].")
-@click.option("--loss", help=f"Loss plugin [default: {TABLE['loss']} tables, {IMAGE['loss']} "
-              "images].")
+@click.option("--loss", help=f"Loss plugin [default: the architecture's own (hinge for biggan), "
+              f"else {TABLE['loss']} tables, {IMAGE['loss']} images].")
 @click.option("--label-column", help="Table column to condition on (class-conditional GAN).")
 @click.option("--conditional", is_flag=True,
               help="Images: condition on the labels they carry (subfolders, y, IDX labels).")
@@ -45,6 +45,10 @@ Examples:
 @click.option("--lr", type=float, default=defaults.LR, show_default=True, help="Adam learning rate.")
 @click.option("--latent-dim", type=int, help="Size of the noise vector z [default: "
               f"{TABLE['latent_dim']} tables, {IMAGE['latent_dim']} images].")
+@click.option("--width", type=click.IntRange(min=0), default=0,
+              help="Size of the nets: hidden units (mlp, vaegan: 256), or channels at full image "
+              "size, doubling as the maps shrink (dcgan: 64, biggan: 16); 0: the architecture's "
+              "default.")
 @click.option("--label-smoothing", type=float,
               help="ns and minimax losses: one-sided label smoothing, the real target, e.g. 0.9.")
 @click.option("--ema-decay", type=float, default=defaults.EMA_DECAY, show_default=True,
@@ -81,7 +85,7 @@ Examples:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def train(data, model_dir, architecture, loss, label_column, conditional, categorical, id_columns,
           normalization, spike_share, max_categories, steps, epochs, critic_steps, batch_size, lr,
-          latent_dim, label_smoothing, ema_decay,
+          latent_dim, width, label_smoothing, ema_decay,
           class_sampling, diffaugment, checkpoint_every, pac, category_conditioning, label_model,
           ada, early_stop, seed, device, resume, force, quiet):
     """Train a GAN on DATA (a CSV/Parquet table, an image folder, an .npz or MNIST IDX files)."""
@@ -95,8 +99,8 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
     options = TrainOptions(
         architecture=architecture, loss=loss, steps=steps, epochs=epochs,
         critic_steps=critic_steps, batch_size=batch_size, lr=lr,
-        latent_dim=latent_dim, label_smoothing=label_smoothing, ema_decay=ema_decay, seed=seed,
-        device=device, normalization=normalization,
+        latent_dim=latent_dim, width=width, label_smoothing=label_smoothing, ema_decay=ema_decay,
+        seed=seed, device=device, normalization=normalization,
         spike_share=defaults.SPIKE_SHARE if spike_share is None else spike_share,
         max_categories=max_categories or None, checkpoint_every=checkpoint_every,
         class_sampling=class_sampling, diffaugment=diffaugment, pac=pac,

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from gantk import __version__, streams
 from gantk.data.encoders import TorchBlocks
@@ -179,12 +180,23 @@ def export_model(model_dir: str | Path, out: str | Path, what: str = "generator"
         "data": model.codec.to_dict(), "inputs": graph.input_names,
         "outputs": graph.output_names,
     })
-    onnx_bytes = _to_onnx(graph, examples, metadata, opset)
+    onnx_bytes = _to_onnx(_fixed_weights(graph), examples, metadata, opset)
     report = _verify(graph, model, onnx_bytes, metadata)
     with atomic_path(out) as temporary:
         temporary.write_bytes(onnx_bytes)
     report.path, report.size_bytes = out, len(onnx_bytes)
     return report
+
+
+def _fixed_weights(graph: nn.Module) -> nn.Module:
+    """Weights a parametrization computes (spectral norm's W / sigma) stored as plain tensors, in
+    place: in eval mode they are constants, which the graph should hold instead of recomputing
+    on every call."""
+    for module in list(graph.modules()):
+        if parametrize.is_parametrized(module):
+            for name in list(module.parametrizations):
+                parametrize.remove_parametrizations(module, name, leave_parametrized=True)
+    return graph
 
 
 def _generator_inputs(model: GANModel, rows: int, rng: np.random.Generator) -> list[np.ndarray]:

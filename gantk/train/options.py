@@ -32,6 +32,7 @@ class TrainOptions:
     lr: float = defaults.LR
     betas: tuple[float, float] = defaults.BETAS
     latent_dim: int | None = None
+    #: the architecture's size (hidden units, or channels at full image size); 0: its own
     width: int = 0
     label_smoothing: float | None = None
     ema_decay: float = defaults.EMA_DECAY
@@ -89,7 +90,8 @@ class Recipe:
 def recipe(options: TrainOptions, kind: str) -> Recipe:
     """The options given, else ``defaults.BY_KIND[kind]``'s: packs of rows and the conditional
     vector only where the architecture registered that it takes them (``packs``,
-    ``conditional_vector``), so a plugin without them trains on single rows by default."""
+    ``conditional_vector``), so a plugin without them trains on single rows by default; the loss
+    the architecture registered (``loss``) before the kind's."""
     by_kind = defaults.BY_KIND[kind]
     architecture = options.architecture or by_kind["architecture"]
     takes = plugins.lookup("architecture", architecture).options
@@ -97,7 +99,8 @@ def recipe(options: TrainOptions, kind: str) -> Recipe:
     conditioning = options.category_conditioning
     if conditioning is None:
         conditioning = by_kind["category_conditioning"] and bool(takes.get("conditional_vector"))
-    return Recipe(architecture, options.loss or by_kind["loss"], pac, conditioning)
+    loss = options.loss or takes.get("loss") or by_kind["loss"]
+    return Recipe(architecture, loss, pac, conditioning)
 
 
 def check_options(options: TrainOptions) -> None:
@@ -106,6 +109,9 @@ def check_options(options: TrainOptions) -> None:
         value = getattr(options, name)
         if value is not None and value < 1:
             raise OptionError(name, f"must be at least 1, got {value}")
+    if options.width < 0:
+        raise OptionError("width", f"must be at least 0 (0: the architecture's own), got "
+                          f"{options.width}")
     if options.steps is not None and options.epochs is not None:
         raise GantkError("give steps or epochs, not both")
     if options.epochs is not None and options.epochs <= 0:
