@@ -143,6 +143,7 @@ def test_conditional_images_with_diffaugment(digits_npz, tmp_path, run_cli):
     figures = json.loads(report.read_text())
     assert figures["classifier_accuracy_real_holdout"] > 0.9  # the two classes are trivial
     assert 0 <= figures["classifier_accuracy_synthetic"] <= 1 and figures["frechet_distance"] >= 0
+    assert 0 <= figures["precision"] <= 1 and 0 <= figures["recall"] <= 1
     assert (tmp_path / "report.png").exists()
 
 

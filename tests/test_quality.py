@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gantk.quality.images import frechet_distance
+from gantk.quality.images import frechet_distance, precision_recall
 from gantk.quality.tables import (
     classifier_scores,
     column_similarity,
@@ -97,3 +97,15 @@ def test_frechet_distance_known_answers():
     centred = features - features.mean(axis=0)
     expected = np.trace(np.cov(centred, rowvar=False))
     assert frechet_distance(centred, 2 * centred) == pytest.approx(expected, rel=1e-4)
+
+
+def test_precision_and_recall_tell_unrealistic_from_narrow():
+    rng = np.random.default_rng(0)
+    real = np.concatenate([rng.normal(-5, 1, (300, 2)), rng.normal(5, 1, (300, 2))])
+    assert precision_recall(real, real) == (1.0, 1.0)
+    # realistic but only one of the two clusters: full precision, half the recall
+    narrow = rng.normal(-5, 1, (600, 2))
+    precision, recall = precision_recall(real, narrow)
+    assert precision > 0.95 and 0.4 < recall < 0.6
+    # nothing near the real samples
+    assert precision_recall(real, real + 100) == (0.0, 0.0)

@@ -99,7 +99,8 @@ def image_summary_lines(report: dict) -> list[str]:
     return [f"a CNN trained on the real images reads {report['classifier_accuracy_synthetic']:.1%}"
             f" of generated images as the class asked for (real held-out images: "
             f"{report['classifier_accuracy_real_holdout']:.1%}); Fréchet distance in its features "
-            f"{report['frechet_distance']:.2f} ({report['frechet_samples']} images)"]
+            f"{report['frechet_distance']:.2f} ({report['frechet_samples']} images), precision "
+            f"{report['precision']:.2f} and recall {report['recall']:.2f}"]
 
 
 def plot_columns(columns: dict[str, float], out: Path) -> None:

@@ -1,7 +1,9 @@
 """How good generated images are, measured without downloading anything: a small CNN trained on
 the real images reads the generated ones (does a sample of class c look like a c?), and a Fréchet
 distance in that CNN's feature space compares the two sets (FID's recipe with a home-grown
-network instead of Inception, so only compare figures computed with the same real data).
+network instead of Inception, so only compare figures computed with the same real data), and
+precision and recall in the same space tell apart the two ways it can be large: unrealistic
+images, or realistic ones that cover too little of the real set.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from torch import nn
 from gantk.data.images import ImageSet
 
 FRECHET_SAMPLES = 2000
+#: precision/recall: a set's manifold is the union of balls reaching each member's k-th neighbour
+MANIFOLD_NEIGHBOURS = 3
 
 
 class SmallCNN(nn.Module):
@@ -80,6 +84,28 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(((mean_a - mean_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root.real))
 
 
+def precision_recall(real: np.ndarray, fake: np.ndarray,
+                     k: int = MANIFOLD_NEIGHBOURS) -> tuple[float, float]:
+    """Kynkäänniemi et al. 2019: precision is the share of generated samples inside the real
+    set's manifold (realism), recall the share of real samples inside the generated set's
+    (coverage); a manifold is the union of balls around each member out to its k-th nearest
+    other member (of sets this small, at most the set's size less one)."""
+    real_t, fake_t = torch.as_tensor(real), torch.as_tensor(fake)
+    real_radii, fake_radii = _kth_neighbour_distance(real_t, k), _kth_neighbour_distance(fake_t, k)
+    between = torch.cdist(fake_t, real_t)  # (fake, real)
+    precision = (between <= real_radii[None, :]).any(dim=1).double().mean()
+    recall = (between <= fake_radii[:, None]).any(dim=0).double().mean()
+    return float(precision), float(recall)
+
+
+def _kth_neighbour_distance(points: torch.Tensor, k: int) -> torch.Tensor:
+    if len(points) < 2:
+        raise ValueError("precision and recall need at least 2 samples per set")
+    distances = torch.cdist(points, points)
+    # the 1st smallest is the point itself, at 0
+    return distances.kthvalue(min(k, len(points) - 1) + 1, dim=1).values
+
+
 def image_report(train: ImageSet, holdout: ImageSet, synthetic: np.ndarray,
                  synthetic_labels: np.ndarray, seed: int = 0) -> dict:
     """``synthetic``: float pixels in [-1, 1] with their requested class indices."""
@@ -89,12 +115,16 @@ def image_report(train: ImageSet, holdout: ImageSet, synthetic: np.ndarray,
     real_pick = rng.permutation(len(holdout.pixels))[:FRECHET_SAMPLES]
     fake_pick = rng.permutation(len(synthetic))[:FRECHET_SAMPLES]
     count = min(len(real_pick), len(fake_pick))
+    real_features = features(model, holdout.pixels[real_pick[:count]])
+    fake_features = features(model, synthetic[fake_pick[:count]])
+    precision, recall = precision_recall(real_features, fake_features)
     return {
         "classifier_accuracy_real_holdout": float(
             (predict(model, holdout.pixels) == holdout.labels).mean()),
         "classifier_accuracy_synthetic": float(
             (predict(model, synthetic) == synthetic_labels).mean()),
-        "frechet_distance": frechet_distance(features(model, holdout.pixels[real_pick[:count]]),
-                                             features(model, synthetic[fake_pick[:count]])),
+        "frechet_distance": frechet_distance(real_features, fake_features),
         "frechet_samples": int(count),
+        "precision": precision,
+        "recall": recall,
     }
