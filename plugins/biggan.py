@@ -93,6 +93,9 @@ class SelfAttention(nn.Module):
 
 
 class GeneratorBlock(nn.Module):
+    """Doubles the size: BN-ReLU-upsample-conv-BN-ReLU-conv, plus an upsampled 1x1 skip, both
+    batch norms reading the block's condition (class embedding and slice of z)."""
+
     def __init__(self, channels_in: int, channels_out: int, condition_dim: int):
         super().__init__()
         self.norm1 = ConditionalBatchNorm(channels_in, condition_dim)
@@ -108,6 +111,9 @@ class GeneratorBlock(nn.Module):
 
 
 class BigGANGenerator(nn.Module):
+    """z is split into one slice for the first layer and one per block (hierarchical latents), so
+    each scale of the image gets noise of its own."""
+
     def __init__(self, spec: NetSpec):
         super().__init__()
         channels, height, width = spec.data_shape
@@ -175,6 +181,9 @@ class DiscriminatorBlock(nn.Module):
 
 
 class BigGANDiscriminator(nn.Module):
+    """Residual down-blocks to the base size and one more at it; the class enters only through
+    the projection term, as in BigGAN."""
+
     def __init__(self, spec: NetSpec):
         super().__init__()
         channels, height, width = spec.data_shape
