@@ -21,16 +21,14 @@ if TYPE_CHECKING:
 
 def plot_losses(log_path: Path, out: Path) -> None:
     """D and G losses, and D's view of real and fake batches, over the steps in log.jsonl."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     records = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line]
     if not records:
         return
     steps = [record["step"] for record in records]
-    figure, (losses, scores) = plt.subplots(1, 2, figsize=(10, 3.5))
+    figure = Figure(figsize=(10, 3.5), layout="tight")
+    losses, scores = figure.subplots(1, 2)
     losses.plot(steps, [r["d_loss"] for r in records], label="D loss")
     losses.plot(steps, [r["g_loss"] for r in records], label="G loss")
     losses.set_xlabel("step")
@@ -39,10 +37,8 @@ def plot_losses(log_path: Path, out: Path) -> None:
     scores.plot(steps, [r["d_fake"] for r in records], label="D(G(z))")
     scores.set_xlabel("step")
     scores.legend()
-    figure.tight_layout()
     with atomic_path(out) as temporary:
         figure.savefig(temporary, format="png", dpi=100)
-    plt.close(figure)
 
 
 def sample_grid(generator: nn.Module, codec, latent_dim: int, seed: int, out: Path,
@@ -69,26 +65,26 @@ def sample_grid(generator: nn.Module, codec, latent_dim: int, seed: int, out: Pa
 
 def score_histogram(scores: np.ndarray, threshold: float, out: Path,
                     labels: np.ndarray | None = None) -> None:
-    """Anomaly scores as a histogram with the threshold marked (split by label when known)."""
-    import matplotlib
+    """Anomaly scores as a histogram with the threshold marked (split by label when known).
+    Counted by numpy and drawn as one outline per histogram, on fixed margins: a million scores
+    cost a few milliseconds more than a thousand."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 3.5))
-    finite = scores[np.isfinite(scores)]
-    bins = np.histogram_bin_edges(finite, bins=60)
+    figure = Figure(figsize=(7, 3.5))
+    figure.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.95)
+    axes = figure.add_subplot()
+    finite = np.isfinite(scores)
+    bins = np.histogram_bin_edges(scores[finite], bins=60)
     if labels is None:
-        axes.hist(finite, bins=bins, color="tab:blue")
+        axes.stairs(np.histogram(scores[finite], bins)[0], bins, fill=True, color="tab:blue")
     else:
-        axes.hist(scores[labels == 0], bins=bins, alpha=0.6, label="label 0 (normal)")
-        axes.hist(scores[labels == 1], bins=bins, alpha=0.6, label="label 1 (outlier)")
+        for label, name in ((0, "normal"), (1, "outlier")):
+            counts = np.histogram(scores[finite & (labels == label)], bins)[0]
+            axes.stairs(counts, bins, fill=True, alpha=0.6, label=f"label {label} ({name})")
         axes.legend()
     axes.axvline(threshold, color="tab:red", linestyle="--", label="threshold")
     axes.set_xlabel("anomaly score (higher = more anomalous)")
     axes.set_ylabel("rows")
     axes.set_yscale("log")
-    figure.tight_layout()
     with atomic_path(out) as temporary:
         figure.savefig(temporary, format="png", dpi=100)
-    plt.close(figure)

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_array, check_is_fitted
@@ -24,22 +23,14 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from gantk import defaults
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSet
-from gantk.detect.convention import OutlierConvention
 from gantk.detect.files import check_contamination
-from gantk.detect.scoring import Scorer, build_scorer
-from gantk.errors import DataError, ModelFileError
+from gantk.detect.fitted import DETECTOR_FILE, FittedDetector
+from gantk.detect.scoring import build_scorer
+from gantk.errors import DataError
 from gantk.files import atomic_path, exclusive_directory
-from gantk.model.directory import (
-    load_model,
-    model_file,
-    read_config,
-    save_loaded_model,
-    sha256_of,
-)
+from gantk.model.directory import load_model, save_loaded_model, sha256_of
 from gantk.train import TrainOptions, train
 from gantk.train.distributed import is_main_process
-
-DETECTOR_FILE = "detector.safetensors"
 
 
 def top_columns(explanation: pd.DataFrame, count: int = 3) -> pd.Series:
@@ -49,7 +40,7 @@ def top_columns(explanation: pd.DataFrame, count: int = 3) -> pd.Series:
     return pd.Series([", ".join(map(str, names[row])) for row in order], index=explanation.index)
 
 
-class GANDetector(OutlierConvention, OutlierMixin, BaseEstimator):
+class GANDetector(FittedDetector, OutlierMixin, BaseEstimator):
     """Unsupervised outlier detection from what a GAN learned about normal data.
 
     ``contamination`` is the expected share of outliers among the training rows: it sets
@@ -57,7 +48,8 @@ class GANDetector(OutlierConvention, OutlierMixin, BaseEstimator):
     PyOD names them; not saved with the detector). ``scorer`` names a registered scorer
     (see ``gantk plugins``). ``scorer``, ``steps`` and ``batch_size`` left as None take the
     defaults for the kind of data ``fit`` sees (``gantk.defaults.DETECT_BY_KIND``). The remaining
-    parameters configure the GAN's training.
+    parameters configure the GAN's training. Scoring, explaining and ``load`` come from
+    ``FittedDetector``; this class adds fitting, saving and scikit-learn's input checks.
     """
 
     def __init__(self, scorer: str | None = None,
@@ -135,48 +127,25 @@ class GANDetector(OutlierConvention, OutlierMixin, BaseEstimator):
         self.n_features_in_ = data.shape[1] if isinstance(data, pd.DataFrame) else None
         return self
 
-    def _encode(self, data: pd.DataFrame | ImageSet, source: str = "the data") -> torch.Tensor:
-        if isinstance(data, ImageSet):
-            if self.model_.codec.kind != "image":
-                raise DataError(f"{source}: images given to a detector trained on a table")
-            return torch.as_tensor(self.model_.codec.encode(data, source).features)
-        if self.model_.codec.kind != "table":
-            raise DataError(f"{source}: a table given to a detector trained on images")
-        return torch.as_tensor(self.model_.codec.encode(data, source).features)
-
-    def _score_encoded(self, features: torch.Tensor) -> np.ndarray:
-        return self.scorer_.score(self.model_, features).numpy().astype(np.float64)
-
     # -- scoring ---------------------------------------------------------------------------
     def anomaly_score(self, X, source: str = "the data") -> np.ndarray:
         """Higher = more anomalous; rows above ``threshold_`` are outliers. ``source`` names X
         in error messages (a file's path)."""
+        return super().anomaly_score(self._checked(X), source)
+
+    def explain(self, X, source: str = "the data") -> pd.DataFrame:
+        """For each row of a table, how much each column pushes its anomaly score up:
+        ``FittedDetector.explain``."""
+        return super().explain(self._checked(X), source)
+
+    def _checked(self, X) -> pd.DataFrame | ImageSet:
+        """X validated for a fitted detector, an array's columns named as in fit."""
         check_is_fitted(self, "model_")
         data = self._validate(X, fitting=False)
         if isinstance(data, pd.DataFrame) and not isinstance(X, pd.DataFrame) and hasattr(
                 self, "feature_names_in_"):
             data.columns = self.feature_names_in_
-        return self._score_encoded(self._encode(data, source))
-
-    def explain(self, X, source: str = "the data") -> pd.DataFrame:
-        """For each row of a table, how much each column pushes its anomaly score up (a
-        DataFrame like X's columns, higher = more to blame; ``gknn``: the squared differences
-        from the row's nearest generated and training rows, summed over the column's encoded
-        values).
-        ``top_columns`` names the largest few per row."""
-        check_is_fitted(self, "model_")
-        data = self._validate(X, fitting=False)
-        if isinstance(data, ImageSet) or self.model_.codec.kind != "table":
-            raise DataError(f"{source}: explanations are for tables, not images")
-        if not isinstance(X, pd.DataFrame) and hasattr(self, "feature_names_in_"):
-            data.columns = self.feature_names_in_
-        features = self._encode(data, source)
-        with torch.no_grad():
-            parts = self.scorer_.explain(self.model_, features).numpy().astype(np.float64)
-        slices = self.model_.codec.transformer.column_slices()
-        return pd.DataFrame({column: parts[:, where].sum(axis=1) if where.stop > where.start
-                             else np.zeros(len(parts)) for column, where in slices.items()},
-                            index=data.index)
+        return data
 
     # -- files -----------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
@@ -195,23 +164,5 @@ class GANDetector(OutlierConvention, OutlierMixin, BaseEstimator):
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path, device: str = "cpu") -> GANDetector:
-        directory = Path(directory)
-        config = read_config(directory)
-        if "detector" not in config:
-            raise ModelFileError(f"{directory}: a GAN model but not a detector (train one with "
-                                 "gantk detect --save-model)")
-        details = config["detector"]
-        try:
-            state_path = model_file(directory, details["state"]["file"])
-            expected_hash = details["state"]["sha256"]
-        except (KeyError, TypeError):
-            raise ModelFileError(f"{directory}: its detector state is not recorded") from None
-        if not state_path.exists() or sha256_of(state_path) != expected_hash:
-            raise ModelFileError(f"{state_path}: missing, truncated or modified")
-        detector = cls(**details["params"])
-        detector.model_ = load_model(directory, device)
-        detector.scorer_: Scorer = build_scorer(details["scorer"])
-        detector.scorer_.load_state(detector.model_, load_file(str(state_path)))
-        detector.threshold_ = details["threshold"]
-        return detector
+    def _to_load(cls, params: dict) -> GANDetector:
+        return cls(**params)

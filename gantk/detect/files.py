@@ -168,9 +168,9 @@ def load_detector(model: str | Path):
         from gantk.onnx.runtime import OnnxDetector
 
         return OnnxDetector(model)
-    from gantk.detect.detector import GANDetector
+    from gantk.detect.fitted import FittedDetector
 
-    return GANDetector.load(model)
+    return FittedDetector.load(model)
 
 
 def training_data(source, label_column: str | None, check_labels: bool):

@@ -22,6 +22,8 @@ batch, up to float32 rounding in the layers that made its features.
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 
 #: the variance share the projection may drop
@@ -89,41 +91,55 @@ class NearestNeighbours:
     # -- the search -------------------------------------------------------------------------
     def nearest(self, queries: torch.Tensor, k: int | None = None) -> torch.Tensor:
         """(N, k) indices into the reference of each query's nearest rows, nearest first."""
-        return self._search(self.to_space(queries), min(k or self.k, self.k))[1]
+        return self._search(self.to_space(queries), min(k or self.k, self.k), indices=True)[1]
 
     def distances(self, queries: torch.Tensor) -> torch.Tensor:
         """(N, k) distances to each query's k nearest, ascending."""
         return self._search(self.to_space(queries), self.k)[0]
 
-    def _search(self, points: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Distances and indices of the k nearest, cell by cell (or all rows when no cells)."""
-        distances = torch.empty((len(points), k))
-        found = torch.empty((len(points), k), dtype=torch.long)
+    def _search(self, points: torch.Tensor, k: int,
+                indices: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Distances (and with ``indices``, indices) of the k nearest, cell by cell (or all rows
+        when no cells). The queries are put in cell order once, so each cell's are one
+        contiguous slice, and the results put back in query order once: per-cell gathers and
+        scatters would cost more than the ranking for a few hundred queries a cell."""
         if self.centroids is None:
-            groups = [(torch.arange(len(points)), None)]
+            order, groups = None, [(0, len(points), None)]
         else:
             cells = self._cell_of(points)
             order = torch.argsort(cells, stable=True)
+            points = points[order]
             counts = torch.bincount(cells, minlength=len(self.members)).tolist()
-            groups = [(rows, self.members[cell]) for cell, rows
-                      in enumerate(torch.split(order, counts)) if len(rows)]
+            starts = [0, *itertools.accumulate(counts)]
+            groups = [(starts[cell], starts[cell + 1], self.members[cell])
+                      for cell in range(len(counts)) if counts[cell]]
         points = points.double()
-        for rows, members in groups:
-            for block in torch.split(rows, BLOCK):
-                distances[block], found[block] = self._rank(points[block], members, k)
+        distances = torch.empty((len(points), k))
+        found = torch.empty((len(points), k), dtype=torch.long) if indices else None
+        for start, stop, members in groups:
+            for block in range(start, stop, BLOCK):
+                end = min(block + BLOCK, stop)
+                near, where = self._rank(points[block:end], members, k)
+                distances[block:end] = near
+                if found is not None:
+                    found[block:end] = where if members is None else members[where]
+        if order is not None:  # back to the queries' order
+            distances = torch.empty_like(distances).index_copy_(0, order, distances)
+            if found is not None:
+                found = torch.empty_like(found).index_copy_(0, order, found)
         return distances, found
 
     def _rank(self, points: torch.Tensor, members: torch.Tensor | None,
               k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """In float64: the expansion cancels too badly in float32 for near neighbours."""
+        """The k nearest's distances and their positions among ``members`` (or the reference).
+        In float64: the expansion cancels too badly in float32 for near neighbours."""
         reference, norms = self.points64, self.norms64
         if members is not None:
             reference, norms = reference[members], norms[members]
         ranked = torch.addmm(norms, points, reference.T, alpha=-2)
-        values, indices = torch.topk(ranked, k, dim=1, largest=False, sorted=True)
+        values, positions = torch.topk(ranked, k, dim=1, largest=False, sorted=True)
         squared = values + points.pow(2).sum(dim=1, keepdim=True)
-        return squared.clamp_min(0).sqrt().float(), (indices if members is None
-                                                      else members[indices])
+        return squared.clamp_min(0).sqrt().float(), positions
 
     def _cell_of(self, points: torch.Tensor) -> torch.Tensor:
         return _nearest_centroid(points, self.centroids, self.centroid_norms)

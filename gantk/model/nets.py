@@ -76,21 +76,24 @@ class TableOutput(nn.Module):
                 softmax.setdefault(width, []).append(block)
             else:
                 columns[activation].extend(block)
-        groups = [("linear", torch.tensor(columns["linear"], dtype=torch.long)),
-                  ("tanh", torch.tensor(columns["tanh"], dtype=torch.long))]
-        groups += [("softmax", torch.tensor(blocks, dtype=torch.long))
-                   for blocks in softmax.values()]
-        groups = [(activation, index) for activation, index in groups if index.numel()]
+        groups = [("linear", columns["linear"]), ("tanh", columns["tanh"])]
+        groups += [("softmax", blocks) for blocks in softmax.values()]
+        groups = [(activation, index) for activation, index in groups if index]
+        # the bookkeeping stays in plain lists: the model loader builds this module on the meta
+        # device, where a tensor operation like cat would import torch's compiler (seconds)
+        order = [column for activation, index in groups
+                 for block in (index if activation == "softmax" else [index]) for column in block]
+        inverse = [0] * len(order)
+        for position, column in enumerate(order):
+            inverse[column] = position
         #: each group's activation and its columns (softmax: one row per block), as buffers
         #: that follow the module to its device and are not saved with the weights
         self._activations = [activation for activation, _ in groups]
         for number, (_, index) in enumerate(groups):
-            self.register_buffer(f"_group{number}", index, persistent=False)
-        order = torch.cat([index.flatten() for _, index in groups]) if groups else \
-            torch.zeros(0, dtype=torch.long)
+            self.register_buffer(f"_group{number}", torch.tensor(index, dtype=torch.long),
+                                 persistent=False)
         #: where each output column sits in the groups' concatenation
-        self.register_buffer("_inverse", torch.empty_like(order).scatter_(
-            0, order, torch.arange(len(order))), persistent=False)
+        self.register_buffer("_inverse", torch.tensor(inverse, dtype=torch.long), persistent=False)
         self._all_linear = self._activations in ([], ["linear"])
 
     def forward(self, raw: torch.Tensor) -> torch.Tensor:
