@@ -1,11 +1,12 @@
 """MNIST one-class anomaly detection: train on one digit, find the others.
 
     python benchmarks/detect_mnist.py [--steps 300,600] [--group choose|confirm|all]
+        [--architectures dcgan,biggan]
 
-For each digit d: a GANDetector (dcgan) trains on the images of d in the first half of the MNIST
-test split (../shared/data/mnist) and scores the second half, where every other digit is an
-anomaly. Both image scorers read the same trained GAN: ``izif`` (f-AnoGAN's encoder) and ``dknn``
-(k-NN in D's features). The anchor, in the same run: k-NN on raw pixels (PyOD's defaults: the
+For each digit d and architecture: a GANDetector trains on the images of d in the first half of
+the MNIST test split (../shared/data/mnist) and scores the second half, where every other digit
+is an anomaly. Both image scorers read the same trained GAN: ``izif`` (f-AnoGAN's encoder) and
+``dknn`` (k-NN in D's features). The anchor, in the same run: k-NN on raw pixels (PyOD's defaults: the
 distance to the 5th nearest training image, pixels scaled to [0, 1]).
 
 Even digits are *choose* digits, odd ones *confirm* digits, fixed before any run: the image
@@ -16,6 +17,7 @@ headline. Prints ROC-AUC per digit with fit+score seconds; writes JSON.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import time
@@ -43,6 +45,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", default="300,600", help="training budgets, comma-separated")
     parser.add_argument("--group", default="all", choices=["choose", "confirm", "all"])
+    parser.add_argument("--architectures", default="dcgan",
+                        help="architecture plugins, comma-separated (each trains its own GANs)")
     parser.add_argument("--json", type=Path,
                         default=Path(__file__).parent / "results" / "detect_mnist.json")
     args = parser.parse_args()
@@ -55,6 +59,7 @@ def main() -> None:
     digit_of = np.array([int(images.class_names[label]) for label in images.labels])
     digits = GROUPS[args.group] if args.group != "all" else sorted(sum(GROUPS.values(), []))
     budgets = [int(steps) for steps in args.steps.split(",")]
+    architectures = args.architectures.split(",")
     results: dict = {}
     for digit in digits:
         normal = np.flatnonzero(digit_of[:half] == digit)
@@ -65,21 +70,23 @@ def main() -> None:
                "train_images": len(normal),
                "raw-pixel kNN": {"roc_auc": roc_auc_score(anomalous, anchor),
                                  "seconds": time.perf_counter() - started}}
-        for steps in budgets:
+        for architecture, steps in itertools.product(architectures, budgets):
+            name = f"{architecture} " if len(architectures) > 1 else ""
             started = time.perf_counter()
-            detector = GANDetector(scorer="izif", steps=steps, batch_size=64, device="cpu")
+            detector = GANDetector(scorer="izif", steps=steps, batch_size=64, device="cpu",
+                                   architecture=architecture)
             detector.fit(ImageSet(images.pixels[normal], None, None))
             trained = time.perf_counter() - started
-            row[f"izif {steps}"] = {"roc_auc": roc_auc_score(anomalous,
-                                                             detector.anomaly_score(test)),
-                                    "seconds": time.perf_counter() - started}
+            row[f"{name}izif {steps}"] = {
+                "roc_auc": roc_auc_score(anomalous, detector.anomaly_score(test)),
+                "seconds": time.perf_counter() - started}
             started = time.perf_counter()  # dknn on the same GAN: its own fit and scoring
             model = detector.model_
             dknn = build_scorer("dknn").fit(model, detector._encode(
                 ImageSet(images.pixels[normal], None, None)))
             scores = dknn.score(model, detector._encode(test)).numpy()
-            row[f"dknn {steps}"] = {"roc_auc": roc_auc_score(anomalous, scores),
-                                    "seconds": trained + time.perf_counter() - started}
+            row[f"{name}dknn {steps}"] = {"roc_auc": roc_auc_score(anomalous, scores),
+                                          "seconds": trained + time.perf_counter() - started}
         results[digit] = row
         print(f"digit {digit} ({row['group']}, {len(normal)} images): " + "  ".join(
             f"{method} {value['roc_auc']:.3f} ({value['seconds']:.0f}s)"
@@ -95,7 +102,8 @@ def main() -> None:
             print(f"{group} digits ({len(rows)}): " + "  ".join(
                 f"{method} {mean:.3f}" for method, mean in summary[group].items()))
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"steps": budgets, "summary": summary,
+    args.json.write_text(json.dumps({"steps": budgets, "architectures": architectures,
+                                     "summary": summary,
                                      "per_digit": results}, indent=2))
 
 

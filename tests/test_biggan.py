@@ -98,6 +98,18 @@ def test_biggan_trains_with_hinge_unless_told_and_exports_with_parity(digits_npz
     assert json.loads((tmp_path / "ns" / "config.json").read_text())["loss"] == "ns"
 
 
+@pytest.mark.slow  # 6 s: the default run keeps under 8 minutes
+def test_a_detector_trains_biggan_with_its_own_loss_unless_told(digits_npz):
+    """As gantk train does: the architecture's registered loss when none is named; the table
+    and dcgan detectors keep ns."""
+    from gantk.detect.detector import GANDetector, _own_loss
+
+    own = GANDetector(architecture="biggan", scorer="dknn", steps=1, batch_size=16).fit(digits_npz)
+    assert own.model_.config["loss"] == "hinge"
+    assert np.isfinite(own.decision_scores_).all()
+    assert _own_loss("dcgan") == _own_loss("mlp") == "ns"
+
+
 def test_gantk_augment_takes_the_architecture(digits_npz, tmp_path, run_cli):
     result = run_cli("augment", digits_npz, "-o", tmp_path / "more.npz", "--arch", "biggan",
                      "--n", "4", "--steps", "2", "--save-model", tmp_path / "m", "-q")

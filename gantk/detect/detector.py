@@ -20,7 +20,7 @@ from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from gantk import defaults
+from gantk import defaults, plugins
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSet
 from gantk.detect.files import check_contamination
@@ -40,6 +40,13 @@ def top_columns(explanation: pd.DataFrame, count: int = 3) -> pd.Series:
     return pd.Series([", ".join(map(str, names[row])) for row in order], index=explanation.index)
 
 
+def _own_loss(architecture: str) -> str:
+    """The loss an architecture registered as its own (biggan: hinge), else the one single rows
+    train with (defaults.PER_ROW)."""
+    return plugins.lookup("architecture", architecture).options.get("loss") or \
+        defaults.PER_ROW["loss"]
+
+
 class GANDetector(FittedDetector, OutlierMixin, BaseEstimator):
     """Unsupervised outlier detection from what a GAN learned about normal data.
 
@@ -47,14 +54,15 @@ class GANDetector(FittedDetector, OutlierMixin, BaseEstimator):
     ``threshold_`` to that quantile of their anomaly scores, kept as ``decision_scores_`` (as
     PyOD names them; not saved with the detector). ``scorer`` names a registered scorer
     (see ``gantk plugins``). ``scorer``, ``steps`` and ``batch_size`` left as None take the
-    defaults for the kind of data ``fit`` sees (``gantk.defaults.DETECT_BY_KIND``). The remaining
+    defaults for the kind of data ``fit`` sees (``gantk.defaults.DETECT_BY_KIND``); ``loss`` left
+    as None is the architecture's own (``biggan``: hinge), else ``ns``. The remaining
     parameters configure the GAN's training. Scoring, explaining and ``load`` come from
     ``FittedDetector``; this class adds fitting, saving and scikit-learn's input checks.
     """
 
     def __init__(self, scorer: str | None = None,
                  contamination: float = defaults.CONTAMINATION, steps: int | None = None,
-                 batch_size: int | None = None, loss: str = defaults.PER_ROW["loss"],
+                 batch_size: int | None = None, loss: str | None = None,
                  architecture: str | None = None, seed: int = defaults.SEED,
                  device: str = defaults.DEVICE, quiet: bool = True):
         self.scorer = scorer
@@ -95,14 +103,18 @@ class GANDetector(FittedDetector, OutlierMixin, BaseEstimator):
         ``source`` names X in error messages (the file it came from)."""
         check_contamination(self.contamination)
         data = self._validate(X, fitting=True)
-        by_kind = defaults.DETECT_BY_KIND["image" if isinstance(data, ImageSet) else "table"]
+        kind = "image" if isinstance(data, ImageSet) else "table"
+        by_kind = defaults.DETECT_BY_KIND[kind]
         scorer = build_scorer(self.scorer or by_kind["scorer"])
         steps = self.steps or by_kind["steps"]
+        architecture = (self.architecture or scorer.architecture
+                        or defaults.BY_KIND[kind]["architecture"])
         # scorers read D on single rows as they are (defaults.PER_ROW); no spike categories:
         # their one-hot blocks hold no distance to nearby values, which the k-NN scores need
         # (measured on ADBench: docs/benchmarks.md)
-        options = TrainOptions(architecture=self.architecture or scorer.architecture,
-                               loss=self.loss, pac=defaults.PER_ROW["pac"],
+        options = TrainOptions(architecture=architecture,
+                               loss=self.loss or _own_loss(architecture),
+                               pac=defaults.PER_ROW["pac"],
                                category_conditioning=defaults.PER_ROW["category_conditioning"],
                                steps=steps,
                                batch_size=self.batch_size or by_kind["batch_size"],
