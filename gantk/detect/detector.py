@@ -20,7 +20,7 @@ from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from gantk import defaults, plugins
+from gantk import defaults
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSet
 from gantk.detect.files import check_contamination
@@ -31,6 +31,7 @@ from gantk.files import atomic_path, exclusive_directory
 from gantk.model.directory import load_model, save_loaded_model, sha256_of
 from gantk.train import TrainOptions, train
 from gantk.train.distributed import is_main_process
+from gantk.train.options import registered_loss
 
 
 def top_columns(explanation: pd.DataFrame, count: int = 3) -> pd.Series:
@@ -42,9 +43,8 @@ def top_columns(explanation: pd.DataFrame, count: int = 3) -> pd.Series:
 
 def _own_loss(architecture: str) -> str:
     """The loss an architecture registered as its own (biggan: hinge), else the one single rows
-    train with (defaults.PER_ROW)."""
-    return plugins.lookup("architecture", architecture).options.get("loss") or \
-        defaults.PER_ROW["loss"]
+    train with (defaults.PER_ROW; tables' own default, wgan-gp, is for packs of rows)."""
+    return registered_loss(architecture) or defaults.PER_ROW["loss"]
 
 
 class GANDetector(FittedDetector, OutlierMixin, BaseEstimator):

@@ -99,8 +99,14 @@ def recipe(options: TrainOptions, kind: str) -> Recipe:
     conditioning = options.category_conditioning
     if conditioning is None:
         conditioning = by_kind["category_conditioning"] and bool(takes.get("conditional_vector"))
-    loss = options.loss or takes.get("loss") or by_kind["loss"]
+    loss = options.loss or registered_loss(architecture) or by_kind["loss"]
     return Recipe(architecture, loss, pac, conditioning)
+
+
+def registered_loss(architecture: str) -> str | None:
+    """The loss an architecture registered as its own (``biggan``: hinge), if any: what it
+    trains with when nobody names one."""
+    return plugins.lookup("architecture", architecture).options.get("loss")
 
 
 def check_options(options: TrainOptions) -> None:
