@@ -1,7 +1,7 @@
 """Small imbalanced tables: does augmenting the rare class help a classifier?
 
     python benchmarks/augment.py [--seeds 5] [--sets german,adult] [--majority 400 --minority 40]
-                                 [--steps 3000] [--filter none] [--methods none,gantk]
+                                 [--steps 3000] [--lr 2e-4] [--filter none] [--methods none,gantk]
                                  [--no-ctgan] [--no-category-conditioning] [--no-label-model]
 
 For each set and seed, a training sample of ``majority`` + ``minority`` rows is drawn from
@@ -104,8 +104,8 @@ def with_ctgan(train, label, minority, seed):
     return pd.concat([train, rows], ignore_index=True)
 
 
-def with_gantk(train, label, minority, seed, steps, filter_, conditioning, label_model):
-    augmenter = GANAugmenter(steps=steps, seed=seed, filter=filter_,
+def with_gantk(train, label, minority, seed, steps, lr, filter_, conditioning, label_model):
+    augmenter = GANAugmenter(steps=steps, seed=seed, filter=filter_, **({"lr": lr} if lr else {}),
                              category_conditioning=conditioning,
                              label_model=label_model).fit(train, label_column=label)
     return augmenter.augment(train, balance=True, synthetic_only=False).drop(columns="synthetic")
@@ -158,6 +158,8 @@ def main() -> None:
     parser.add_argument("--majority", type=int, default=400)
     parser.add_argument("--minority", type=int, default=40)
     parser.add_argument("--steps", type=int, default=None, help="gantk steps [default: gantk's]")
+    parser.add_argument("--lr", type=float, default=None, help="gantk's learning rate "
+                        "[default: gantk's]")
     parser.add_argument("--filter", default="none", help="gantk's --filter")
     parser.add_argument("--methods", help="only these, e.g. none,gantk")
     parser.add_argument("--no-ctgan", action="store_true")
@@ -170,7 +172,7 @@ def main() -> None:
     args = parser.parse_args()
     methods = {"none": lambda train, label, minority, seed: train,
                "SMOTENC": with_smotenc,
-               "gantk": lambda *a: with_gantk(*a, steps=args.steps, filter_=args.filter,
+               "gantk": lambda *a: with_gantk(*a, steps=args.steps, lr=args.lr, filter_=args.filter,
                                               conditioning=not args.no_category_conditioning,
                                               label_model=False if args.no_label_model else None)}
     if not args.no_ctgan:
@@ -216,7 +218,7 @@ def main() -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({
         "majority": args.majority, "minority": args.minority, "seeds": args.seeds,
-        "gantk_steps": args.steps, "gantk_filter": args.filter, "runs": results,
+        "gantk_steps": args.steps, "gantk_lr": args.lr, "gantk_filter": args.filter, "runs": results,
     }, indent=2, default=float))
 
 

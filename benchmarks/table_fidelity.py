@@ -6,9 +6,11 @@ checker.
 
 Tables: ``--group choose`` is scikit-learn's wine, breast cancer, iris and diabetes (what recipes
 are chosen on); ``--group confirm`` is German credit and 5,000 rows of Adult from ../shared/data
-(never used for a choice; the headline). Each table is split once per seed: 80 % the user's
-rows, which every generator fits on and samples as many rows as, and 20 % unseen rows that every
-figure is measured against:
+(never used for a choice; the headline); ``--group small`` is the confirm tables cut to 400
+training rows, the choose tables' size, to confirm what is chosen for small tables. Each table is
+split once per seed: 80 % the user's rows (``small``: 400), which every generator fits on and
+samples as many rows as, and 20 % unseen rows (``small``: up to 2,000 others) that every figure is
+measured against:
 
 - shapes: mean over columns of 1 - KS (numbers) or 1 - total variation (categories);
 - pairs: mean over column pairs of the correlation or contingency similarity (SDMetrics');
@@ -19,7 +21,8 @@ figure is measured against:
   (below 1: closer than new real rows are, i.e. copying).
 
 Candidates: ``train`` (gantk train's defaults), ``train@N`` (the same with N steps: what the
-table budget is chosen from; ``train@NcK``: and K critic updates per step), ``train-ns`` (gantk
+table budget is chosen from; ``train@NcK``: and K critic updates per step; ``lrX`` after
+either: at learning rate X), ``train-ns`` (gantk
 train's defaults until 2026-12-03: the ns loss on single rows without the conditional vector,
 3,000 steps), ``augment`` (gantk augment with the label column), ``arf`` (arfpy's defaults, run
 with ``--arf-python``, an interpreter with arfpy, numpy < 2 and pandas < 2.3: see
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import tempfile
 import time
@@ -64,6 +68,8 @@ from gantk.train import TrainOptions, train
 #: the class column of each table (train-on-synthetic), None for diabetes (a regression target)
 LABELS = {"wine": "target", "breast_cancer": "target", "iris": "target", "diabetes": None,
           "german_credit": "Risk", "adult_5000": "class"}
+#: ``--group small``: the confirm tables cut to as many training rows as a choose table has
+SMALL_ROWS, SMALL_UNSEEN = 400, 2000
 FIGURES = ("shapes", "pairs", "detection_auc_gb", "detection_auc_lr", "tstr_roc_auc",
            "dcr_ratio", "fit_seconds")
 
@@ -113,10 +119,25 @@ def arf(python: str) -> Callable:
     return fit_and_sample
 
 
-def budget(candidate: str) -> dict[str, int]:
-    """``train@N`` trains N steps; ``train@NcK`` N steps of K critic updates each."""
-    steps, _, critic_steps = candidate[len("train@"):].partition("c")
-    return {"steps": int(steps), **({"critic_steps": int(critic_steps)} if critic_steps else {})}
+def split_rows(table: pd.DataFrame, group: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The user's rows and the unseen ones: 80 % and 20 %, or for ``small`` (a confirm table
+    at the size of the choose tables) ``SMALL_ROWS`` rows and up to ``SMALL_UNSEEN`` others."""
+    if group == "small":
+        return train_test_split(table, train_size=SMALL_ROWS,
+                                test_size=min(SMALL_UNSEEN, len(table) - SMALL_ROWS),
+                                random_state=seed)
+    return train_test_split(table, test_size=0.2, random_state=seed)
+
+
+def budget(candidate: str) -> dict[str, float]:
+    """``train@N`` trains N steps; ``train@NcK`` N steps of K critic updates each; a ``lrX``
+    after either, at learning rate X (G's and D's)."""
+    match = re.fullmatch(r"train@(\d+)(?:c(\d+))?(?:lr([0-9.e-]+))?", candidate)
+    if match is None:
+        raise SystemExit(f"{candidate}: expected train@STEPS[cCRITIC][lrRATE]")
+    steps, critic_steps, lr = match.groups()
+    return {"steps": int(steps), **({"critic_steps": int(critic_steps)} if critic_steps else {}),
+            **({"lr": float(lr)} if lr else {})}
 
 
 def score(users: pd.DataFrame, unseen: pd.DataFrame, synthetic: pd.DataFrame, label: str | None,
@@ -141,7 +162,7 @@ def score(users: pd.DataFrame, unseen: pd.DataFrame, synthetic: pd.DataFrame, la
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--group", choices=["choose", "confirm"], default="confirm")
+    parser.add_argument("--group", choices=["choose", "confirm", "small"], default="confirm")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--candidates", default="train,augment,arf,ctgan")
     parser.add_argument("--arf-python", help="an interpreter with arfpy (benchmarks/arf_rows.py)")
@@ -177,7 +198,7 @@ def main() -> None:
     for name, table in tables.items():
         label = LABELS[name]
         for seed in seeds:
-            users, unseen = train_test_split(table, test_size=0.2, random_state=seed)
+            users, unseen = split_rows(table, args.group, seed)
             users, unseen = users.reset_index(drop=True), unseen.reset_index(drop=True)
             references = {"real rows (ceiling)": (users, True),
                           "shuffled columns": (shuffle_columns(users, seed), False)}

@@ -50,7 +50,8 @@ class GANAugmenter(BaseEstimator):
     """Fit on a small or imbalanced data set, then sample or augment.
 
     ``steps``, ``loss``, ``pac``, ``architecture``, ``category_conditioning``: gantk train's
-    defaults (``gantk.defaults.BY_KIND``) when None; ``critic_steps``: the loss's own.
+    defaults (``gantk.defaults.BY_KIND``) when None; ``critic_steps``: the loss's own; ``lr``:
+    G's and D's learning rate.
     ``class_sampling``: how often each class is trained on ("log": CTGAN's training-by-sampling;
     "uniform"; "frequency"). ``diffaugment``: images only, a policy such as
     "color,translation,cutout"; off by default, as the full policy made MNIST few-shot digits
@@ -70,7 +71,7 @@ class GANAugmenter(BaseEstimator):
                  diffaugment: str | None = None, ada: bool = False,
                  filter: str = defaults.AUGMENT_FILTER,
                  loss: str | None = None, pac: int | None = None,
-                 critic_steps: int | None = None,
+                 critic_steps: int | None = None, lr: float = defaults.LR,
                  architecture: str | None = None, category_conditioning: bool | None = None,
                  label_model: bool | None = None,
                  max_categories: int | None = defaults.MAX_CATEGORIES, seed: int = defaults.SEED,
@@ -84,6 +85,7 @@ class GANAugmenter(BaseEstimator):
         self.loss = loss
         self.pac = pac
         self.critic_steps = critic_steps
+        self.lr = lr
         self.architecture = architecture
         self.category_conditioning = category_conditioning
         self.label_model = label_model
@@ -106,7 +108,7 @@ class GANAugmenter(BaseEstimator):
         loss, pac = self._recipe()
         options = TrainOptions(
             architecture=self.architecture, loss=loss, pac=pac, steps=self.steps,
-            critic_steps=self.critic_steps,
+            critic_steps=self.critic_steps, lr=self.lr,
             batch_size=self.batch_size, seed=self.seed, device=self.device,
             class_sampling=self.class_sampling if labels is not None else "frequency",
             diffaugment=self.diffaugment if images else None, ada=self.ada and images,
