@@ -112,6 +112,15 @@ class HasAuxiliaryLoss(Protocol):
                        discriminator: torch.nn.Module) -> torch.Tensor: ...
 
 
+@runtime_checkable
+class GrowsDuringTraining(Protocol):
+    """Capability of either net: it grows while training (progressive growing). Before every
+    step the trainer calls ``set_progress`` with how far the growth schedule has come, 0 at the
+    first step; a net built outside training must be fully grown."""
+
+    def set_progress(self, fraction: float) -> None: ...
+
+
 class Loss(Protocol):
     """An adversarial objective, from D's logits on real and fake batches."""
 

@@ -75,6 +75,29 @@ def digits_npz(tmp_path: Path) -> Path:
     return path
 
 
+def assert_learns_the_squares(run_cli, digits_npz: Path, directory: Path, architecture: str) -> None:
+    """The squares sit top-left in class 0 and bottom-right in class 1: 400 steps teach a
+    conditional ``architecture`` to put each class's brightness in its own corner; one step does
+    not."""
+    from gantk.model.directory import load_model
+    from gantk.sampling.generate import sample
+
+    corners = {}
+    for steps in ("400", "1"):
+        assert run_cli("train", digits_npz, "-o", directory / steps, "--arch", architecture,
+                       "--conditional", "--steps", steps, "--batch-size", "32",
+                       "-q").exit_code == 0
+        model = load_model(directory / steps)
+        for label in ("0", "1"):
+            pixels = sample(model, 50, seed=1, label=label).pixels[..., 0].astype(float)
+            corners[steps, label] = (pixels[:, 2:12, 2:12].mean(), pixels[:, 16:26, 16:26].mean())
+    (top_left_0, bottom_right_0), (top_left_1, bottom_right_1) = corners["400", "0"], \
+        corners["400", "1"]
+    assert top_left_0 > bottom_right_0 + 80 and bottom_right_1 > top_left_1 + 80, corners
+    untrained = [abs(a - b) for key, (a, b) in corners.items() if key[0] == "1"]
+    assert max(untrained) < 40, corners
+
+
 @pytest.fixture
 def run_cli():
     """Invoke the gantk CLI in-process; returns click's Result (exit_code, output, stderr)."""

@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch.nn.utils import parametrize
 
+from conftest import assert_learns_the_squares
 from gantk.errors import DataError, OptionError
 from gantk.model.directory import load_model
 from gantk.model.nets import NetSpec, build_nets
@@ -130,19 +131,4 @@ def test_unsupported_size_through_the_cli(tmp_path, run_cli):
 
 @pytest.mark.slow
 def test_trained_biggan_draws_each_class_where_its_squares_are(digits_npz, tmp_path, run_cli):
-    """The squares sit top-left in class 0 and bottom-right in class 1: 400 steps teach a
-    conditional biggan to put each class's brightness in its own corner; one step does not."""
-    corners = {}
-    for steps in ("400", "1"):
-        assert run_cli("train", digits_npz, "-o", tmp_path / steps, "--arch", "biggan",
-                       "--conditional", "--steps", steps, "--batch-size", "32",
-                       "-q").exit_code == 0
-        model = load_model(tmp_path / steps)
-        for label in ("0", "1"):
-            pixels = sample(model, 50, seed=1, label=label).pixels[..., 0].astype(float)
-            corners[steps, label] = (pixels[:, 2:12, 2:12].mean(), pixels[:, 16:26, 16:26].mean())
-    (top_left_0, bottom_right_0), (top_left_1, bottom_right_1) = corners["400", "0"], \
-        corners["400", "1"]
-    assert top_left_0 > bottom_right_0 + 80 and bottom_right_1 > top_left_1 + 80, corners
-    untrained = [abs(a - b) for key, (a, b) in corners.items() if key[0] == "1"]
-    assert max(untrained) < 40, corners
+    assert_learns_the_squares(run_cli, digits_npz, tmp_path, "biggan")

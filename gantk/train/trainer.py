@@ -29,7 +29,7 @@ from gantk.data.codec import Encoded, codec_from_dict, is_table_source, load_tra
 from gantk.data.conditions import CategoryConditions
 from gantk.errors import GantkError, ModelFileError, TrainingError, TrainingInterrupted
 from gantk.files import exclusive_directory
-from gantk.hookspecs import HasAuxiliaryLoss
+from gantk.hookspecs import GrowsDuringTraining, HasAuxiliaryLoss
 from gantk.model.device import resolve_device
 from gantk.model.directory import CHECKPOINT_FILE, CONFIG_FILE, WEIGHTS_FILE, save_model
 from gantk.model.label_model import fit_label_model
@@ -214,6 +214,11 @@ class Trainer:
         self.parallel_discriminator = self._parallel(self.discriminator)
         self._batchnorm_buffers = batchnorm_buffers(self.generator, self.discriminator)
         self._judge_apart = couples_rows(self.discriminator)
+        self._growing = [net for net in (self.generator, self.discriminator)
+                         if isinstance(net, GrowsDuringTraining)]
+        if self._growing:
+            # fixed at the first start: a run resumed with more steps trains on fully grown
+            config["training"].setdefault("growth_steps", self.options.steps)
         self.latent_dim = spec.latent_dim
         self.noise_rng = streams.training_noise(self.options.seed, self.device, ranks.rank)
         self.step = 0
@@ -364,6 +369,7 @@ class Trainer:
         try:
             with StopOnInterrupt() as stop:
                 while self.step < total:
+                    self._grow()
                     for critic in range(self.critic_steps):
                         d = self.discriminator_step(for_generator=critic == self.critic_steps - 1)
                     g_loss = self.generator_step(d["fake"], d["real"], d["labels"],
@@ -404,6 +410,12 @@ class Trainer:
             progress.close()
             if log:
                 log.close()
+
+    def _grow(self) -> None:
+        """Tell nets that grow (progressive growing) where their schedule stands, from the step
+        alone: a resumed run grows exactly as an unbroken one."""
+        for net in self._growing:
+            net.set_progress(self.step / self.config["training"]["growth_steps"])
 
     def _adapt_augmentation(self) -> None:
         """ADA's adjustment of p, on every rank from every rank's signs (gantk.train.ada)."""
