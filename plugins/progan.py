@@ -1,5 +1,5 @@
 """``progan``: progressive growing (Karras et al. 2018), scaled down, for square images of
-4·2^k or 7·2^k pixels (16, 28, 32, 56, 64, ...).
+4·2^k or 7·2^k pixels (8, 14, 16, 28, 32, 56, 64, ...).
 
 Training starts with G and D at the smallest size (4 or 7 pixels) and adds one doubling at a
 time; each new layer fades in over the first half of its stage while the previous size's output
