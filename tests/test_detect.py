@@ -475,6 +475,30 @@ def test_a_row_scores_the_same_alone_or_in_a_batch(fitted):
     np.testing.assert_allclose(alone, detector.anomaly_score(X)[:40], rtol=1e-5, atol=1e-5)
 
 
+def test_repeated_rows_are_scored_once_and_get_their_rows_score(fitted, monkeypatch):
+    """A file of repeated rows scores each distinct row once; every copy gets that row's score,
+    and rows whose hashes collide are never merged."""
+    from gantk.detect import distinct
+
+    detector, X, _ = fitted
+    order = np.random.default_rng(0).integers(0, 50, 600)
+    repeated = X[order]
+    calls = []
+    score = detector.scorer_.score
+    monkeypatch.setattr(detector.scorer_, "score",
+                        lambda model, rows: calls.append(len(rows)) or score(model, rows))
+    np.testing.assert_allclose(detector.anomaly_score(repeated),
+                               detector.anomaly_score(X[:50])[order], rtol=1e-6)
+    assert calls == [len(np.unique(order)), 50]
+
+    features = np.array([[1.0, 2.0], [3.0, 4.0], [1.0, 2.0]], dtype=np.float32)
+    rows, where = distinct.distinct_rows(features)
+    assert len(rows) == 2 and np.array_equal(rows[where], features)
+    monkeypatch.setattr(distinct, "_row_hashes", lambda values: np.zeros(len(values)))
+    rows, where = distinct.distinct_rows(features)
+    assert np.array_equal(rows, features) and list(where) == [0, 1, 2]
+
+
 def test_explain_names_the_planted_column():
     """Rows with one column pushed 6 standard deviations out: that column is named first in at
     least 90 % of them (the issue's bar)."""

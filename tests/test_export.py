@@ -140,6 +140,9 @@ def test_exported_detector_scores_like_the_saved_one(tmp_path, run_cli):
     assert (ours["is_outlier"] != theirs["is_outlier"]).sum() <= 1
     detector = OnnxDetector(tmp_path / "det.onnx")
     assert detector.threshold_ == pytest.approx(GANDetector.load(tmp_path / "det").threshold_)
+    copies = np.arange(600) % 7  # repeated rows are scored once, each copy gets its row's score
+    np.testing.assert_allclose(detector.anomaly_score(frame.iloc[copies]),
+                               detector.anomaly_score(frame.head(7))[copies], rtol=1e-5)
     wrong = run_without_torch("detect", tmp_path / "torch.csv", "-o", tmp_path / "x.csv",
                               "--model", tmp_path / "det.onnx")
     assert wrong.returncode == 2

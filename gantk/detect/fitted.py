@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSet
 from gantk.detect.convention import OutlierConvention
+from gantk.detect.distinct import distinct_rows
 from gantk.detect.scoring import Scorer, build_scorer
 from gantk.errors import DataError, ModelFileError
 from gantk.model.directory import GANModel, load_model, model_file, read_config, sha256_of
@@ -63,7 +64,10 @@ class FittedDetector(OutlierConvention):
         return torch.as_tensor(self.model_.codec.encode(data, source).features)
 
     def _score_encoded(self, features: torch.Tensor) -> np.ndarray:
-        return self.scorer_.score(self.model_, features).numpy().astype(np.float64)
+        """Each distinct row scored once (``gantk.detect.distinct``)."""
+        distinct, where = distinct_rows(features.numpy())
+        scores = self.scorer_.score(self.model_, torch.as_tensor(distinct))
+        return scores.numpy().astype(np.float64)[where]
 
     @classmethod
     def load(cls, directory: str | Path, device: str = "cpu") -> FittedDetector:

@@ -32,6 +32,8 @@ class Scorer:
         return self
 
     def score(self, model: GANModel, features: torch.Tensor) -> torch.Tensor:
+        """One score per row, each depending on its own row only (the detector scores each
+        distinct row of a batch once and copies the score to its repeats)."""
         raise NotImplementedError
 
     def fit_score(self, model: GANModel, features: torch.Tensor, seed: int = 0) -> torch.Tensor:

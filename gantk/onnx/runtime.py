@@ -20,6 +20,7 @@ import pandas as pd
 from gantk.data.codec import ImageCodec, TableCodec, codec_from_dict
 from gantk.data.images import ImageSamples, ImageSet, images_from_array
 from gantk.detect.convention import OutlierConvention
+from gantk.detect.distinct import distinct_rows
 from gantk.errors import DataError, GantkError, ModelFileError
 from gantk.onnx.format import METADATA_KEY, ONNX_FORMAT_VERSION
 from gantk.onnx.vetting import check_untrusted_onnx
@@ -184,12 +185,12 @@ class OnnxDetector(OutlierConvention, _OnnxModel):
         return float(self.metadata["detector"]["threshold"])
 
     def anomaly_score(self, X, source: str = "the data") -> np.ndarray:
-        """For a DataFrame (the training columns) or images."""
-        features = self._encode(X, source)
+        """For a DataFrame (the training columns) or images; each distinct row scored once."""
+        features, where = distinct_rows(self._encode(X, source))
         return np.concatenate([
             self.session.run(["score"], {"x": features[start:start + BATCH]})[0]
             for start in range(0, len(features), BATCH)
-        ]).astype(np.float64)
+        ]).astype(np.float64)[where]
 
     def score_frame(self, frame: pd.DataFrame, passthrough: Sequence[str] = ()) -> pd.DataFrame:
         """``frame`` with ``score`` and ``is_outlier`` (1 above ``threshold_``) added, as
