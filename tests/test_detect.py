@@ -499,6 +499,22 @@ def test_repeated_rows_are_scored_once_and_get_their_rows_score(fitted, monkeypa
     assert np.array_equal(rows, features) and list(where) == [0, 1, 2]
 
 
+def test_a_value_far_past_the_training_range_scores_as_far():
+    """One-class use (train on clean rows, score new ones): a row whose value lies ten times
+    further past the training maximum scores higher than one just past it, and both higher than
+    the training row holding the maximum (the encoding does not clip them onto it)."""
+    X, _ = blob_with_outliers()
+    detector = GANDetector(steps=100, seed=0).fit(X)
+    extreme = X[np.argmax(X[:, 2])]
+    spread = X[:, 2].std()
+    queries = np.repeat(extreme[None, :], 3, axis=0)
+    queries[1, 2] += spread
+    queries[2, 2] += 10 * spread
+    scores = detector.anomaly_score(queries)
+    assert scores[0] < scores[1] < scores[2]
+    assert scores[2] > detector.threshold_
+
+
 def test_explain_names_the_planted_column():
     """Rows with one column pushed 6 standard deviations out: that column is named first in at
     least 90 % of them (the issue's bar)."""

@@ -140,3 +140,22 @@ def test_a_column_with_many_values_keeps_the_frequent_ones_and_draws_the_rest_by
     assert (back[~values.isin(frequent)] == values[~values.isin(frequent)]).mean() < 0.5
     note = codec.transformer.shared_slots_note()
     assert note and "'many'" in note and f"of {values.nunique()} values" in note
+
+
+def test_values_past_the_training_range_encode_past_its_edge_in_proportion():
+    """The quantile map goes on past the fitted range (along the line from the median to the
+    edge) instead of clipping: a detector scoring new rows must see how far past every training
+    value a value lies. Inside the range nothing changes."""
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"x": rng.normal(size=2000)})
+    codec = TableCodec.fit(train, spike_share=0.0)
+    low, high = train["x"].min(), train["x"].max()
+    queries = pd.DataFrame({"x": [low - 10, low - 1, low, 0.0, high, high + 1, high + 10]})
+    z = codec.encode(queries).features[:, 0]
+    assert np.all(np.diff(z) > 0)  # strictly increasing: no two of them collapse onto the edge
+    # linear past each edge: ten times as far out, ten times as far from the edge
+    assert z[2] - z[0] == pytest.approx(10 * (z[2] - z[1]), rel=1e-4)
+    assert z[6] - z[4] == pytest.approx(10 * (z[5] - z[4]), rel=1e-4)
+    inside = train.sample(200, random_state=0)
+    np.testing.assert_array_equal(codec.encode(inside).features,
+                                  codec.encode(train).features[inside.index])

@@ -122,13 +122,43 @@ class QuantileEncoder(ColumnEncoder):
 
 
 def _quantile_forward(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
-    """Empirical CDF (ties averaged both ways, as scikit-learn does) mapped onto N(0, 1)."""
+    """Empirical CDF (ties averaged both ways, as scikit-learn does) mapped onto N(0, 1); past
+    the fitted range, the straight line from the median to the edge goes on, so a value far past
+    every training value encodes far from them (a detector scoring new rows sees how far) instead
+    of at the edge like the training extreme."""
     references = np.linspace(0, 1, len(quantiles))
     ranks = 0.5 * (
         np.interp(values, quantiles, references)
         - np.interp(-values, -quantiles[::-1], -references[::-1])
     )
-    return normal_quantile(np.clip(ranks, 1e-7, 1 - 1e-7))
+    normal = normal_quantile(np.clip(ranks, EDGE_RANK, 1 - EDGE_RANK))
+    bottom, top = quantiles[0], quantiles[-1]
+    per_unit = _edge_slopes(quantiles)
+    if per_unit is not None:
+        below, above = per_unit
+        normal = np.where(values > top, normal + (values - top) * above, normal)
+        normal = np.where(values < bottom, normal + (values - bottom) * below, normal)
+    return np.clip(normal, -FARTHEST, FARTHEST)
+
+
+#: the most extreme rank the forward transform gives (the fitted range's edges)
+EDGE_RANK = 1e-7
+#: the farthest a value encodes (infinities included): distances stay finite in float32
+FARTHEST = 1e6
+
+
+def _edge_slopes(quantiles: np.ndarray) -> tuple[float, float] | None:
+    """z per unit past the bottom and past the top edge: the slope from the median to that
+    edge (the other half's, or the whole range's, when a half has no spread); None for a
+    column of one value."""
+    bottom, median, top = quantiles[0], float(np.median(quantiles)), quantiles[-1]
+    if top == bottom:
+        return None
+    edge = float(normal_quantile(np.array([1 - EDGE_RANK]))[0])
+    whole = 2 * edge / (top - bottom)
+    above = edge / (top - median) if top > median else whole
+    below = edge / (median - bottom) if median > bottom else whole
+    return below, above
 
 
 def quantile_nodes(count: int) -> np.ndarray:
