@@ -36,12 +36,29 @@ SINGLE_ROWS = {"loss": "ns", "pac": 1, "category_conditioning": False}
 
 
 def machine() -> str:
-    """What decides the exact bits: library versions, the CPU kernels torch picks, threads."""
+    """What decides the exact bits: library versions, the CPU kernels torch picks, threads. The
+    instruction sets the processor reports go in too: two processors that torch both calls AVX512
+    can still get different oneDNN kernels (one with AMX units, one without), which round
+    differently."""
     import onnxruntime
 
     return (f"torch {torch.__version__}, numpy {np.__version__}, pandas {pd.__version__}, "
             f"onnxruntime {onnxruntime.__version__}, "
-            f"cpu {torch.backends.cpu.get_cpu_capability()}, threads {torch.get_num_threads()}")
+            f"cpu {torch.backends.cpu.get_cpu_capability()} (flags {_cpu_flags()}), "
+            f"threads {torch.get_num_threads()}")
+
+
+def _cpu_flags() -> str:
+    """A short digest of the processor's instruction-set flags (Linux), else of its name."""
+    import platform
+
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        flags = next(line.split(":", 1)[1] for line in lines if line.startswith("flags"))
+        described = " ".join(sorted(flags.split()))
+    except (OSError, StopIteration):
+        described = platform.processor() or platform.machine()
+    return hashlib.sha256(described.encode()).hexdigest()[:12]
 
 
 def array_print(array: np.ndarray) -> dict:

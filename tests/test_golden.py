@@ -1,7 +1,8 @@
 """Fixed seeds compute what they computed when golden/golden.json was recorded (see golden.py).
 
 On the recording machine every fingerprint must match bit for bit; on another machine (other CPU
-kernels, libraries or thread count), every floating-point sum must match within a tolerance."""
+kernels, libraries or thread count), every floating-point sum must match within a tolerance,
+except in outputs known to amplify rounding (``CHAOTIC``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ GOLDEN = json.loads(GOLDEN_FILE.read_text())
 SAME_MACHINE = GOLDEN["machine"] == machine()
 #: other kernels round differently; a few training steps keep that far below this
 RELATIVE_TOLERANCE = 2e-3
+#: outputs that amplify rounding instead: izif trains its encoder 400 steps on a 15-step GAN's
+#: features, and its scores on another processor differed by half (0.88 against 0.60 summed);
+#: held bit for bit on the recording machine, and only their shape elsewhere
+CHAOTIC = ("detectors.izif.",)
 
 
 def _compare(expected, actual, where: str) -> None:
@@ -28,6 +33,8 @@ def _compare(expected, actual, where: str) -> None:
                 continue
             _compare(expected[key], actual[key], f"{where}.{key}")
     elif isinstance(expected, float):
+        if where.startswith(CHAOTIC) and not SAME_MACHINE:
+            return
         assert math.isclose(actual, expected, rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-6), where
     elif not isinstance(expected, str) or SAME_MACHINE:  # hashes hold on the same machine only
         assert actual == expected, where
