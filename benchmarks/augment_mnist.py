@@ -8,7 +8,7 @@ help the GAN on so little data?
                                        [--filter none|discriminator] [--confidence-pool 0]
                                        [--critic-steps N] [--evaluate-on test|validation]
                                        [--first-seed 0]
-                                       [--device cpu|cuda]
+                                       [--device cpu|cuda] [--amp] [--batch-size N]
 
 From the MNIST test split in ../shared/data/mnist: ``per-class`` images of each digit from the
 first half train everything; the second half (5,000 images) is the test set. For each seed: a CNN
@@ -134,6 +134,8 @@ def main() -> None:
     parser.add_argument("--confidence-pool", type=int, default=0,
                         help="also draw this many times --extra and keep the most confident")
     parser.add_argument("--device", default="cpu", help="where the GAN trains")
+    parser.add_argument("--amp", action="store_true", help="the GAN in bfloat16 autocast")
+    parser.add_argument("--batch-size", type=int, help="the GAN's (gantk's image default)")
     parser.add_argument("--mnist", type=Path, default=MNIST, help="the MNIST test split's folder")
     parser.add_argument("--json", type=Path,
                         default=Path(__file__).parent / "results" / "augment_mnist.json")
@@ -163,8 +165,8 @@ def main() -> None:
             started = time.perf_counter()
             augmenter = GANAugmenter(steps=args.steps, diffaugment=policy, ada=ada,
                                      architecture=args.architecture, filter=args.filter,
-                                     critic_steps=args.critic_steps,
-                                     seed=seed, device=args.device)
+                                     critic_steps=args.critic_steps, amp=args.amp,
+                                     batch_size=args.batch_size, seed=seed, device=args.device)
             augmenter.fit(train)
             fit_seconds = time.perf_counter() - started
             pool = max(1, args.confidence_pool)
@@ -203,7 +205,8 @@ def main() -> None:
         "per_class": args.per_class, "steps": args.steps, "architecture": args.architecture,
         "critic_steps": args.critic_steps, "evaluate_on": args.evaluate_on,
         "extra_per_class": args.extra, "filter": args.filter,
-        "confidence_pool": args.confidence_pool, "device": args.device, "runs": runs}, indent=2))
+        "confidence_pool": args.confidence_pool, "device": args.device, "amp": args.amp,
+        "batch_size": args.batch_size, "runs": runs}, indent=2))
 
 if __name__ == "__main__":
     main()

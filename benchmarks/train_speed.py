@@ -29,11 +29,22 @@ from gantk.train.trainer import Trainer
 MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
 
-def plain_loop(pixels: torch.Tensor, steps: int, batch_size: int, seed: int) -> float:
+def mnist_or_random() -> tuple[ImageSet, str]:
+    """The MNIST test split with its labels, or random images of its shape where it is absent."""
+    if MNIST.exists():
+        return read_images(MNIST), "MNIST test split"
+    rng = np.random.default_rng(0)
+    pixels = rng.uniform(-1, 1, (10000, 1, 28, 28)).astype(np.float32)
+    return (ImageSet(pixels, rng.integers(0, 10, 10000), [str(digit) for digit in range(10)]),
+            "random 28x28 images")
+
+
+def plain_loop(pixels: torch.Tensor, steps: int, batch_size: int, seed: int,
+               device: str = "cpu") -> float:
     """pytorch/examples/dcgan/main.py's loop, unchanged in spirit. Returns seconds."""
     torch.manual_seed(seed)
     spec = NetSpec("image", tuple(pixels.shape[1:]), latent_dim=100)
-    net_g, net_d = build_nets("dcgan", spec)
+    net_g, net_d = (net.to(device) for net in build_nets("dcgan", spec))
     criterion = nn.BCEWithLogitsLoss()
     optimizer_d = torch.optim.Adam(net_d.parameters(), lr=2e-4, betas=(0.5, 0.999))
     optimizer_g = torch.optim.Adam(net_g.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -43,12 +54,13 @@ def plain_loop(pixels: torch.Tensor, steps: int, batch_size: int, seed: int) -> 
     done = 0
     while done < steps:
         for (real,) in loader:
+            real = real.to(device)
             # (1) Update D: maximize log(D(x)) + log(1 - D(G(z)))
             net_d.zero_grad()
             output = net_d(real)
             error_real = criterion(output, torch.ones_like(output))
             error_real.backward()
-            fake = net_g(torch.randn(len(real), 100))
+            fake = net_g(torch.randn(len(real), 100, device=device))
             output = net_d(fake.detach())
             error_fake = criterion(output, torch.zeros_like(output))
             error_fake.backward()
@@ -62,6 +74,8 @@ def plain_loop(pixels: torch.Tensor, steps: int, batch_size: int, seed: int) -> 
             done += 1
             if done == steps:
                 break
+    if device == "cuda":
+        torch.cuda.synchronize()
     return time.perf_counter() - started
 
 
@@ -89,12 +103,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path,
                         default=Path(__file__).parent / "results" / "train_speed.json")
     args = parser.parse_args()
-    if MNIST.exists():
-        images, source = read_images(MNIST), "MNIST test split"
-    else:
-        rng = np.random.default_rng(0)
-        pixels = rng.uniform(-1, 1, (10000, 1, 28, 28)).astype(np.float32)
-        images, source = ImageSet(pixels, None, None), "random 28x28 images"
+    images, source = mnist_or_random()
     pixels = torch.as_tensor(images.pixels)
     plain, ours, ours_end_to_end = [], [], []
     for repeat in range(args.repeats):

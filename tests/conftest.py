@@ -75,10 +75,11 @@ def digits_npz(tmp_path: Path) -> Path:
     return path
 
 
-def assert_learns_the_squares(run_cli, digits_npz: Path, directory: Path, architecture: str) -> None:
+def assert_learns_the_squares(run_cli, digits_npz: Path, directory: Path, architecture: str,
+                              *options: str) -> None:
     """The squares sit top-left in class 0 and bottom-right in class 1: 400 steps teach a
-    conditional ``architecture`` to put each class's brightness in its own corner; one step does
-    not."""
+    conditional ``architecture`` (trained with ``options`` too) to put each class's brightness in
+    its own corner; one step does not."""
     from gantk.model.directory import load_model
     from gantk.sampling.generate import sample
 
@@ -86,7 +87,7 @@ def assert_learns_the_squares(run_cli, digits_npz: Path, directory: Path, archit
     for steps in ("400", "1"):
         assert run_cli("train", digits_npz, "-o", directory / steps, "--arch", architecture,
                        "--conditional", "--steps", steps, "--batch-size", "32",
-                       "-q").exit_code == 0
+                       "-q", *options).exit_code == 0
         model = load_model(directory / steps)
         for label in ("0", "1"):
             pixels = sample(model, 50, seed=1, label=label).pixels[..., 0].astype(float)

@@ -56,7 +56,8 @@ class GANAugmenter(BaseEstimator):
     "uniform"; "frequency"). ``diffaugment``: images only, a policy such as
     "color,translation,cutout"; off by default, as the full policy made MNIST few-shot digits
     worse (docs/benchmarks.md). ``ada``: images only, adaptive discriminator augmentation
-    (``gantk.train.ada``) over that policy, or all of DiffAugment without one. ``filter``:
+    (``gantk.train.ada``) over that policy, or all of DiffAugment without one. ``amp``: images
+    only, forward passes in bfloat16 (``gantk.train.options.TrainOptions.amp``). ``filter``:
     "discriminator" keeps the samples the trained D finds
     most realistic; it reads D's logit as a log density ratio, one row at a time, so it trains
     with ``gantk.defaults.PER_ROW``'s loss and pac unless told otherwise.
@@ -69,7 +70,7 @@ class GANAugmenter(BaseEstimator):
     def __init__(self, steps: int | None = None, batch_size: int | None = None,
                  class_sampling: str = defaults.AUGMENT_CLASS_SAMPLING,
                  diffaugment: str | None = None, ada: bool = False,
-                 filter: str = defaults.AUGMENT_FILTER,
+                 amp: bool = False, filter: str = defaults.AUGMENT_FILTER,
                  loss: str | None = None, pac: int | None = None,
                  critic_steps: int | None = None, lr: float = defaults.LR,
                  architecture: str | None = None, category_conditioning: bool | None = None,
@@ -81,6 +82,7 @@ class GANAugmenter(BaseEstimator):
         self.class_sampling = class_sampling
         self.diffaugment = diffaugment
         self.ada = ada
+        self.amp = amp
         self.filter = filter
         self.loss = loss
         self.pac = pac
@@ -112,6 +114,7 @@ class GANAugmenter(BaseEstimator):
             batch_size=self.batch_size, seed=self.seed, device=self.device,
             class_sampling=self.class_sampling if labels is not None else "frequency",
             diffaugment=self.diffaugment if images else None, ada=self.ada and images,
+            amp=self.amp,
             category_conditioning=False if images else self.category_conditioning,
             label_model=self._wants_label_model(data, labels),
             max_categories=self.max_categories,

@@ -23,7 +23,7 @@ from gantk.train.distributed import is_main_process
 def run_augment(data, output, *, label_column, count, balance, per_class, synthetic_only, marker,
                 filter_, diffaugment, report_path, holdout, model, save_model, steps, seed,
                 quiet, architecture=None, loss=None, pac=None, critic_steps=None,
-                category_conditioning=None, label_model=None, ada=False,
+                category_conditioning=None, label_model=None, ada=False, amp=False,
                 max_categories=defaults.MAX_CATEGORIES) -> list[str]:
     """Everything ``gantk augment`` does; returns the summary lines to print."""
     data, out = Path(data), Path(output)
@@ -36,7 +36,7 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
                         ("--category-conditioning", category_conditioning is True),
                         ("--no-category-conditioning", category_conditioning is False),
                         ("--no-label-model", label_model is False), ("--ada", ada),
-                        ("--max-categories", max_categories != defaults.MAX_CATEGORIES))
+                        ("--amp", amp), ("--max-categories", max_categories != defaults.MAX_CATEGORIES))
     if model and any(value for _, value in training_options):
         given = [name for name, value in training_options if value]
         raise GantkError("--model uses a trained model; these options are for training: "
@@ -48,7 +48,7 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
     source = as_data(data)
     images = isinstance(source, ImageSet)
     _check_output_kind(out, images)
-    for flag, given in (("--diffaugment", diffaugment), ("--ada", ada)):
+    for flag, given in (("--diffaugment", diffaugment), ("--ada", ada), ("--amp", amp)):
         if given and not images:
             raise GantkError(f"{flag} is for images; DATA is a table")
     if images and label_column:
@@ -65,7 +65,7 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         train_rows, held_out = (_split(source, label_column, holdout, seed) if split
                                 else (source, None))
         augmenter = GANAugmenter(steps=steps, filter=filter_, diffaugment=diffaugment, ada=ada,
-                                 architecture=architecture, loss=loss, pac=pac,
+                                 amp=amp, architecture=architecture, loss=loss, pac=pac,
                                  critic_steps=critic_steps,
                                  category_conditioning=category_conditioning,
                                  label_model=label_model, max_categories=max_categories or None,

@@ -31,6 +31,8 @@ Examples:
 @click.option("--diffaugment", help="Images: DiffAugment policy, e.g. color,translation,cutout.")
 @click.option("--ada", is_flag=True, help="Images: adaptive discriminator augmentation over the "
               "--diffaugment policy (or all of it), p following D's overfitting.")
+@click.option("--amp", is_flag=True, help="Images: mixed precision, forward passes in bfloat16 "
+              "(GPUs since Ampere).")
 @click.option("--report", type=click.Path(), help="Write a quality report (JSON, plus a PNG).")
 @click.option("--holdout", type=float, default=defaults.HOLDOUT, show_default=True,
               help="With --report: share of rows kept out of training to measure privacy and "
@@ -61,7 +63,7 @@ Examples:
 @click.option("--seed", type=int, default=defaults.SEED, show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 def augment(data, output, label_column, count, balance, per_class, synthetic_only, marker,
-            filter_, diffaugment, ada, report, holdout, model, save_model, steps, architecture,
+            filter_, diffaugment, ada, amp, report, holdout, model, save_model, steps, architecture,
             loss, pac,
             critic_steps, category_conditioning, label_model, max_categories, seed, quiet):
     """Add realistic synthetic rows (or images) to DATA, e.g. of its rare classes."""
@@ -74,7 +76,7 @@ def augment(data, output, label_column, count, balance, per_class, synthetic_onl
         save_model=save_model, steps=steps, seed=seed, quiet=quiet, architecture=architecture,
         loss=loss, pac=pac,
         critic_steps=critic_steps,
-        category_conditioning=category_conditioning, label_model=label_model, ada=ada,
+        category_conditioning=category_conditioning, label_model=label_model, ada=ada, amp=amp,
         max_categories=max_categories,
     )
     if not quiet:

@@ -74,6 +74,9 @@ Examples:
               help="Images: adaptive discriminator augmentation: each DiffAugment operation (the "
               "--diffaugment policy, or all) applied with a probability that follows D's "
               "overfitting (target E[sign(D(real))] = 0.6).")
+@click.option("--amp", is_flag=True,
+              help="Images: mixed precision, forward passes in bfloat16 (GPUs since Ampere); "
+              "weights and the saved model stay float32.")
 @click.option("--early-stop", is_flag=True,
               help="Tables: hold out a tenth of the rows and stop once D tells the rows it "
               "trained on from them; --steps (or the default) is the cap. Faster on small "
@@ -87,7 +90,7 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
           normalization, spike_share, max_categories, steps, epochs, critic_steps, batch_size, lr,
           latent_dim, width, label_smoothing, ema_decay,
           class_sampling, diffaugment, checkpoint_every, pac, category_conditioning, label_model,
-          ada, early_stop, seed, device, resume, force, quiet):
+          ada, amp, early_stop, seed, device, resume, force, quiet):
     """Train a GAN on DATA (a CSV/Parquet table, an image folder, an .npz or MNIST IDX files)."""
     from gantk.data.codec import codec_from_dict
     from gantk.data.tables import TableSchema
@@ -105,7 +108,7 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
         max_categories=max_categories or None, checkpoint_every=checkpoint_every,
         class_sampling=class_sampling, diffaugment=diffaugment, pac=pac,
         category_conditioning=category_conditioning, label_model=label_model,
-        early_stop=early_stop, ada=ada,
+        early_stop=early_stop, ada=ada, amp=amp,
     )
     directory = run_training(
         data, model_dir, options, label_column=label_column,

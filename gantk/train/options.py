@@ -67,6 +67,10 @@ class TrainOptions:
     #: images: adaptive discriminator augmentation (gantk.train.ada), gating the DiffAugment
     #: policy (all of it when none is given) by a probability that follows D's overfitting
     ada: bool = False
+    #: images: forward passes in bfloat16 under torch.autocast (mixed precision); the weights,
+    #: Adam's state and the saved model stay float32. For GPUs with bfloat16 (Ampere and newer),
+    #: where it buys matrix-unit speed; no loss scaling is needed with bfloat16's range
+    amp: bool = False
 
     @classmethod
     def from_config(cls, training: dict) -> TrainOptions:
@@ -173,6 +177,9 @@ def make_config(options: TrainOptions, codec, rows: int, world_size: int = 1,
         raise GantkError("DiffAugment is for images; this is a table")
     if options.ada and codec.kind != "image":
         raise OptionError("ada", "is for images; this is a table")
+    if options.amp and codec.kind != "image":
+        raise OptionError("amp", "is for images; tables train in float32 (their steps are "
+                          "small kernels, not matrix work that bfloat16 speeds up)")
     if options.class_sampling != "frequency" and not codec.n_classes:
         raise OptionError("class_sampling", f"{options.class_sampling} needs a class-conditional "
                           "model (a label column, or conditional images)")

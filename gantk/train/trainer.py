@@ -27,7 +27,13 @@ from tqdm import tqdm
 from gantk import streams
 from gantk.data.codec import Encoded, codec_from_dict, is_table_source, load_training_data
 from gantk.data.conditions import CategoryConditions
-from gantk.errors import GantkError, ModelFileError, TrainingError, TrainingInterrupted
+from gantk.errors import (
+    GantkError,
+    ModelFileError,
+    OptionError,
+    TrainingError,
+    TrainingInterrupted,
+)
 from gantk.files import exclusive_directory
 from gantk.hookspecs import GrowsDuringTraining, HasAuxiliaryLoss
 from gantk.model.device import resolve_device
@@ -194,6 +200,11 @@ class Trainer:
         self.quiet = quiet
         self.ranks = ranks
         self.device = device if ranks.distributed else resolve_device(self.options.device)
+        if (self.options.amp and self.device.type == "cuda"
+                and not torch.cuda.is_bf16_supported(including_emulation=False)):
+            raise OptionError("amp", f"{torch.cuda.get_device_name(self.device)} has no "
+                              "bfloat16 arithmetic (GPUs since Ampere have it): train without "
+                              "--amp")
         streams.seed_weights(self.options.seed)
         self.loss: GANLoss = build_loss(config["loss"], self.options.label_smoothing)
         #: configs written before critic_steps was recorded: the loss's own
@@ -315,16 +326,18 @@ class Trainer:
         pytorch/examples does); the others' are made without one (``for_generator`` False)."""
         real, labels, condition = self.batches.next()
         index = index_of(condition)
-        with torch.set_grad_enabled(for_generator):
-            fake = call(self.parallel_generator, self.noise(len(real)), labels, index)
-        logits = self.condition_loss.take_logits() if condition is not None else None
-        real_logits, fake_logits = self.judge_both(real, fake.detach(), labels, index)
-        if self.ada is not None:
-            self.ada.observe(real_logits)
-        loss = self.loss.discriminator_loss(real_logits, fake_logits)
-        penalty = self.loss.penalty(lambda x: self.judge(x, labels, index), real, fake.detach())
-        if penalty is not None:
-            loss = loss + penalty
+        with self.autocast():
+            with torch.set_grad_enabled(for_generator):
+                fake = call(self.parallel_generator, self.noise(len(real)), labels, index)
+            logits = self.condition_loss.take_logits() if condition is not None else None
+            real_logits, fake_logits = self.judge_both(real, fake.detach(), labels, index)
+            if self.ada is not None:
+                self.ada.observe(real_logits)
+            loss = self.loss.discriminator_loss(real_logits, fake_logits)
+            penalty = self.loss.penalty(lambda x: self.judge(x, labels, index), real,
+                                        fake.detach())
+            if penalty is not None:
+                loss = loss + penalty
         self.optimizer_d.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer_d.step()
@@ -342,15 +355,21 @@ class Trainer:
         from this step stay on each rank (the next D step discards them) instead of being
         all-reduced for nothing."""
         with self._discriminator_unsynced():
-            loss = self.loss.generator_loss(self.judge(fake, labels, index_of(condition)))
-            if condition is not None:
-                loss = loss + self.condition_loss(logits, condition)
-            if isinstance(self.generator, HasAuxiliaryLoss):
-                loss = loss + self.generator.auxiliary_loss(real, labels, self.discriminator)
+            with self.autocast():
+                loss = self.loss.generator_loss(self.judge(fake, labels, index_of(condition)))
+                if condition is not None:
+                    loss = loss + self.condition_loss(logits, condition)
+                if isinstance(self.generator, HasAuxiliaryLoss):
+                    loss = loss + self.generator.auxiliary_loss(real, labels, self.discriminator)
             self.optimizer_g.zero_grad(set_to_none=True)
             loss.backward()
         self.optimizer_g.step()
         return loss
+
+    def autocast(self) -> torch.autocast:
+        """Forward passes and losses in bfloat16 with ``amp`` (backward follows their dtypes);
+        a no-op otherwise. bfloat16 keeps float32's range, so gradients need no loss scaling."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.options.amp)
 
     def _discriminator_unsynced(self) -> contextlib.AbstractContextManager:
         if self.ranks.distributed:
@@ -487,9 +506,9 @@ class Trainer:
     def _record(self, d: dict, g_loss: torch.Tensor, seconds: float) -> dict:
         """The log line: losses and D's mean outputs, averaged over every rank's batch."""
         squash = torch.sigmoid if self.loss.logits_are_probabilities else (lambda x: x)
-        values = torch.stack([d["d_loss"].detach(), g_loss.detach(),
-                              squash(d["real_logits"].detach()).mean(),
-                              squash(d["fake_logits"].detach()).mean()])
+        values = torch.stack([d["d_loss"].detach().float(), g_loss.detach().float(),
+                              squash(d["real_logits"].detach().float()).mean(),
+                              squash(d["fake_logits"].detach().float()).mean()])
         if self.ranks.distributed:
             values = sum_over_ranks(self.ranks, values) / self.ranks.world_size
         d_loss, g_loss, d_real, d_fake = values.tolist()
