@@ -1,6 +1,7 @@
 """Detection measured so that the sets a default is judged on never chose it.
 
     python benchmarks/detect_protocol.py [--seeds 0] [--groups choose,confirm] [--json out]
+    python benchmarks/detect_protocol.py --resummarise [--json out]
 
 The split: every ADBench set in ../shared/data/adbench is *choose* or *confirm* by the parity of the
 first byte of the SHA-256 of its name: fixed before any result was looked at, and the same for
@@ -19,7 +20,8 @@ columns) and, when the ``pyod`` extra is installed, ECOD. Ablation: "no GAN", th
 k-NN views with the training rows as every reference, in gantk's encoded space (no GAN trained).
 "previous": the default before it (``dknn``, 100 steps), same seeds. Sets over 20,000
 rows are subsampled to 20,000 (seeded). Reported: ROC-AUC per set and mean, wins against the best
-anchor, median and largest fit+score seconds; each gantk figure over ``--seeds``.
+anchor of each set and against the anchor with the best mean, median and largest fit+score
+seconds; each gantk figure over ``--seeds``.
 """
 
 from __future__ import annotations
@@ -205,7 +207,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0", help="gantk seeds, comma-separated")
     set_arguments(parser, "detect_protocol.json")
+    parser.add_argument("--resummarise", action="store_true",
+                        help="recompute the summary of the --json file's per-set results")
     args = parser.parse_args()
+    if args.resummarise:
+        resummarise(args.json)
+        return
     seeds = [int(seed) for seed in args.seeds.split(",")]
     anchors = {"IsolationForest": isolation_forest, "kNN": knn}
     if ecod() is not None:
@@ -225,18 +232,35 @@ def main() -> None:
         print(f"{protocol:12} {group:7} {name:18} {X.shape[0]:6}x{X.shape[1]:<4} "
               + "  ".join(f"{method}={row[method]['roc_auc']:.3f} ({row[method]['seconds']:.1f}s)"
                           for method in [*anchors, "no GAN", "previous", "gantk"]), flush=True)
-    summary = summarise(results, list(anchors))
+    write_summary(args.json, seeds, results, list(anchors))
+
+
+def write_summary(path: Path, seeds: list[int], results: dict, anchors: list[str]) -> None:
+    """Print the summary of per-set ``results`` and write them with it to ``path``."""
+    summary = summarise(results, anchors)
     for protocol, by_group in summary.items():
         for group, figures in by_group.items():
             print(f"\n{protocol}, {group} sets ({figures['sets']}): " + "  ".join(
                 f"{method} {figures[method]['mean_roc_auc']:.3f}"
                 for method in [*anchors, "no GAN", "previous", "gantk"]))
             print(f"  gantk ahead of the best anchor on {figures['gantk_wins']} of "
-                  f"{figures['sets']}; gantk median {figures['gantk']['median_seconds']:.1f} s, "
+                  f"{figures['sets']}, of {figures['best_mean_anchor']} (the best mean) on "
+                  f"{figures['gantk_wins_over_best_mean_anchor']}; gantk median "
+                  f"{figures['gantk']['median_seconds']:.1f} s, "
                   f"largest {figures['gantk']['max_seconds']:.1f} s")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"seeds": seeds, "summary": summary, "per_set": results},
-                                    indent=2))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"seeds": seeds, "summary": summary, "per_set": results},
+                               indent=2))
+
+
+def resummarise(path: Path) -> None:
+    """The summary again from the per-set results ``path`` holds, nothing re-run: for a figure
+    added to the summary after the run that measured them."""
+    saved = json.loads(path.read_text())
+    first = next(iter(next(iter(saved["per_set"].values())).values()))
+    anchors = [key for key in first if key not in ("group", "rows", "columns", "no GAN",
+                                                   "previous", "gantk")]
+    write_summary(path, saved["seeds"], saved["per_set"], anchors)
 
 
 def summarise(results: dict, anchors: list[str]) -> dict:
@@ -253,6 +277,11 @@ def summarise(results: dict, anchors: list[str]) -> dict:
             figures["gantk_wins"] = sum(
                 row["gantk"]["roc_auc"] > max(row[anchor]["roc_auc"] for anchor in anchors)
                 for row in chosen)
+            # the issue's reading: ahead of the one anchor whose mean sets the target
+            best = max(anchors, key=lambda anchor: figures[anchor]["mean_roc_auc"])
+            figures["best_mean_anchor"] = best
+            figures["gantk_wins_over_best_mean_anchor"] = sum(
+                row["gantk"]["roc_auc"] > row[best]["roc_auc"] for row in chosen)
             summary.setdefault(protocol, {})[group] = figures
     return summary
 
