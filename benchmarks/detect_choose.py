@@ -1,6 +1,6 @@
 """Choosing the detector's defaults on the *choose* sets only.
 
-    python benchmarks/detect_choose.py [--budgets 250x64,1000x256] [--seeds 0]
+    python benchmarks/detect_choose.py [--budgets 250x64,1000x256] [--seeds 0] [--ensemble]
 
 Every candidate (training budget, scorer, combination) is scored on the choose sets of
 ``detect_protocol.py`` in both protocols; confirm sets are refused, so nothing here can see them.
@@ -131,6 +131,9 @@ def main() -> None:
                         help="candidates: members and sums of robust-scaled members "
                              "(MEMBER+MEMBER...), comma-separated; only the members they "
                              "name are computed")
+    parser.add_argument("--ensemble", action="store_true",
+                        help="also each candidate averaged over the GANs of every seed (one "
+                             "ensemble; its seconds are the sum of theirs)")
     parser.add_argument("--json", type=Path,
                         default=Path(__file__).parent / "results" / "detect_choose.json")
     args = parser.parse_args()
@@ -152,6 +155,7 @@ def main() -> None:
                            "kNN": knn(train_x, test_x)}
             row = {"anchors": {a: float(roc_auc_score(truth, s)) for a, s in anchors.items()}}
             for steps, width in budgets:
+                together: dict[str, list] = {}  # candidate: (scores, seconds) of every seed
                 for seed in seeds:
                     scores, trained, seconds = candidates(train_x, test_x, steps, width, seed,
                                                           args.combos.split(","))
@@ -160,6 +164,14 @@ def main() -> None:
                         entry = row.setdefault(key, {"roc_auc": [], "seconds": []})
                         entry["roc_auc"].append(float(roc_auc_score(truth, values)))
                         entry["seconds"].append(trained + seconds[candidate])
+                        together.setdefault(candidate, []).append(
+                            (values, trained + seconds[candidate]))
+                if args.ensemble:
+                    for candidate, runs in together.items():
+                        row[f"{steps}x{width}:{candidate} x{len(runs)} GANs"] = {
+                            "roc_auc": [float(roc_auc_score(
+                                truth, np.mean([values for values, _ in runs], axis=0)))],
+                            "seconds": [sum(spent for _, spent in runs)]}
             per_set.setdefault(protocol, {})[name] = row
             best = max(row["anchors"].values())
             top = sorted(((statistics.mean(v["roc_auc"]), k) for k, v in row.items()
