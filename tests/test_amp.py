@@ -55,3 +55,17 @@ def test_amp_on_a_table_is_one_line(mixed_csv, tmp_path, run_cli):
     assert result.exit_code == 2
     assert result.stderr.strip() == "Error: --amp is for images; DATA is a table"
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_amp_on_a_gpu_without_bfloat16_is_refused_before_anything_is_built(digits_npz, tmp_path,
+                                                                            monkeypatch):
+    from gantk.errors import OptionError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla T4")
+    codec, encoded = load_training_data(digits_npz, conditional_images=True)
+    options = TrainOptions(steps=2, batch_size=16, amp=True, device="cuda")
+    config = make_config(options, codec, len(encoded.features))
+    with pytest.raises(OptionError, match="needs bfloat16 arithmetic, which Tesla T4 lacks"):
+        Trainer(config, codec, encoded, tmp_path, quiet=True)

@@ -201,10 +201,10 @@ class Trainer:
         self.ranks = ranks
         self.device = device if ranks.distributed else resolve_device(self.options.device)
         if (self.options.amp and self.device.type == "cuda"
-                and not torch.cuda.is_bf16_supported(including_emulation=False)):
-            raise OptionError("amp", f"{torch.cuda.get_device_name(self.device)} has no "
-                              "bfloat16 arithmetic (GPUs since Ampere have it): train without "
-                              "--amp")
+                and torch.cuda.get_device_capability(self.device)[0] < 8):
+            raise OptionError("amp", "needs bfloat16 arithmetic, which "
+                              f"{torch.cuda.get_device_name(self.device)} lacks (GPUs since "
+                              "Ampere have it): train without it")
         streams.seed_weights(self.options.seed)
         self.loss: GANLoss = build_loss(config["loss"], self.options.label_smoothing)
         #: configs written before critic_steps was recorded: the loss's own
