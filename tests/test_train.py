@@ -250,6 +250,21 @@ def trained(mixed_csv, tmp_path) -> Path:
     return train(mixed_csv, tmp_path / "m", TrainOptions(steps=10), quiet=True)
 
 
+def test_loading_starts_the_vector_math_on_the_cpu_though_it_checks_nets_on_meta(trained,
+                                                                                monkeypatch):
+    """MKL's first vector-math call in a process races between threads, and the loser's share
+    of that call comes out a little off (gantk.model.nets.settle_vector_math): the first call
+    must compute, on one thread, even though load_model builds the nets on "meta" first."""
+    from gantk.model import nets
+
+    devices = []
+    tanh = torch.tanh
+    monkeypatch.setattr(torch, "tanh", lambda x: devices.append(x.device.type) or tanh(x))
+    nets.settle_vector_math.cache_clear()
+    load_model(trained)
+    assert devices == ["cpu"]
+
+
 def test_tampered_weights_are_refused(trained):
     path = trained / "weights.safetensors"
     data = bytearray(path.read_bytes())

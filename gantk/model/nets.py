@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import torch
@@ -144,8 +145,18 @@ def normal_init(module: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
+@functools.cache
+def settle_vector_math() -> None:
+    """Make MKL's vector math (tanh, exp, ...) start up on this thread, before threads share a
+    call. Its first call in a process can race: one thread's half of that call then came out
+    different (1e-5 off in a generator's tanh), so the same model and seed now and then gave
+    other numbers in a fresh process, and a resumed run did not end where an unbroken one did."""
+    torch.tanh(torch.zeros(1, device="cpu"))  # cpu even where nets are built on "meta"
+
+
 def build_nets(architecture: str, spec: NetSpec) -> tuple[nn.Module, nn.Module]:
     """Build (generator, discriminator) with the registered architecture ``architecture``."""
+    settle_vector_math()
     registered = plugins.lookup("architecture", architecture)
     kinds = registered.options.get("kinds", ("table",))
     if spec.data_kind not in kinds:
