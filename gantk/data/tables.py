@@ -124,15 +124,15 @@ class TableWriter:
         return self
 
     def write(self, chunk: pd.DataFrame) -> None:
-        if self.path.suffix.lower() == ".csv" and _arrow_writes(chunk):
-            import pyarrow as pa
+        table = _arrow_table(chunk) if self.path.suffix.lower() == ".csv" else None
+        if table is not None:
             import pyarrow.csv as pa_csv
 
             if not self._started:  # pandas' header: names quoted only where needed
                 chunk.head(0).to_csv(self._temporary, index=False)
             with open(self._temporary, "ab") as out:
-                pa_csv.write_csv(pa.Table.from_pandas(chunk, preserve_index=False), out,
-                                 pa_csv.WriteOptions(include_header=False))
+                pa_csv.write_csv(table, out, pa_csv.WriteOptions(include_header=False,
+                                                                 quoting_style="none"))
         elif self.path.suffix.lower() == ".csv":
             chunk.to_csv(self._temporary, index=False, header=not self._started,
                          mode="a" if self._started else "w")
@@ -155,24 +155,45 @@ class TableWriter:
         self._atomic.__exit__(*exc_info)
 
 
-def _arrow_writes(chunk: pd.DataFrame) -> bool:
-    """Whether pyarrow's CSV writer can write ``chunk`` (8x pandas' speed) as pandas would: only
-    numbers, under unique string names, and no float column whose values are all whole (pyarrow
-    writes 3.0 as 3, which would read back as integers). It writes 1e-08 as 1e-8: the same
-    values. Text, dates and booleans it would format differently, so those go through pandas."""
+#: whole floats below this size print as digits and ".0" (repr switches to 1e+16 there)
+_POSITIONAL_WHOLE = 1e16
+
+
+def _arrow_table(chunk: pd.DataFrame):
+    """``chunk`` as a pyarrow table whose CSV (pyarrow's writer: 8x pandas' speed) reads back as
+    pandas' would, or None. Only numbers, under unique string names. pyarrow writes 3.0 as 3,
+    which would read back as an integer: a float column whose values are all whole is written as
+    pandas writes it, digits and ".0" (float64 within 1e16 and no infinity; else pandas writes
+    the chunk). It writes 1e-08 as 1e-8: the same values. Text, dates and booleans it would format
+    differently, so those go through pandas."""
     if importlib.util.find_spec("pyarrow") is None or not chunk.columns.is_unique:
-        return False
+        return None
     if not all(isinstance(name, str) for name in chunk.columns):
-        return False
-    for _, values in chunk.items():
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pa_compute
+
+    columns = {}
+    for name, values in chunk.items():
         if values.dtype.kind not in "iuf":
-            return False
-        if values.dtype.kind == "f":
-            numbers = values.to_numpy()
-            finite = numbers[np.isfinite(numbers)]
-            if len(finite) == 0 or np.all(finite == np.round(finite)):
-                return False
-    return True
+            return None
+        numbers = values.to_numpy()
+        columns[name] = pa.array(numbers, from_pandas=True)
+        if values.dtype.kind != "f":
+            continue
+        finite = numbers[np.isfinite(numbers)]
+        if len(finite) == 0:
+            return None
+        if np.all(finite == np.round(finite)):
+            missing = np.isnan(numbers)
+            if (values.dtype != np.float64 or len(finite) + missing.sum() < len(numbers)
+                    or np.abs(finite).max() >= _POSITIONAL_WHOLE):
+                return None
+            whole = np.where(missing, 0, numbers)
+            digits = pa_compute.cast(pa.array(whole.astype(np.int64), mask=missing), pa.string())
+            digits = pa_compute.if_else(pa.array(np.signbit(whole) & (whole == 0)), "-0", digits)
+            columns[name] = pa_compute.binary_join_element_wise(digits, ".0", "")
+    return pa.table(columns)
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
