@@ -36,7 +36,7 @@ from sklearn.metrics import roc_auc_score
 
 from gantk import defaults
 from gantk.data.codec import as_data
-from gantk.detect.scoring import discriminator_features
+from gantk.detect.scoring import discriminator_features, map_in_chunks
 from gantk.detect.search import NearestNeighbours
 from gantk.model.directory import load_model
 from gantk.train import TrainOptions, train
@@ -45,9 +45,12 @@ from gantk_plugins.scorers import REFERENCE_ROWS, generated_rows
 #: members: dknnK (k-NN in D's features; K is 5, 35 or 1pct: 1 % of the training rows, at least
 #: 5), dknnK_std (the same, features standardised), encK (k-NN on the encoded rows: no GAN), genK
 #: (k-NN among as many of G's rows as the reference holds, in the encoded space), disc (D's
-#: logit), iforest (IsolationForest on the raw rows)
+#: logit), iforest (IsolationForest on the raw rows), genK_tT (genK from G's rows drawn with
+#: BigGAN's truncation trick: every noise value outside [-T, T] drawn again, T in TRUNCATIONS)
+TRUNCATIONS = (1.0, 2.0)
 MEMBERS = tuple(f"{kind}{k}" for kind in ("dknn", "enc", "gen") for k in ("5", "35", "1pct")) + (
-    "dknn5_std", "dknn35_std", "dknn1pct_std", "disc", "iforest")
+    "dknn5_std", "dknn35_std", "dknn1pct_std", "disc", "iforest") + tuple(
+    f"gen{k}_t{threshold:g}" for k in ("5", "35") for threshold in TRUNCATIONS)
 COMBINATIONS = MEMBERS + ("dknn35+iforest", "dknn5+iforest", "dknn35+enc35",
                           "dknn35_std+iforest", "dknn5+dknn35", "disc+dknn35")
 
@@ -56,6 +59,18 @@ def robust_scale(train_scores: np.ndarray, test_scores: np.ndarray) -> np.ndarra
     """A member's test scores on the scale of its training scores: (s - median) / IQR."""
     low, middle, high = np.quantile(train_scores, [0.25, 0.5, 0.75])
     return (test_scores - middle) / max(high - low, 1e-12)
+
+
+def truncated_rows(model, count: int, seed: int, threshold: float) -> torch.Tensor:
+    """G's rows from truncated noise (BigGAN's truncation trick): N(0, 1), each value outside
+    [-threshold, threshold] drawn again, so G draws from the bulk of what it learned."""
+    generator = torch.Generator().manual_seed(seed)
+    noise = torch.randn(count, model.spec.latent_dim, generator=generator)
+    outside = noise.abs() > threshold
+    while outside.any():
+        noise[outside] = torch.randn(int(outside.sum()), generator=generator)
+        outside = noise.abs() > threshold
+    return map_in_chunks(lambda z: model.generator(z, None), noise, model.generator)
 
 
 def knn_scores(reference: torch.Tensor, queries: torch.Tensor, k: int, same: bool) -> np.ndarray:
@@ -110,6 +125,14 @@ def candidates(train_x: np.ndarray, test_x: np.ndarray, steps: int, width: int,
                                           knn_scores(enc_train, enc_test, k, same)))
             timed(f"gen{label}", lambda k=k: (knn_scores(generated, enc_train, k, False),
                                           knn_scores(generated, enc_test, k, False)))
+        for threshold in TRUNCATIONS:
+            names = [f"gen{label}_t{threshold:g}" for label in ("5", "35")]
+            if not needed & set(names):
+                continue
+            truncated = truncated_rows(model, len(generated), seed, threshold)
+            for name, k in zip(names, (5, 35), strict=True):
+                timed(name, lambda k=k, rows=truncated: (knn_scores(rows, enc_train, k, False),
+                                                         knn_scores(rows, enc_test, k, False)))
         timed("disc", lambda: (model.discriminator(enc_train).numpy(),
                                model.discriminator(enc_test).numpy()))
     timed("iforest", lambda: (isolation_forest(train_x, train_x),
