@@ -203,6 +203,18 @@ def test_table_writer_writes_whole_floats_as_pandas_does_to_the_character(tmp_pa
         pd.testing.assert_frame_equal(pd.read_csv(path), pd.read_csv(io.StringIO(pandas_text)))
 
 
+def test_a_table_of_one_column_keeps_its_blank_rows(tmp_path):
+    """A lone missing value is a line of its own: written as an empty line, a reader skips it and
+    the row is gone, so it is written as pandas writes it, ""."""
+    from gantk.data.tables import TableWriter
+
+    for values in ([1.5, np.nan, 3.0], [1.0, np.nan, 3.0]):
+        frame = pd.DataFrame({"x": values})
+        with TableWriter(tmp_path / "one.csv") as writer:
+            writer.write(frame)
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "one.csv"), frame)
+
+
 def test_a_row_encodes_the_same_alone_as_in_any_batch():
     """A missing number is encoded at the training median, not at the median of whatever batch
     it came in: scoring a file in chunks, or on Dask partitions, cannot change a row's score."""

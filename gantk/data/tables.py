@@ -170,6 +170,8 @@ def _arrow_table(chunk: pd.DataFrame):
         return None
     if not all(isinstance(name, str) for name in chunk.columns):
         return None
+    if chunk.shape[1] == 1 and chunk.iloc[:, 0].isna().any():
+        return None  # a lone blank would be an empty line, which readers skip: pandas writes ""
     import pyarrow as pa
     import pyarrow.compute as pa_compute
 
