@@ -48,9 +48,13 @@ from gantk_plugins.scorers import REFERENCE_ROWS, generated_rows
 #: logit), iforest (IsolationForest on the raw rows), genK_tT (genK from G's rows drawn with
 #: BigGAN's truncation trick: every noise value outside [-T, T] drawn again, T in TRUNCATIONS)
 TRUNCATIONS = (1.0, 2.0)
+#: genK_nN: genK from at least N of G's rows (the default draws as many as the reference holds),
+#: at most REFERENCE_ROWS
+GENERATED_AT_LEAST = {"n2k": 2_000, "n10k": 10_000}
 MEMBERS = tuple(f"{kind}{k}" for kind in ("dknn", "enc", "gen") for k in ("5", "35", "1pct")) + (
     "dknn5_std", "dknn35_std", "dknn1pct_std", "disc", "iforest") + tuple(
-    f"gen{k}_t{threshold:g}" for k in ("5", "35") for threshold in TRUNCATIONS)
+    f"gen{k}_t{threshold:g}" for k in ("5", "35") for threshold in TRUNCATIONS) + tuple(
+    f"gen{k}_{size}" for k in ("5", "35") for size in GENERATED_AT_LEAST)
 COMBINATIONS = MEMBERS + ("dknn35+iforest", "dknn5+iforest", "dknn35+enc35",
                           "dknn35_std+iforest", "dknn5+dknn35", "disc+dknn35")
 
@@ -125,6 +129,14 @@ def candidates(train_x: np.ndarray, test_x: np.ndarray, steps: int, width: int,
                                           knn_scores(enc_train, enc_test, k, same)))
             timed(f"gen{label}", lambda k=k: (knn_scores(generated, enc_train, k, False),
                                           knn_scores(generated, enc_test, k, False)))
+        for size, fewest in GENERATED_AT_LEAST.items():
+            names = [f"gen{label}_{size}" for label in ("5", "35")]
+            if not needed & set(names):
+                continue
+            more = generated_rows(model, min(max(len(enc_train), fewest), REFERENCE_ROWS), seed)
+            for name, k in zip(names, (5, 35), strict=True):
+                timed(name, lambda k=k, rows=more: (knn_scores(rows, enc_train, k, False),
+                                                    knn_scores(rows, enc_test, k, False)))
         for threshold in TRUNCATIONS:
             names = [f"gen{label}_t{threshold:g}" for label in ("5", "35")]
             if not needed & set(names):
