@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,9 @@ import pandas as pd
 from gantk.data.csv_files import csv_options, not_utf8, tidy
 from gantk.data.dates import recognise, resolution, wall_seconds
 from gantk.errors import DataError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 #: tables that ship inside scikit-learn, usable offline as ``sklearn:NAME``
@@ -159,7 +163,7 @@ class TableWriter:
 _POSITIONAL_WHOLE = 1e16
 
 
-def _arrow_table(chunk: pd.DataFrame):
+def _arrow_table(chunk: pd.DataFrame) -> pa.Table | None:
     """``chunk`` as a pyarrow table whose CSV (pyarrow's writer: 8x pandas' speed) reads back as
     pandas' would, or None. Only numbers, under unique string names. pyarrow writes 3.0 as 3,
     which would read back as an integer: a float column whose values are all whole is written as

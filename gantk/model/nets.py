@@ -149,7 +149,7 @@ def normal_init(module: nn.Module) -> None:
 def settle_vector_math() -> None:
     """Make MKL's vector math (tanh, exp, ...) start up on this thread, before threads share a
     call. Its first call in a process can race: one thread's half of that call then came out
-    different (1e-5 off in a generator's tanh), so the same model and seed now and then gave
+    different (up to 4e-5 off in a generator's tanh), so the same model and seed now and then gave
     other numbers in a fresh process, and a resumed run did not end where an unbroken one did."""
     torch.tanh(torch.zeros(1, device="cpu"))  # cpu even where nets are built on "meta"
 
