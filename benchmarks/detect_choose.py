@@ -129,22 +129,20 @@ def candidates(train_x: np.ndarray, test_x: np.ndarray, steps: int, width: int,
                                           knn_scores(enc_train, enc_test, k, same)))
             timed(f"gen{label}", lambda k=k: (knn_scores(generated, enc_train, k, False),
                                           knn_scores(generated, enc_test, k, False)))
-        for size, fewest in GENERATED_AT_LEAST.items():
-            names = [f"gen{label}_{size}" for label in ("5", "35")]
+        # other draws of G's rows as the reference: more of them (nN), or truncated (tT)
+        draws = {size: lambda fewest=fewest: generated_rows(
+                     model, min(max(len(enc_train), fewest), REFERENCE_ROWS), seed)
+                 for size, fewest in GENERATED_AT_LEAST.items()}
+        draws.update({f"t{threshold:g}": lambda threshold=threshold: truncated_rows(
+                          model, len(generated), seed, threshold) for threshold in TRUNCATIONS})
+        for suffix, draw in draws.items():
+            names = [f"gen{label}_{suffix}" for label in ("5", "35")]
             if not needed & set(names):
                 continue
-            more = generated_rows(model, min(max(len(enc_train), fewest), REFERENCE_ROWS), seed)
+            rows = draw()
             for name, k in zip(names, (5, 35), strict=True):
-                timed(name, lambda k=k, rows=more: (knn_scores(rows, enc_train, k, False),
+                timed(name, lambda k=k, rows=rows: (knn_scores(rows, enc_train, k, False),
                                                     knn_scores(rows, enc_test, k, False)))
-        for threshold in TRUNCATIONS:
-            names = [f"gen{label}_t{threshold:g}" for label in ("5", "35")]
-            if not needed & set(names):
-                continue
-            truncated = truncated_rows(model, len(generated), seed, threshold)
-            for name, k in zip(names, (5, 35), strict=True):
-                timed(name, lambda k=k, rows=truncated: (knn_scores(rows, enc_train, k, False),
-                                                         knn_scores(rows, enc_test, k, False)))
         timed("disc", lambda: (model.discriminator(enc_train).numpy(),
                                model.discriminator(enc_test).numpy()))
     timed("iforest", lambda: (isolation_forest(train_x, train_x),
