@@ -44,14 +44,18 @@ from gantk_plugins.scorers import REFERENCE_ROWS, generated_rows
 
 #: members: dknnK (k-NN in D's features; K is 5, 35 or 1pct: 1 % of the training rows, at least
 #: 5), dknnK_std (the same, features standardised), encK (k-NN on the encoded rows: no GAN), genK
-#: (k-NN among as many of G's rows as the reference holds, in the encoded space), disc (D's
-#: logit), iforest (IsolationForest on the raw rows), genK_tT (genK from G's rows drawn with
-#: BigGAN's truncation trick: every noise value outside [-T, T] drawn again, T in TRUNCATIONS)
+#: (k-NN among as many of G's rows as the reference holds, in the encoded space), rawK (k-NN on
+#: the raw rows, each column minus its training median over its interquartile range: magnitudes
+#: kept where the encoding keeps ranks; no GAN), rgenK (genK's rows decoded to raw values, in
+#: rawK's space), disc (D's logit), iforest (IsolationForest on the raw rows), genK_tT (genK
+#: from G's rows drawn with BigGAN's truncation trick: every noise value outside [-T, T] drawn
+#: again, T in TRUNCATIONS)
 TRUNCATIONS = (1.0, 2.0)
 #: genK_nN: genK from at least N of G's rows (the default draws as many as the reference holds),
 #: at most REFERENCE_ROWS
 GENERATED_AT_LEAST = {"n2k": 2_000, "n10k": 10_000}
-MEMBERS = tuple(f"{kind}{k}" for kind in ("dknn", "enc", "gen") for k in ("5", "35", "1pct")) + (
+MEMBERS = tuple(f"{kind}{k}" for kind in ("dknn", "enc", "gen", "raw", "rgen")
+                for k in ("5", "35", "1pct")) + (
     "dknn5_std", "dknn35_std", "dknn1pct_std", "disc", "iforest") + tuple(
     f"gen{k}_t{threshold:g}" for k in ("5", "35") for threshold in TRUNCATIONS) + tuple(
     f"gen{k}_{size}" for k in ("5", "35") for size in GENERATED_AT_LEAST)
@@ -63,6 +67,17 @@ def robust_scale(train_scores: np.ndarray, test_scores: np.ndarray) -> np.ndarra
     """A member's test scores on the scale of its training scores: (s - median) / IQR."""
     low, middle, high = np.quantile(train_scores, [0.25, 0.5, 0.75])
     return (test_scores - middle) / max(high - low, 1e-12)
+
+
+def robust_columns(train_x: np.ndarray):
+    """Each column minus its training median, over its interquartile range (its standard
+    deviation where that is 0, else 1): raw magnitudes on comparable scales."""
+    low, middle, high = np.quantile(train_x, [0.25, 0.5, 0.75], axis=0)
+    spread = high - low
+    spread = np.where(spread > 0, spread, train_x.std(axis=0))
+    spread = np.where(spread > 0, spread, 1.0)
+    return lambda x: torch.as_tensor((np.asarray(x, dtype=np.float64) - middle) / spread,
+                                     dtype=torch.float32)
 
 
 def truncated_rows(model, count: int, seed: int, threshold: float) -> torch.Tensor:
@@ -118,6 +133,17 @@ def candidates(train_x: np.ndarray, test_x: np.ndarray, steps: int, width: int,
         f_test = f_train if same else discriminator_features(model, enc_test)
         mean, std = f_train.mean(0), f_train.std(0).clamp_min(1e-6)
         generated = generated_rows(model, min(len(enc_train), REFERENCE_ROWS), seed)
+        scale = robust_columns(train_x)
+        raw_train = scale(train_x)
+        raw_test = raw_train if same else scale(test_x)
+        decoded: list[torch.Tensor] = []
+
+        def raw_generated() -> torch.Tensor:
+            """G's rows as raw values (the most probable where a block draws), once."""
+            if not decoded:
+                decoded.append(scale(model.codec.decode_values(generated.numpy(), None)))
+            return decoded[0]
+
         share = max(5, round(0.01 * len(f_train)))  # "1pct": k grows with the training rows
         for label, k in (("5", 5), ("35", 35), ("1pct", share)):
             timed(f"dknn{label}", lambda k=k: (knn_scores(f_train, f_train, k, True),
@@ -129,6 +155,10 @@ def candidates(train_x: np.ndarray, test_x: np.ndarray, steps: int, width: int,
                                           knn_scores(enc_train, enc_test, k, same)))
             timed(f"gen{label}", lambda k=k: (knn_scores(generated, enc_train, k, False),
                                           knn_scores(generated, enc_test, k, False)))
+            timed(f"raw{label}", lambda k=k: (knn_scores(raw_train, raw_train, k, True),
+                                          knn_scores(raw_train, raw_test, k, same)))
+            timed(f"rgen{label}", lambda k=k: (knn_scores(raw_generated(), raw_train, k, False),
+                                           knn_scores(raw_generated(), raw_test, k, False)))
         # other draws of G's rows as the reference: more of them (nN), or truncated (tT)
         draws = {size: lambda fewest=fewest: generated_rows(
                      model, min(max(len(enc_train), fewest), REFERENCE_ROWS), seed)
