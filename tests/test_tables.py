@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import make_mixed_table, requires_shared
-from gantk.data.codec import TableCodec
+from gantk.data.codec import TableCodec, load_training_data
 from gantk.data.tables import infer_schema, iter_table, read_table
 from gantk.data.transform import TableTransformer
 from gantk.errors import DataError
@@ -294,6 +294,20 @@ def test_id_columns_are_recognised_and_not_learned():
     codec = TableCodec.fit(frame)
     learned = TableCodec.fit(frame[["year", "amount", "plan"]])
     assert codec.transformer.layout == learned.transformer.layout
+
+
+def test_a_table_of_ids_and_constants_names_its_ids_as_why_nothing_is_learned(tmp_path, run_cli):
+    rows = 50
+    path = tmp_path / "numbered.csv"
+    pd.DataFrame({"index": np.arange(rows), "order_id": np.arange(rows) * 7 + 3,
+                  "site": ["a"] * rows}).to_csv(path, index=False)
+    result = run_cli("detect", path, "-o", tmp_path / "out.csv", "--steps", "5")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "'index', 'order_id' are IDs" in result.output
+    assert "holds a single value (all rows" not in result.output
+    assert not (tmp_path / "out.csv").exists()
+    with pytest.raises(DataError, match="every column holds a single value"):
+        load_training_data(pd.DataFrame({"site": ["a"] * rows, "n": [3] * rows}))
 
 
 def test_synthetic_rows_get_fresh_unique_ids_of_the_same_shape():

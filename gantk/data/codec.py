@@ -156,9 +156,15 @@ class TableCodec(Codec):
                               source=source, ids=ids)
         transformer = TableTransformer(schema, normalization, spike_share,
                                        max_categories).fit(features, seed=seed)
+        codec = cls(transformer, label)
         if transformer.width == 0:
-            raise _nothing_to_learn(source)
-        return cls(transformer, label)
+            raise _nothing_to_learn(source, codec.id_columns)
+        return codec
+
+    @property
+    def id_columns(self) -> list[str]:
+        """The columns taken for IDs: not learned, fresh ones when sampling."""
+        return [column.name for column in self.transformer.schema.columns if column.kind == "id"]
 
     @property
     def classes(self) -> list:
@@ -299,7 +305,15 @@ def as_data(X) -> pd.DataFrame | ImageSet:
     return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
 
 
-def _nothing_to_learn(source: str) -> DataError:
+def _nothing_to_learn(source: str, ids: Iterable[str] = ()) -> DataError:
+    """``ids``: the columns taken for IDs, which are not learned: name them, or a table of row
+    numbers would be called constant."""
+    if ids:
+        named = ", ".join(repr(name) for name in ids)
+        return DataError(f"{source}: nothing to learn: {named} "
+                         f"{'is an ID' if len(ids) == 1 else 'are IDs'} (unique per row, numbering "
+                         "the rows or named like an ID), which are not learned, and no other "
+                         "column varies")
     return DataError(f"{source}: every column holds a single value (all rows are the same), so "
                      "there is nothing to learn")
 
@@ -345,7 +359,7 @@ def load_training_data(
                                spike_share, ids, max_categories)
         encoded = codec.encode(frame, source)
         if np.ptp(encoded.features, axis=0).max() == 0:  # e.g. one category, or one row repeated
-            raise _nothing_to_learn(source)
+            raise _nothing_to_learn(source, codec.id_columns)
         if category_conditions:
             codec.conditions = CategoryConditions.fit(codec.transformer, encoded.features,
                                                       encoded.labels, codec.n_classes)
