@@ -188,13 +188,21 @@ def test_augment_bad_input(tmp_path, run_cli):
     frame.assign(label="one").to_csv(tmp_path / "single.csv", index=False)
     frame.assign(label=["lonely"] + ["common"] * (len(frame) - 1)).to_csv(tmp_path / "lonely.csv",
                                                                           index=False)
+    counts = frame["income"].value_counts()
+    singles = counts[counts < 2]
     cases = [
         ([data, "-o", tmp_path / "o.csv", "--label-column", "nope", "--balance"],
-         "no column 'nope' for --label-column"),
+         f"{data}: no column 'nope' for --label-column"),
+        ([data, "-o", tmp_path / "o.csv", "--label-column", "nope", "--balance", "--report",
+          tmp_path / "report.html"], f"{data}: no column 'nope' for --label-column"),
         ([tmp_path / "single.csv", "-o", tmp_path / "o.csv", "--label-column", "label",
-          "--balance"], "has a single class 'one'"),
+          "--balance"], "single.csv: label column 'label' has a single class 'one'"),
         ([tmp_path / "lonely.csv", "-o", tmp_path / "o.csv", "--label-column", "label",
-          "--balance"], "class 'lonely' has a single row"),
+          "--balance"], "lonely.csv: label column 'label': class 'lonely' has a single row"),
+        ([data, "-o", tmp_path / "o.csv", "--label-column", "income", "--balance", "--report",
+          tmp_path / "report.html"],
+         f"data.csv: label column 'income': {len(singles)} of its {len(counts)} classes have (the "
+         f"first: {singles.index[0].item()!r}) a single row"),
         ([data, "-o", tmp_path / "o.csv", "--label-column", "label", "--per-class", "rare=-3"],
          "counts cannot be negative"),
         ([data, "-o", tmp_path / "o.csv", "--label-column", "label", "--n", "-2"],
@@ -269,6 +277,7 @@ def test_a_class_with_one_image_is_refused(tmp_path, run_cli):
     result = run_cli("augment", tmp_path / "digits.npz", "-o", tmp_path / "more.npz",
                      "--balance", "-q")
     assert result.exit_code == 2
-    assert result.stderr.strip() == ("Error: class '7' has a single image; a class needs "
-                                     "at least 2 to be learned")
+    assert result.stderr.strip() == (f"Error: {tmp_path / 'digits.npz'}: the images' classes: "
+                                     "class '7' has a single image; a class needs at least 2 to "
+                                     "be learned")
     assert not (tmp_path / "more.npz").exists()

@@ -104,9 +104,10 @@ class GANAugmenter(BaseEstimator):
         is written to ``directory`` when given (refused if one is already there)."""
         if self.filter not in FILTERS:
             raise GantkError(f"filter must be one of {', '.join(FILTERS)}, got {self.filter!r}")
+        source = str(data) if isinstance(data, (str, Path)) else "the data"
         data = as_data(data)
         images = isinstance(data, ImageSet)
-        labels = self.class_counts(data, label_column)
+        labels = self.class_counts(data, label_column, source)
         loss, pac = self._recipe()
         options = TrainOptions(
             architecture=self.architecture, loss=loss, pac=pac, steps=self.steps,
@@ -166,27 +167,33 @@ class GANAugmenter(BaseEstimator):
         return augmenter
 
     @staticmethod
-    def class_counts(data, label_column: str | None) -> dict | None:
-        """Class → row count, refusing what conditional training cannot learn from."""
+    def class_counts(data, label_column: str | None, source: str = "the data") -> dict | None:
+        """Class → row count, refusing what conditional training cannot learn from; ``source``
+        names the data in errors (its file)."""
         if isinstance(data, ImageSet):
             if data.labels is None:
                 return None
             values = pd.Series([data.class_names[i] for i in data.labels])
+            where = f"{source}: the images' classes"
         elif label_column is None:
             return None
         else:
             if label_column not in data.columns:
-                raise no_label_column("the data", label_column, data.columns)
+                raise no_label_column(source, label_column, data.columns)
             values = data[label_column]
+            where = f"{source}: label column {label_column!r}"
         counts = values.value_counts()
         if len(counts) < 2:
-            raise DataError(f"label column {label_column or 'of the images'} has a single class "
-                            f"{counts.index[0]!r}: nothing to balance or condition on")
+            raise DataError(f"{where} has a single class {_plain(counts.index[0])!r}: nothing to "
+                            "balance or condition on")
         single = counts[counts < 2]
         if len(single):
             unit = "image" if isinstance(data, ImageSet) else "row"
-            raise DataError(f"class {single.index[0]!r} has a single {unit}; a class needs at "
-                            "least 2 to be learned")
+            first = repr(_plain(single.index[0]))
+            which = (f"class {first} has" if len(single) == 1 else
+                     f"{len(single)} of its {len(counts)} classes have (the first: {first})")
+            raise DataError(f"{where}: {which} a single {unit}; a class needs at least 2 to be "
+                            "learned")
         return {key: int(value) for key, value in counts.items()}
 
     # -- sampling --------------------------------------------------------------------------
@@ -327,3 +334,7 @@ def _augmented_images(data: ImageSet, new: ImageSamples | None,
     return AugmentedImages(np.concatenate([to_uint8(data.pixels), new.pixels]), labels,
                            np.r_[np.zeros(len(data.pixels), bool), np.ones(len(new.pixels), bool)])
 
+
+def _plain(value):
+    """A class value as Python writes it (0.5, not np.float64(0.5)), for messages."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -61,6 +61,7 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
                              f"not {label_column!r}")
         train_rows, held_out = source, None
     else:
+        GANAugmenter.class_counts(source, label_column, str(data))  # before holding rows out
         split = report_path is not None and holdout > 0
         train_rows, held_out = (_split(source, label_column, holdout, seed) if split
                                 else (source, None))
@@ -70,7 +71,6 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
                                  category_conditioning=category_conditioning,
                                  label_model=label_model, max_categories=max_categories or None,
                                  seed=seed, quiet=quiet)
-        GANAugmenter.class_counts(source, label_column)  # before holding rows out
         augmenter.fit(train_rows, label_column, directory=save_model)
         if not is_main_process():
             return []
