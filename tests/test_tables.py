@@ -269,6 +269,56 @@ def test_csv_files_that_cannot_be_read_say_how_to_fix_them(tmp_path, run_cli):
         assert not (tmp_path / "model").exists()
 
 
+def test_a_tsv_file_is_read_as_the_same_table_as_its_csv(tmp_path, run_cli):
+    frame = make_mixed_table(60, seed=2).drop(columns=["risk"])
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    frame.to_csv(tmp_path / "rows.tsv", sep="\t", index=False)
+    pd.testing.assert_frame_equal(read_table(tmp_path / "rows.tsv"), read_table(tmp_path / "rows.csv"))
+    pd.testing.assert_frame_equal(pd.concat(list(iter_table(tmp_path / "rows.tsv", 7))),
+                                  read_table(tmp_path / "rows.csv"))
+    result = run_cli("detect", tmp_path / "rows.tsv", "-o", tmp_path / "scored.csv", "--steps",
+                     "5", "-q")
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(tmp_path / "scored.csv")) == 60
+
+
+def test_nested_parquet_values_are_refused_by_file_column_and_row(tmp_path, run_cli):
+    flat = pd.DataFrame({"x": np.arange(40.0) % 7, "kind": ["a", "b"] * 20})
+    flat.to_parquet(tmp_path / "flat.parquet")
+    nested = flat.assign(tags=[["red"]] * 3 + [None] + [["blue", "red"]] * 36)
+    nested.loc[:2, "tags"] = None
+    nested.to_parquet(tmp_path / "nested.parquet")
+    message = "nested.parquet: column 'tags', row 5 holds a list or other nested value"
+    result = run_cli("train", tmp_path / "nested.parquet", "-o", tmp_path / "model", "-q")
+    assert result.exit_code == 2 and result.stderr.strip() == f"Error: {tmp_path}/{message}; " \
+        "gantk learns flat tables of numbers, categories and dates: flatten the column into " \
+        "columns of its own, or drop it"
+    assert not (tmp_path / "model").exists()
+    with pytest.raises(DataError, match="column 'tags', row 5 holds a list"):
+        TableCodec.fit(read_table(tmp_path / "nested.parquet"))
+    # scoring with a detector trained on the flat file: refused as the chunks are encoded
+    assert run_cli("detect", tmp_path / "flat.parquet", "-o", tmp_path / "flat.csv", "--steps",
+                   "5", "--save-model", tmp_path / "detector", "-q").exit_code == 0
+    flat.assign(kind=[["a"]] * 40).to_parquet(tmp_path / "listed.parquet")
+    scored = run_cli("detect", tmp_path / "listed.parquet", "--model", tmp_path / "detector",
+                     "-o", tmp_path / "scored.csv", "-q")
+    assert scored.exit_code == 2
+    assert "listed.parquet: column 'kind', row 1 holds a list" in scored.stderr
+    assert not (tmp_path / "scored.csv").exists()
+
+
+def test_a_cell_the_model_cannot_read_is_named_with_its_file(tmp_path, run_cli):
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)}).to_csv(
+        tmp_path / "clean.csv", index=False)
+    pd.DataFrame({"a": rng.normal(size=5), "b": ["1.5", "2", "x", "3", "4"]}).to_csv(
+        tmp_path / "new.csv", index=False)
+    result = run_cli("detect", tmp_path / "new.csv", "--train", tmp_path / "clean.csv", "-o",
+                     tmp_path / "scored.csv", "--steps", "5", "-q")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"Error: {tmp_path / 'new.csv'}: column 'b', row 3: 'x' is not a number"
+
+
 def table_with_ids(rows: int = 300) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     return pd.DataFrame({

@@ -30,6 +30,7 @@ from gantk.data.tables import (
     infer_schema,
     is_table_path,
     read_table,
+    refuse_nested,
     with_text_columns,
 )
 from gantk.data.transform import TableTransformer
@@ -183,7 +184,11 @@ class TableCodec(Codec):
             labels = _label_codes(frame[column], self.classes, source)
             frame = frame.drop(columns=[column])
         self.transformer.schema.check_columns(frame, source)
-        return Encoded(self.transformer.transform(frame), labels)
+        refuse_nested(frame, source)
+        try:
+            return Encoded(self.transformer.transform(frame), labels)
+        except DataError as error:  # a cell the column's encoder cannot read: name the file
+            raise DataError(f"{source}: {error}") from None
 
     def decode_values(self, raw: np.ndarray, uniforms: np.ndarray | None) -> np.ndarray:
         return self.transformer.decode_values(raw, uniforms)

@@ -49,7 +49,7 @@ def not_utf8(path: Path, error: UnicodeDecodeError) -> DataError:
     byte = error.object[error.start:error.start + 1].hex() if error.object else "?"
     return DataError(
         f"{path}: not UTF-8 text (byte 0x{byte} at byte {error.start}); save it as UTF-8, e.g. "
-        f"iconv -f latin1 -t utf-8 {path.name} > {path.stem}-utf8.csv")
+        f"iconv -f latin1 -t utf-8 {path.name} > {path.stem}-utf8{path.suffix}")
 
 
 def tidy(frame: pd.DataFrame, options: dict) -> pd.DataFrame:

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+#: delimited text, its delimiter read from the header (gantk.data.csv_files); .tsv is read, not
+#: written
+TEXT_SUFFIXES = (".csv", ".tsv")
+READ_SUFFIXES = TABLE_SUFFIXES + (".tsv",)
 #: tables that ship inside scikit-learn, usable offline as ``sklearn:NAME``
 EXAMPLE_TABLES = ("breast_cancer", "diabetes", "iris", "wine")
 EXAMPLE_PREFIX = "sklearn:"
@@ -33,7 +37,7 @@ ID_NAME_CAMEL = re.compile(r"[a-z](Id|ID)$")
 
 
 def is_table_path(path: str | Path) -> bool:
-    return str(path).startswith(EXAMPLE_PREFIX) or Path(path).suffix.lower() in TABLE_SUFFIXES
+    return str(path).startswith(EXAMPLE_PREFIX) or Path(path).suffix.lower() in READ_SUFFIXES
 
 
 def read_example_table(name: str) -> pd.DataFrame:
@@ -57,13 +61,14 @@ def read_table(path: str | Path, min_rows: int = 1) -> pd.DataFrame:
         raise DataError(f"{path}: is a folder, expected a CSV or Parquet file")
     suffix = path.suffix.lower()
     try:
-        if suffix == ".csv":
+        if suffix in TEXT_SUFFIXES:
             options = csv_options(path) if path.stat().st_size else {}
             frame = tidy(pd.read_csv(path, **options), options)
         elif suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         else:
-            raise DataError(f"{path}: unknown table format {suffix!r} (use .csv or .parquet)")
+            raise DataError(f"{path}: unknown table format {suffix!r} (use .csv, .tsv or "
+                            ".parquet)")
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
     except UnicodeDecodeError as error:
@@ -91,7 +96,7 @@ def iter_table(path: str | Path, rows: int):
         read_table(path)  # raises the same one-line errors as a whole-file read
     start = 0
     try:
-        if path.suffix.lower() == ".csv":
+        if path.suffix.lower() in TEXT_SUFFIXES:
             options = csv_options(path)
             chunks = (tidy(chunk, options)
                       for chunk in pd.read_csv(path, chunksize=rows, **options))
@@ -307,6 +312,7 @@ def infer_schema(
         if unknown:
             raise DataError(f"{source}: {option} names unknown column(s) "
                             f"{', '.join(map(repr, sorted(unknown)))}")
+    refuse_nested(frame, source)
     columns = []
     for name in frame.columns:
         series = frame[name]
@@ -349,6 +355,23 @@ def infer_schema(
             )
         )
     return TableSchema(columns)
+
+
+def refuse_nested(frame: pd.DataFrame, source: str) -> None:
+    """Refuse cells that hold lists, arrays or mappings (Parquet's nested types): a column of
+    them is neither numbers nor categories."""
+    for name in frame.columns:
+        if not pd.api.types.is_object_dtype(frame[name]):
+            continue
+        nested = frame[name].map(lambda value: isinstance(value, (list, tuple, dict, set,
+                                                                  np.ndarray)))
+        if nested.any():
+            position = int(np.flatnonzero(nested.to_numpy())[0])
+            row = (frame.index[position] + 1 if isinstance(frame.index, pd.RangeIndex)
+                   else position + 1)
+            raise DataError(f"{source}: column {name!r}, row {row} holds a list or other nested "
+                            "value; gantk learns flat tables of numbers, categories and dates: "
+                            "flatten the column into columns of its own, or drop it")
 
 
 def _is_text_id(present: pd.Series) -> bool:
