@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -317,6 +318,40 @@ def test_a_cell_the_model_cannot_read_is_named_with_its_file(tmp_path, run_cli):
                      tmp_path / "scored.csv", "--steps", "5", "-q")
     assert result.exit_code == 2
     assert result.stderr.strip() == f"Error: {tmp_path / 'new.csv'}: column 'b', row 3: 'x' is not a number"
+
+
+def _odd_columns() -> dict[str, tuple[pd.Series, str]]:
+    rows = 40
+    return {
+        "durations": (pd.Series(pd.to_timedelta(np.arange(rows) % 7, unit="s")),
+                      "column 'odd' holds durations; convert them to numbers first"),
+        "complex": (pd.Series(np.arange(rows) + 1j), "column 'odd' holds complex numbers"),
+        "periods": (pd.Series(pd.period_range("2024-01", periods=rows, freq="M")),
+                    "column 'odd' holds periods; convert them to dates first"),
+        "intervals": (pd.Series(pd.interval_range(0, rows)), "column 'odd' holds intervals"),
+        "bytes": (pd.Series([None, b"ab", b"cd"] * 13 + [b"ab"]),
+                  "column 'odd', row 2: b'ab' is a bytes, neither text, a number"),
+    }
+
+
+@pytest.mark.parametrize("kind", list(_odd_columns()))
+def test_columns_gantk_cannot_learn_are_refused_with_what_to_do(kind):
+    odd, message = _odd_columns()[kind]
+    frame = pd.DataFrame({"x": np.linspace(0, 1, len(odd)), "odd": odd})
+    with pytest.raises(DataError, match=re.escape(f"the data: {message}")):
+        TableCodec.fit(frame)
+
+
+def test_decimal_columns_are_numbers_and_duplicate_names_are_refused():
+    from decimal import Decimal
+
+    frame = pd.DataFrame({"x": np.linspace(0, 1, 40),
+                          "amount": [Decimal(f"{value:.2f}") for value in np.linspace(5, 9, 40)]})
+    column = TableCodec.fit(frame).transformer.schema.columns[1]
+    assert (column.kind, column.minimum, column.maximum) == ("continuous", 5.0, 9.0)
+    doubled = pd.concat([frame[["x"]], frame[["x"]]], axis=1)
+    with pytest.raises(DataError, match="the data has two columns named 'x'; rename one"):
+        load_training_data(doubled)
 
 
 def table_with_ids(rows: int = 300) -> pd.DataFrame:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -286,12 +288,12 @@ class TableSchema:
 def with_text_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """Column names as text, as a model records them (a DataFrame built from an array has 0, 1,
     ...); two names that read the same are refused."""
+    names = [str(name) for name in frame.columns]
+    doubled = sorted(name for name, count in Counter(names).items() if count > 1)
+    if doubled:
+        raise DataError(f"the data has two columns named {doubled[0]!r}; rename one")
     if all(isinstance(name, str) for name in frame.columns):
         return frame
-    names = [str(name) for name in frame.columns]
-    doubled = sorted({name for name in names if names.count(name) > 1})
-    if doubled:
-        raise DataError(f"the data has two columns named {doubled[0]!r}")
     return frame.set_axis(names, axis=1)
 
 
@@ -322,6 +324,7 @@ def infer_schema(
         if name in named_ids:
             columns.append(ColumnSchema(str(name), "id", dtype, 0.0))
             continue
+        _refuse_unlearnable(series, name, source)
         if name not in forced and not pd.api.types.is_numeric_dtype(series) and len(present):
             dates = recognise(series)
             if dates is not None:
@@ -332,6 +335,7 @@ def infer_schema(
                 columns.append(ColumnSchema(str(name), "id", dtype, 0.0))
                 continue
             kind = "boolean" if pd.api.types.is_bool_dtype(series) else "categorical"
+            _refuse_odd_categories(series, name, source)
             categories = sorted({_plain(value) for value in present}, key=lambda v: (str(type(v)), v))
             columns.append(ColumnSchema(str(name), kind, dtype, missing_rate, categories=categories))
             continue
@@ -411,8 +415,41 @@ def _decimals(values: np.ndarray, most: int = 6) -> int | None:
     return None
 
 
+def _refuse_unlearnable(series: pd.Series, name, source: str) -> None:
+    """Complex numbers, durations, periods and intervals: dtypes gantk would read wrongly (the
+    imaginary part dropped, the others as categories or IDs); say how to convert them."""
+    if pd.api.types.is_complex_dtype(series):
+        raise DataError(f"{source}: column {name!r} holds complex numbers; gantk learns real "
+                        "numbers: split it into a real and an imaginary column")
+    if pd.api.types.is_timedelta64_dtype(series):
+        raise DataError(f"{source}: column {name!r} holds durations; convert them to numbers "
+                        "first, e.g. seconds (series.dt.total_seconds())")
+    if isinstance(series.dtype, pd.PeriodDtype):
+        raise DataError(f"{source}: column {name!r} holds periods; convert them to dates first "
+                        "(series.dt.to_timestamp())")
+    if isinstance(series.dtype, pd.IntervalDtype):
+        raise DataError(f"{source}: column {name!r} holds intervals; split it into columns of "
+                        "their left and right ends first")
+
+
+def _refuse_odd_categories(series: pd.Series, name, source: str) -> None:
+    """Categories are kept in config.json and written back as they were: text, numbers and
+    booleans can be; bytes, durations or objects cannot."""
+    plain = (str, int, float, bool)
+    if all(isinstance(_plain(value), plain) for value in series.dropna().unique()):
+        return
+    odd = series.notna() & ~series.map(lambda value: isinstance(_plain(value), plain))
+    if odd.any():
+        position = int(np.flatnonzero(odd.to_numpy())[0])
+        value = series.iloc[position]
+        raise DataError(f"{source}: column {name!r}, row {position + 1}: {value!r} is a "
+                        f"{type(value).__name__}, neither text, a number, a boolean nor a date; "
+                        "convert the column to text or numbers first")
+
+
 def _is_numeric(series: pd.Series, name, source: str) -> bool:
-    """True for numeric columns; a text column that is mostly numbers has junk: say where."""
+    """True for numeric columns (decimal.Decimal values too, as databases return them); a text
+    column that is mostly numbers has junk: say where."""
     if pd.api.types.is_bool_dtype(series):
         return False
     if pd.api.types.is_numeric_dtype(series):
@@ -420,6 +457,8 @@ def _is_numeric(series: pd.Series, name, source: str) -> bool:
     present = series.notna().to_numpy()
     if not present.any():
         return False
+    if all(isinstance(value, Decimal) for value in series[present]):
+        return True
     parsed = pd.to_numeric(series[present], errors="coerce").to_numpy()
     share = float(np.mean(~pd.isna(parsed)))
     if share >= NUMERIC_SHARE_FOR_JUNK and share < 1.0:
