@@ -15,12 +15,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gantk.errors import OptionError
+
 if TYPE_CHECKING:
     import torch
 
 #: spreads (seed, epoch) and (seed, batch) over torch's 64-bit seeds without collisions in practice
 _SEED_STRIDE = 1_000_003
 _BATCH_STRIDE = 7_919
+
+
+def check_seed(seed) -> int:
+    """A seed as every stream takes it: a whole number from 0 on (numpy's seeding refuses
+    negative ones, deep inside)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise OptionError("seed", f"must be a whole number from 0 on, got {seed!r}")
+    return int(seed)
 
 
 # -- training ------------------------------------------------------------------------------

@@ -49,6 +49,10 @@ def bad_inputs(tmp_path):
          "architecture 'dcgan' does not handle table data"),
         (["sample", tmp_path / "nomodel", "-n", "5", "-o", tmp_path / "x.csv"],
          "no such model directory"),
+        (["train", tmp_path / "ok.csv", "-o", tmp_path / "m", "--seed", "-1"],
+         "--seed must be a whole number from 0 on, got -1"),
+        (["detect", tmp_path / "ok.csv", "-o", tmp_path / "x.csv", "--seed", "-1"],
+         "--seed must be a whole number from 0 on, got -1"),
     ]
 
 
@@ -62,10 +66,23 @@ def test_bad_input_gets_one_line_and_exit_code_2(tmp_path, run_cli):
     assert not (tmp_path / "m").exists() or not (tmp_path / "m" / "config.json").exists()
 
 
-def test_negative_sample_count(tmp_path, mixed_csv, run_cli):
+def test_sampling_refuses_a_bad_count_seed_or_runtime_option(tmp_path, mixed_csv, run_cli):
     assert run_cli("train", mixed_csv, "-o", tmp_path / "m", "--steps", "3", "-q").exit_code == 0
-    result = run_cli("sample", tmp_path / "m", "-n", "-4", "-o", tmp_path / "x.csv")
-    assert result.exit_code == 2 and "-n must be at least 1" in result.stderr
+    assert run_cli("export", tmp_path / "m", "-o", tmp_path / "m.onnx", "-q").exit_code == 0
+    for args, message in (
+        ([tmp_path / "m", "-n", "-4"], "-n must be at least 1"),
+        ([tmp_path / "m", "-n", "4", "--seed", "-1"], "--seed must be a whole number from 0 on"),
+        ([tmp_path / "m.onnx", "-n", "4", "--seed", "-1"],
+         "--seed must be a whole number from 0 on"),
+        ([tmp_path / "m.onnx", "-n", "4", "--device", "cpu"],
+         "--device is for model directories; an .onnx file runs on onnxruntime"),
+        ([tmp_path / "m", "-n", "4", "--provider", "cpu"],
+         "--provider is for .onnx files; a model directory runs on PyTorch"),
+    ):
+        result = run_cli("sample", *args, "-o", tmp_path / "x.csv")
+        assert result.exit_code == 2 and message in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.csv").exists()
 
 
 def test_errors_from_a_real_process_have_no_traceback(tmp_path):

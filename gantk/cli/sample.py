@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from click.core import ParameterSource
 
 from gantk import defaults
 from gantk.errors import GantkError
@@ -32,6 +33,13 @@ def sample(model, count, output, seed, label, device, provider, quiet):
 
     if count < 1:
         raise GantkError(f"-n must be at least 1, got {count}")
+    given = click.get_current_context().get_parameter_source
+    if is_onnx_file(model) and given("device") is not ParameterSource.DEFAULT:
+        raise GantkError(f"{model}: --device is for model directories; an .onnx file runs on "
+                         "onnxruntime, which --provider chooses")
+    if not is_onnx_file(model) and given("provider") is not ParameterSource.DEFAULT:
+        raise GantkError(f"{model}: --provider is for .onnx files; a model directory runs on "
+                         "PyTorch, which --device chooses")
     if is_onnx_file(model):
         from gantk.onnx.runtime import OnnxGenerator
 

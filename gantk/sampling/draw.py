@@ -81,7 +81,7 @@ def random_inputs(codec: Codec, latent_dim: int, count: int, seed: int = 0,
     the numbers do not depend on the batch size."""
     if count < 1:
         raise GantkError(f"-n must be at least 1, got {count}")
-    rng = streams.sample_noise_and_labels(seed)
+    rng = streams.sample_noise_and_labels(streams.check_seed(seed))
     labels = draw_labels(codec, count, label, rng)
     draws = streams.sample_categories(seed)
     n_draws = codec.n_draws
@@ -115,7 +115,7 @@ def draw_samples(codec: Codec, latent_dim: int, count: int, seed: int,
     if count < 1:
         raise GantkError(f"-n must be at least 1, got {count}")
     wanted = label_index(codec.classes, label)  # refuses a label for an unconditional model
-    coins = streams.sample_acceptance(seed)
+    coins = streams.sample_acceptance(streams.check_seed(seed))
     outputs, labels = [], []
     if not filtered and (wanted is None or not labelled_by_model):
         for batch in random_inputs(codec, latent_dim, count, seed, label):

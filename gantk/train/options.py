@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
-from gantk import defaults, plugins
+from gantk import defaults, plugins, streams
 from gantk.errors import GantkError, OptionError
 from gantk.model.nets import NetSpec
 from gantk.train.ada import initial_state
@@ -115,6 +115,7 @@ def registered_loss(architecture: str) -> str | None:
 
 def check_options(options: TrainOptions) -> None:
     """Refuse what no data could make sensible, before any data is read."""
+    streams.check_seed(options.seed)
     for name in ("steps", "critic_steps", "batch_size", "latent_dim", "checkpoint_every", "pac"):
         value = getattr(options, name)
         if value is not None and value < 1:
