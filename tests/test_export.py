@@ -329,6 +329,24 @@ def test_a_file_onnxruntime_retries_prints_nothing_to_stdout(table_export, tmp_p
     assert len(result.stderr.strip().splitlines()) == 1 and str(path) in result.stderr
 
 
+def test_opset_is_the_one_asked_for_or_refused(table_export, tmp_path, run_cli):
+    """The exporter falls back to its own opset when it cannot convert: gantk says so instead
+    of writing a file at another version, and keeps the converter's notes off the terminal."""
+    import onnx
+
+    folder, _ = table_export
+    written = run_cli("export", folder / "m", "-o", tmp_path / "v17.onnx", "--opset", "17", "-q")
+    assert written.exit_code == 0 and written.stderr == "", written.stderr
+    versions = [entry.version for entry in onnx.load(tmp_path / "v17.onnx").opset_import
+                if entry.domain in ("", "ai.onnx")]
+    assert versions == [17]
+    refused = run_cli("export", folder / "m", "-o", tmp_path / "v3.onnx", "--opset", "3", "-q")
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith("Error: --opset 3: the exporter cannot write that version")
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "v3.onnx").exists()
+
+
 def test_an_export_that_disagrees_with_pytorch_is_refused_and_not_written(table_export,
                                                                         tmp_path, monkeypatch,
                                                                         run_cli):

@@ -237,6 +237,11 @@ def _to_onnx(graph: nn.Module, examples: list[np.ndarray], metadata: dict,
         except Exception as error:  # the exporter's own errors are pages long; keep the gist
             raise GantkError(f"ONNX export failed: {_gist(error)}") from error
         proto = onnx.load(str(path))
+    written = next(entry.version for entry in proto.opset_import if entry.domain in ("", "ai.onnx"))
+    if opset is not None and written != opset:  # the exporter falls back to its own silently
+        raise OptionError("opset", f"{opset}: the exporter cannot write that version (it made "
+                          f"{written} instead); leave it out for the exporter's own, or ask for "
+                          "another")
     proto.producer_name, proto.producer_version = "gantk", __version__
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(metadata)
@@ -255,15 +260,18 @@ def _gist(error: Exception) -> str:
 
 @contextlib.contextmanager
 def _quiet_exporter():
-    """The exporter prints progress and logs notes (about torchvision) that are not the user's."""
-    log = logging.getLogger("torch.onnx")
-    level = log.level
-    log.setLevel(logging.ERROR)
+    """The exporter prints progress and logs notes (about torchvision, and its optimiser's and
+    opset converter's steps) that are not the user's."""
+    logs = [logging.getLogger(name) for name in ("torch.onnx", "onnxscript", "onnx_ir")]
+    levels = [log.level for log in logs]
+    for log in logs:
+        log.setLevel(logging.ERROR)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             yield
     finally:
-        log.setLevel(level)
+        for log, level in zip(logs, levels, strict=True):
+            log.setLevel(level)
 
 
 @contextlib.contextmanager
