@@ -184,11 +184,13 @@ class TableCodec(Codec):
             labels = _label_codes(frame[column], self.classes, source)
             frame = frame.drop(columns=[column])
         self.transformer.schema.check_columns(frame, source)
-        refuse_nested(frame, source)
         try:
             return Encoded(self.transformer.transform(frame), labels)
         except DataError as error:  # a cell the column's encoder cannot read: name the file
             raise DataError(f"{source}: {error}") from None
+        except TypeError:  # unhashable cells (lists): say where, at no cost to good chunks
+            refuse_nested(frame, source)
+            raise
 
     def decode_values(self, raw: np.ndarray, uniforms: np.ndarray | None) -> np.ndarray:
         return self.transformer.decode_values(raw, uniforms)

@@ -365,7 +365,10 @@ def refuse_nested(frame: pd.DataFrame, source: str) -> None:
     """Refuse cells that hold lists, arrays or mappings (Parquet's nested types): a column of
     them is neither numbers nor categories."""
     for name in frame.columns:
-        if not pd.api.types.is_object_dtype(frame[name]):
+        # pandas' own scan (in C) says "mixed" (or "mixed-integer") for a column holding them
+        if (not pd.api.types.is_object_dtype(frame[name])
+                or pd.api.types.infer_dtype(frame[name], skipna=True) not in (
+                    "mixed", "mixed-integer")):
             continue
         nested = frame[name].map(lambda value: isinstance(value, (list, tuple, dict, set,
                                                                   np.ndarray)))
