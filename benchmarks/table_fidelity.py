@@ -104,14 +104,20 @@ def ctgan(epochs: int) -> Callable:
     return fit_and_sample
 
 
+class CandidateFailed(Exception):
+    """A generator that fails on a table: the run is recorded with its error, not a figure."""
+
+
 def arf(python: str) -> Callable:
     def fit_and_sample(users: pd.DataFrame, label: str | None, seed: int) -> pd.DataFrame:
         with tempfile.TemporaryDirectory() as scratch:
             source, out = Path(scratch) / "users.csv", Path(scratch) / "arf.csv"
             users.to_csv(source, index=False)
-            subprocess.run([python, str(Path(__file__).parent / "arf_rows.py"), str(source),
-                            str(out), str(len(users)), str(seed)], check=True,
-                           capture_output=True, text=True)
+            done = subprocess.run([python, str(Path(__file__).parent / "arf_rows.py"),
+                                   str(source), str(out), str(len(users)), str(seed)],
+                                  capture_output=True, text=True)
+            if done.returncode:
+                raise CandidateFailed(done.stderr.strip().splitlines()[-1])
             rows = pd.read_csv(out)
         for name in users.columns:  # ARF draws integers as floats
             if pd.api.types.is_integer_dtype(users[name]):
@@ -230,7 +236,13 @@ def main() -> None:
                 if (name, seed, candidate) in done:
                     continue
                 started = time.perf_counter()
-                synthetic = makers[candidate](users, label, seed)
+                try:
+                    synthetic = makers[candidate](users, label, seed)
+                except CandidateFailed as error:
+                    keep({"table": name, "seed": seed, "candidate": candidate,
+                          "error": str(error), **dict.fromkeys(FIGURES, float("nan"))})
+                    print(f"{name} seed {seed}: {candidate} failed: {error}", flush=True)
+                    continue
                 seconds = time.perf_counter() - started
                 keep({"table": name, "seed": seed, "candidate": candidate,
                       "fit_seconds": seconds, **score(users, unseen, synthetic, label, seed)})
@@ -241,24 +253,28 @@ def main() -> None:
         print(f"\n{table}: mean ± std over seeds {args.seeds}")
         print(f"{'candidate':22} " + " ".join(f"{figure:>17}" for figure in FIGURES))
         for candidate, figures in rows.items():
+            failed = (f"  (failed on seed {', '.join(map(str, figures['failed']))})"
+                      if figures["failed"] else "")
             print(f"{candidate:22} " + " ".join(
-                f"{figures[f][0]:>9.3f} ± {figures[f][1]:5.3f}" for f in FIGURES))
+                f"{figures[f][0]:>9.3f} ± {figures[f][1]:5.3f}" for f in FIGURES) + failed)
     out.write_text(json.dumps({"group": args.group, "seeds": seeds,
                                "ctgan_epochs": args.ctgan_epochs, "summary": summary,
                                "runs": runs}, indent=2))
 
 
 def summarise(runs: list[dict]) -> dict:
-    """Per table and candidate, each figure's [mean, std] over seeds (NaN where it does not
-    apply: no class column, the real rows' own DCR, references' fit time)."""
+    """Per table and candidate, each figure's [mean, std] over the seeds it ran on (NaN where it
+    does not apply: no class column, the real rows' own DCR, references' fit time), and
+    ``failed``, the seeds where the generator failed."""
     summary: dict = {}
     for run in runs:
         summary.setdefault(run["table"], {}).setdefault(run["candidate"], []).append(run)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN means
-        return {table: {candidate: {figure: [float(np.nanmean([r[figure] for r in mine])),
-                                             float(np.nanstd([r[figure] for r in mine]))]
-                                    for figure in FIGURES}
+        return {table: {candidate: {**{figure: [float(np.nanmean([r[figure] for r in mine])),
+                                                float(np.nanstd([r[figure] for r in mine]))]
+                                       for figure in FIGURES},
+                                    "failed": [r["seed"] for r in mine if "error" in r]}
                         for candidate, mine in rows.items()}
                 for table, rows in summary.items()}
 
