@@ -263,7 +263,7 @@ def test_detect_bad_input(labelled_csv, tmp_path, run_cli):
          "missing column(s) 'a'; unexpected column(s) 'alpha'"),
         (["--model", tmp_path / "det", "--label-column", "y"], tmp_path / "typed.csv",
          "column 'b', row 8: 'seven' is not a number"),
-        (["--contamination", "0.7"], labelled_csv, "contamination must be in (0, 0.5]"),
+        (["--contamination", "0.7"], labelled_csv, "--contamination must be in (0, 0.5]"),
         (["--label-column", "nope"], labelled_csv, "no column 'nope' for --label-column"),
         (["--label-column", "kind"], tmp_path / "kinds.csv",
          "label column 'kind' must hold 0/1 (1 = outlier)"),

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from gantk.data.images import ImageSet, read_images
 from gantk.data.tables import TableWriter, is_table_path, iter_table, write_table
-from gantk.errors import DataError, GantkError, no_label_column
+from gantk.errors import DataError, GantkError, OptionError, no_label_column
 from gantk.onnx.format import is_onnx_file
 
 CHUNK_ROWS = 100_000
@@ -36,7 +36,7 @@ class DetectReport:
 
 def check_contamination(contamination: float) -> None:
     if not 0 < contamination <= 0.5:
-        raise GantkError(f"contamination must be in (0, 0.5], got {contamination}")
+        raise OptionError("contamination", f"must be in (0, 0.5], got {contamination}")
 
 
 def outlier_labels(values: pd.Series, column: str) -> np.ndarray:
