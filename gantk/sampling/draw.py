@@ -80,7 +80,7 @@ def random_inputs(codec: Codec, latent_dim: int, count: int, seed: int = 0,
     """The generator's inputs for ``count`` samples in batches of ``BATCH`` (bounded memory);
     the numbers do not depend on the batch size."""
     if count < 1:
-        raise GantkError(f"-n must be at least 1, got {count}")
+        raise OptionError("count", f"must be at least 1, got {count}")
     rng = streams.sample_noise_and_labels(streams.check_seed(seed))
     labels = draw_labels(codec, count, label, rng)
     draws = streams.sample_categories(seed)
@@ -113,7 +113,7 @@ def draw_samples(codec: Codec, latent_dim: int, count: int, seed: int,
     probability on top. Every draw is numpy's, so PyTorch and onnxruntime sample alike.
     """
     if count < 1:
-        raise GantkError(f"-n must be at least 1, got {count}")
+        raise OptionError("count", f"must be at least 1, got {count}")
     wanted = label_index(codec.classes, label)  # refuses a label for an unconditional model
     coins = streams.sample_acceptance(streams.check_seed(seed))
     outputs, labels = [], []
