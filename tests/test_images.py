@@ -47,6 +47,34 @@ def test_corrupt_image_names_the_file(tmp_path):
         read_images(folder)
 
 
+def test_sixteen_bit_grey_pngs_are_scaled_not_clipped(tmp_path):
+    """Pillow's conversion clips 16-bit greys at 255: a mid-grey 16-bit image would read white."""
+    wide, narrow = tmp_path / "wide", tmp_path / "narrow"
+    wide.mkdir(), narrow.mkdir()
+    for index, value in enumerate((0, 12_850, 32_896, 65_535)):  # 257 x (0, 50, 128, 255)
+        Image.fromarray(np.full((28, 28), value, dtype=np.uint16)).save(wide / f"{index}.png")
+        Image.new("L", (28, 28), value // 257).save(narrow / f"{index}.png")
+    assert Image.open(wide / "1.png").mode.startswith("I")
+    np.testing.assert_array_equal(read_images(wide).pixels, read_images(narrow).pixels)
+    Image.new("RGB", (28, 28), (9, 9, 9)).save(wide / "colour.png")  # the folder reads as RGB
+    mixed = read_images(wide).pixels
+    assert mixed.shape == (5, 3, 28, 28)
+    np.testing.assert_array_equal(mixed[:4, 0], read_images(narrow).pixels[:, 0])
+
+
+def test_arrays_outside_pixel_ranges_are_refused(tmp_path, run_cli):
+    standardised = np.random.default_rng(0).normal(size=(6, 28, 28))
+    np.savez(tmp_path / "standardised.npz", X=standardised)
+    result = run_cli("train", tmp_path / "standardised.npz", "-o", tmp_path / "m", "-q")
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "standardised.npz: pixel values from -" in result.stderr
+    assert "expected uint8, or floats in [0, 1] or [0, 255]" in result.stderr
+    assert not (tmp_path / "m").exists()
+    np.savez(tmp_path / "bright.npz", X=np.full((6, 28, 28), 300.0))
+    with pytest.raises(DataError, match="pixel values from 300 to 300"):
+        read_images(tmp_path / "bright.npz")
+
+
 def test_npz_layouts(tmp_path):
     channels_last = np.zeros((4, 32, 32, 3), dtype=np.uint8)
     np.savez(tmp_path / "a.npz", X=channels_last, y=np.array(["a", "b", "a", "b"]))

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from PIL import Image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+#: Pillow's modes for 16-bit (and 32-bit integer) grey images, as 16-bit PNGs open
+WIDE_GREY = ("I;16", "I;16B", "I;16L", "I")
 IDX_IMAGES_MAGIC = 2051
 IDX_LABELS_MAGIC = 2049
 
@@ -92,7 +94,7 @@ def _read_folder(folder: Path) -> ImageSet:
                 opened.append(image.copy())
         except (UnidentifiedImageError, OSError, SyntaxError) as error:
             raise DataError(f"{file}: cannot read the image ({error})") from None
-    grey = all(image.mode in ("L", "1", "I;16", "I") for image in opened)
+    grey = all(image.mode in ("L", "1") + WIDE_GREY for image in opened)
     mode, channels = ("L", 1) if grey else ("RGB", 3)
     size = opened[0].size
     arrays = []
@@ -102,8 +104,7 @@ def _read_folder(folder: Path) -> ImageSet:
                 f"{file}: {image.size[0]}x{image.size[1]} pixels, but the first image is "
                 f"{size[0]}x{size[1]}; all images must share one size"
             )
-        arrays.append(np.asarray(image.convert(mode), dtype=np.uint8).reshape(
-            size[1], size[0], channels))
+        arrays.append(_eight_bit(image, mode).reshape(size[1], size[0], channels))
     pixels = _to_unit_range(np.stack(arrays).transpose(0, 3, 1, 2))
     labels = np.array([label for _, label in files], dtype=np.int64) if class_names else None
     names = [file.relative_to(folder).as_posix() for file, _ in files]
@@ -132,6 +133,18 @@ def _read_npz(path: Path) -> ImageSet:
     return images_from_array(images, labels, class_names, str(path))
 
 
+def _eight_bit(image, mode: str) -> np.ndarray:
+    """``image``'s pixels as 8-bit ``mode``. 16-bit greys are scaled (65535 → 255): Pillow's own
+    conversion clips them at 255, which turns most of a 16-bit image white."""
+    if image.mode in WIDE_GREY:
+        wide = np.asarray(image, dtype=np.float64) / 257.0
+        grey = np.clip(np.round(wide), 0, 255).astype(np.uint8)
+        if mode == "L":
+            return grey
+        return np.repeat(grey[..., None], 3, axis=-1)
+    return np.asarray(image.convert(mode), dtype=np.uint8)
+
+
 def images_from_array(images: np.ndarray, labels: np.ndarray | None = None,
                       class_names: list[str] | None = None, source: str = "the images") -> ImageSet:
     """An ImageSet from (N, H, W), (N, H, W, C) or (N, C, H, W) pixels, uint8 or floats in [0, 1].
@@ -146,6 +159,10 @@ def images_from_array(images: np.ndarray, labels: np.ndarray | None = None,
             f"{source}: images of shape {images.shape}; expected (N, H, W), (N, H, W, C) or "
             "(N, C, H, W) with 1 or 3 channels"
         )
+    if images.size and (float(images.min()) < 0 or float(images.max()) > 255):
+        raise DataError(
+            f"{source}: pixel values from {float(images.min()):g} to {float(images.max()):g}; "
+            "expected uint8, or floats in [0, 1] or [0, 255] (undo any normalisation first)")
     if np.issubdtype(images.dtype, np.floating) and images.size and float(images.max()) <= 1.0:
         images = images * 255.0
     if labels is not None and class_names is None:
