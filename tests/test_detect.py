@@ -258,6 +258,9 @@ def test_detect_bad_input(labelled_csv, tmp_path, run_cli):
     typed.loc[7, "b"] = "seven"
     typed.to_csv(tmp_path / "typed.csv", index=False)
     pd.read_csv(labelled_csv).assign(kind="normal").to_csv(tmp_path / "kinds.csv", index=False)
+    relabelled = pd.read_csv(labelled_csv)
+    relabelled.loc[4, "y"] = 2
+    relabelled.to_csv(tmp_path / "relabelled.csv", index=False)
     cases = [
         (["--model", tmp_path / "det", "--label-column", "y"], tmp_path / "renamed.csv",
          "missing column(s) 'a'; unexpected column(s) 'alpha'"),
@@ -266,7 +269,9 @@ def test_detect_bad_input(labelled_csv, tmp_path, run_cli):
         (["--contamination", "0.7"], labelled_csv, "--contamination must be in (0, 0.5]"),
         (["--label-column", "nope"], labelled_csv, "no column 'nope' for --label-column"),
         (["--label-column", "kind"], tmp_path / "kinds.csv",
-         "label column 'kind' must hold 0/1 (1 = outlier)"),
+         "kinds.csv: label column 'kind', row 1: 'normal'; it must hold 0/1 (1 = outlier)"),
+        (["--model", tmp_path / "det", "--label-column", "y"], tmp_path / "relabelled.csv",
+         "relabelled.csv: label column 'y', row 5: 2; it must hold 0/1"),
         (["--model", tmp_path / "nothing"], labelled_csv, "no such model directory"),
     ]
     for options, data, message in cases:

@@ -39,12 +39,24 @@ def check_contamination(contamination: float) -> None:
         raise OptionError("contamination", f"must be in (0, 0.5], got {contamination}")
 
 
-def outlier_labels(values: pd.Series, column: str) -> np.ndarray:
-    """A label column as 0/1 (1 = outlier); booleans and 0/1 numbers are accepted."""
+def outlier_labels(values: pd.Series, column: str, source: str) -> np.ndarray:
+    """A label column as 0/1 (1 = outlier); booleans and 0/1 numbers are accepted. ``values``
+    keep the file's row numbers as their index (``iter_table``'s chunks do)."""
     numbers = pd.to_numeric(values, errors="coerce")
-    if numbers.isna().any() or not set(np.unique(numbers)) <= {0, 1}:
-        raise DataError(f"label column {column!r} must hold 0/1 (1 = outlier) for the metrics")
+    bad = numbers.isna() | ~numbers.isin([0, 1])
+    if bad.any():
+        position = int(np.flatnonzero(bad.to_numpy())[0])
+        row = (values.index[position] + 1 if isinstance(values.index, pd.RangeIndex)
+               else position + 1)
+        raise DataError(f"{source}: label column {column!r}, row {row}: "
+                        f"{_plain(values.iloc[position])!r}; it must hold 0/1 (1 = outlier) for "
+                        "the metrics")
     return numbers.to_numpy(dtype=np.int8)
+
+
+def _plain(value):
+    """A cell as Python writes it (2, not np.int64(2)), for messages."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def score_table(
@@ -99,7 +111,7 @@ def score_table(
     with TableWriter(out) as writer:
         for chunk, scores in scored_chunks():
             if label_column:
-                all_labels.append(outlier_labels(chunk[label_column], label_column))
+                all_labels.append(outlier_labels(chunk[label_column], label_column, str(data)))
             added = {"score": scores, "is_outlier": (scores > threshold).astype(int)}
             if explain_chunk is not None:
                 features = chunk.drop(columns=[label_column]) if label_column else chunk
@@ -183,5 +195,5 @@ def training_data(source, label_column: str | None, check_labels: bool):
     if label_column not in frame.columns:
         raise no_label_column(str(source), label_column, frame.columns)
     if check_labels:
-        outlier_labels(frame[label_column], label_column)  # fail before training, not after
+        outlier_labels(frame[label_column], label_column, str(source))  # before training
     return frame.drop(columns=[label_column])
