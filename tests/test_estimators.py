@@ -15,7 +15,7 @@ from sklearn.model_selection import cross_val_score
 from conftest import make_mixed_table
 from gantk.augment import GANAugmenter
 from gantk.augment.sampler import GANOverSampler
-from gantk.errors import OptionError
+from gantk.errors import DataError, OptionError
 
 
 def _imbalanced(rows: int = 240, minority: int = 24, seed: int = 0):
@@ -69,6 +69,10 @@ def test_oversampler_takes_frames_and_target_counts():
     assert (X_res.dtypes == X.dtypes).all()
     with pytest.raises(OptionError, match="sampling_strategy asks for 1 rows of class 'low'"):
         GANOverSampler(sampling_strategy={"low": 1}).fit_resample(X, y)
+    with pytest.raises(DataError, match=r"y must be one class per row \(1-D\), got shape \(200, 2\)"):
+        GANOverSampler().fit_resample(X, np.c_[y, y])
+    with pytest.raises(DataError, match="X has 200 rows but y has 150"):
+        GANOverSampler().fit_resample(X, y[:150])
 
 
 def test_oversampler_in_an_imblearn_pipeline_under_cross_validation():

@@ -30,6 +30,8 @@ class GANOverSampler(BaseEstimator):
 
     def fit_resample(self, X, y):
         frame = X.copy() if isinstance(X, pd.DataFrame) else _as_frame(X)
+        if np.ndim(y) != 1:
+            raise DataError(f"y must be one class per row (1-D), got shape {np.shape(y)}")
         labels = pd.Series(np.asarray(y), name=_free_name(frame.columns))
         if len(labels) != len(frame):
             raise DataError(f"X has {len(frame)} rows but y has {len(labels)}")
