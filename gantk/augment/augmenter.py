@@ -25,6 +25,7 @@ from gantk import defaults, streams
 from gantk.augment.report import REFERENCE_ROWS, table_report
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSamples, ImageSet, to_uint8
+from gantk.data.tables import plain
 from gantk.errors import DataError, GantkError, OptionError, no_label_column
 from gantk.model.directory import GANModel, load_model
 from gantk.sampling.draw import Drawn, assemble, draw_samples, label_index
@@ -184,12 +185,12 @@ class GANAugmenter(BaseEstimator):
             where = f"{source}: label column {label_column!r}"
         counts = values.value_counts()
         if len(counts) < 2:
-            raise DataError(f"{where} has a single class {_plain(counts.index[0])!r}: nothing to "
+            raise DataError(f"{where} has a single class {plain(counts.index[0])!r}: nothing to "
                             "balance or condition on")
         single = counts[counts < 2]
         if len(single):
             unit = "image" if isinstance(data, ImageSet) else "row"
-            first = repr(_plain(single.index[0]))
+            first = repr(plain(single.index[0]))
             which = (f"class {first} has" if len(single) == 1 else
                      f"{len(single)} of its {len(counts)} classes have (the first: {first})")
             raise DataError(f"{where}: {which} a single {unit}; a class needs at least 2 to be "
@@ -333,8 +334,3 @@ def _augmented_images(data: ImageSet, new: ImageSamples | None,
     labels = None if names is None else names + list(new.labels or [])
     return AugmentedImages(np.concatenate([to_uint8(data.pixels), new.pixels]), labels,
                            np.r_[np.zeros(len(data.pixels), bool), np.ones(len(new.pixels), bool)])
-
-
-def _plain(value):
-    """A class value as Python writes it (0.5, not np.float64(0.5)), for messages."""
-    return value.item() if isinstance(value, np.generic) else value

@@ -297,9 +297,15 @@ def with_text_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.set_axis(names, axis=1)
 
 
-def _plain(value):
-    """A JSON-friendly Python scalar for a pandas/numpy value."""
+def plain(value):
+    """A JSON-friendly Python scalar for a pandas/numpy value (0.5, not np.float64(0.5))."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def file_row(index: pd.Index, position: int) -> int:
+    """The 1-based file row of a frame's ``position``-th row: chunks read by ``iter_table`` keep
+    the file's row numbers as a RangeIndex; other frames count from their first row."""
+    return int(index[position]) + 1 if isinstance(index, pd.RangeIndex) else position + 1
 
 
 def infer_schema(
@@ -336,7 +342,7 @@ def infer_schema(
                 continue
             kind = "boolean" if pd.api.types.is_bool_dtype(series) else "categorical"
             _refuse_odd_categories(series, name, source)
-            categories = sorted({_plain(value) for value in present}, key=lambda v: (str(type(v)), v))
+            categories = sorted({plain(value) for value in present}, key=lambda v: (str(type(v)), v))
             columns.append(ColumnSchema(str(name), kind, dtype, missing_rate, categories=categories))
             continue
         values = present.to_numpy(dtype=np.float64)
@@ -374,8 +380,7 @@ def refuse_nested(frame: pd.DataFrame, source: str) -> None:
                                                                   np.ndarray)))
         if nested.any():
             position = int(np.flatnonzero(nested.to_numpy())[0])
-            row = (frame.index[position] + 1 if isinstance(frame.index, pd.RangeIndex)
-                   else position + 1)
+            row = file_row(frame.index, position)
             raise DataError(f"{source}: column {name!r}, row {row} holds a list or other nested "
                             "value; gantk learns flat tables of numbers, categories and dates: "
                             "flatten the column into columns of its own, or drop it")
@@ -438,10 +443,10 @@ def _refuse_unlearnable(series: pd.Series, name, source: str) -> None:
 def _refuse_odd_categories(series: pd.Series, name, source: str) -> None:
     """Categories are kept in config.json and written back as they were: text, numbers and
     booleans can be; bytes, durations or objects cannot."""
-    plain = (str, int, float, bool)
-    if all(isinstance(_plain(value), plain) for value in series.dropna().unique()):
+    kept = (str, int, float, bool)
+    if all(isinstance(plain(value), kept) for value in series.dropna().unique()):
         return
-    odd = series.notna() & ~series.map(lambda value: isinstance(_plain(value), plain))
+    odd = series.notna() & ~series.map(lambda value: isinstance(plain(value), kept))
     if odd.any():
         position = int(np.flatnonzero(odd.to_numpy())[0])
         value = series.iloc[position]

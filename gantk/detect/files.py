@@ -17,7 +17,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from gantk.data.images import ImageSet, read_images
-from gantk.data.tables import TableWriter, is_table_path, iter_table, write_table
+from gantk.data.tables import (
+    TableWriter,
+    file_row,
+    is_table_path,
+    iter_table,
+    plain,
+    write_table,
+)
 from gantk.errors import DataError, GantkError, OptionError, no_label_column
 from gantk.onnx.format import is_onnx_file
 
@@ -46,17 +53,11 @@ def outlier_labels(values: pd.Series, column: str, source: str) -> np.ndarray:
     bad = numbers.isna() | ~numbers.isin([0, 1])
     if bad.any():
         position = int(np.flatnonzero(bad.to_numpy())[0])
-        row = (values.index[position] + 1 if isinstance(values.index, pd.RangeIndex)
-               else position + 1)
-        raise DataError(f"{source}: label column {column!r}, row {row}: "
-                        f"{_plain(values.iloc[position])!r}; it must hold 0/1 (1 = outlier) for "
-                        "the metrics")
+        raise DataError(f"{source}: label column {column!r}, row "
+                        f"{file_row(values.index, position)}: {plain(values.iloc[position])!r}; "
+                        "it must hold 0/1 (1 = outlier) for the metrics")
     return numbers.to_numpy(dtype=np.int8)
 
-
-def _plain(value):
-    """A cell as Python writes it (2, not np.int64(2)), for messages."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def score_table(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from gantk.data.tables import ColumnSchema
+from gantk.data.tables import ColumnSchema, file_row
 from gantk.errors import DataError
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ def as_numbers(series: pd.Series, name: str) -> np.ndarray:
     bad = numbers.isna() & series.notna()
     if bad.any():
         position = int(np.flatnonzero(bad.to_numpy())[0])
-        row = series.index[position] + 1 if isinstance(series.index, pd.RangeIndex) else position + 1
+        row = file_row(series.index, position)
         raise DataError(f"column {name!r}, row {row}: {series.iloc[position]!r} is not a number")
     values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
     return np.nan_to_num(values, nan=np.nan, posinf=np.finfo(np.float64).max,
