@@ -27,6 +27,10 @@ TEXT_COLUMNS = {
                          "2024-07-14T12:30:30"],
     "with offset": ["2024-01-05T08:15:00+01:00", "2024-02-29T23:59:00+01:00",
                     "2023-12-31T00:00:00+01:00", "2024-07-14T12:30:00+01:00"],
+    "offset as pandas writes it": ["2024-01-05 08:15:00+00:00", "2024-02-29 23:59:00+00:00",
+                                   "2023-12-31 00:00:00+00:00", "2024-07-14 12:30:00+00:00"],
+    "offset without colon or seconds": ["2024-01-05T08:15-0500", "2024-02-29T23:59-0500",
+                                        "2023-12-31T00:00-0500", "2024-07-14T12:30-0500"],
     "time of day": ["08:15", "23:59", "00:00", "12:30"],
 }
 
@@ -37,7 +41,9 @@ def test_text_dates_and_times_round_trip_in_their_own_format():
     kinds = {column.name: (column.kind, column.format) for column in codec.transformer.schema.columns}
     assert kinds["us date"] == ("datetime", "%m/%d/%Y")
     assert kinds["european date"] == ("datetime", "%d.%m.%Y")
-    assert kinds["with offset"] == ("datetime", "ISO8601")
+    assert kinds["with offset"] == ("datetime", "%Y-%m-%dT%H:%M:%S%z")
+    assert kinds["offset as pandas writes it"] == ("datetime", "%Y-%m-%d %H:%M:%S%z")
+    assert kinds["offset without colon or seconds"] == ("datetime", "%Y-%m-%dT%H:%M%z")
     assert kinds["time of day"] == ("time", "%H:%M")
     decoded = codec.decode(codec.encode(frame).features, None, None)
     pd.testing.assert_frame_equal(decoded.astype(str), frame.astype(str))
@@ -141,3 +147,16 @@ def test_exported_generator_writes_the_same_dates(office_model):
         gap = pd.to_datetime(ours[column], format=format) - pd.to_datetime(theirs[column],
                                                                          format=format)
         assert gap.abs().max() <= pd.Timedelta(unit)
+
+
+def test_models_saved_before_layouts_were_recorded_still_write_iso_with_a_t():
+    from gantk.data.dates import from_wall_seconds
+
+    written = from_wall_seconds(np.array([3600.0, np.nan]), "datetime", "ISO8601", "+01:00", "object")
+    assert written[0] == "1970-01-01T01:00:00+01:00" and pd.isna(written[1])
+
+
+def test_fractions_of_a_second_keep_their_place_in_an_iso_layout():
+    frame = pd.DataFrame({"at": ["2024-01-05T08:15:00.25Z", "2024-02-29T23:59:59.5Z"] * 20})
+    column = infer_schema(frame).columns[0]
+    assert (column.format, column.timezone) == ("%Y-%m-%dT%H:%M:%S.%f%z", "UTC")

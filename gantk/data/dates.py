@@ -31,8 +31,12 @@ DATETIME_FORMATS = tuple(f"{date}{joint}{clock}" for date in _DATES
                          for joint, clock in [("", "")] + [(j, c) for j in (" ", "T")
                                                            for c in _CLOCKS])
 TIME_FORMATS = (*_CLOCKS, "%I:%M %p", "%I:%M:%S %p")
-#: ISO 8601 with a UTC offset or Z, e.g. 2024-03-01T09:30:00+01:00
-ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$")
+#: ISO 8601 with a UTC offset or Z, e.g. 2024-03-01T09:30:00+01:00 (pandas writes a space for T)
+ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\d(?P<joint>[T ])\d\d:\d\d(?P<seconds>:\d\d)?"
+                             r"(?P<fraction>\.\d+)?(Z|[+-]\d\d:?\d\d)$")
+#: how a column with UTC offsets is read: ISO 8601; the format recorded is the layout written
+#: back, a strftime format ending in this marker, which stands for the column's offset
+OFFSET_MARK = "%z"
 #: the most a date-time needs to look like one before any format is tried
 _LOOKS_LIKE = re.compile(r"^\s*\d{1,4}[-/.:]\d{1,2}")
 
@@ -63,7 +67,8 @@ def recognise(series: pd.Series) -> tuple[str, str | None, str | None] | None:
     if share(probe.str.match(ISO_WITH_OFFSET)) >= DATE_SHARE:
         parsed = pd.to_datetime(probe, format="ISO8601", utc=True, errors="coerce")
         if share(parsed.notna()) >= DATE_SHARE:
-            return "datetime", "ISO8601", _most_common_offset(probe[parsed.notna()])
+            readable = probe[parsed.notna()]
+            return "datetime", _offset_layout(readable), _most_common_offset(readable)
     best, best_share = None, DATE_SHARE - 1e-9
     for kind, formats in (("time", TIME_FORMATS), ("datetime", DATETIME_FORMATS)):
         for candidate in formats:
@@ -73,13 +78,29 @@ def recognise(series: pd.Series) -> tuple[str, str | None, str | None] | None:
     return best
 
 
+def _offset_layout(values: pd.Series) -> str:
+    """The layout most of a column's ISO values share (a T or a space before the clock, seconds,
+    a fraction of a second), as a strftime format ending in ``OFFSET_MARK``."""
+    parts = values.str.extract(ISO_WITH_OFFSET)
+    joint = parts["joint"].mode().iloc[0]
+    fraction = parts["fraction"].notna().mean() >= 0.5
+    seconds = fraction or parts["seconds"].notna().mean() >= 0.5
+    clock = "%H:%M" + (":%S" if seconds else "") + (".%f" if fraction else "")
+    return f"%Y-%m-%d{joint}{clock}{OFFSET_MARK}"
+
+
+def _reads_iso(format: str | None) -> bool:
+    """Whether a recorded format is read as ISO 8601 with offsets ("ISO8601": models saved before
+    the layout was recorded, written back as %Y-%m-%dT%H:%M:%S)."""
+    return format == "ISO8601" or (format or "").endswith(OFFSET_MARK)
+
+
 def _most_common_offset(values: pd.Series) -> str:
-    """The UTC offset most values carry ("+01:00", "UTC" for Z): decoded values are written in it."""
+    """The UTC offset most values carry, as they write it ("+01:00", "+0100"; "UTC" for Z):
+    decoded values are written in it."""
     offsets = values.str.extract(r"(Z|[+-]\d\d:?\d\d)$")[0]
     offset = offsets.mode().iloc[0]
-    if offset == "Z":
-        return "UTC"
-    return offset if ":" in offset else f"{offset[:3]}:{offset[3:]}"
+    return "UTC" if offset == "Z" else offset
 
 
 def wall_seconds(series: pd.Series, kind: str, format: str | None,
@@ -93,7 +114,7 @@ def wall_seconds(series: pd.Series, kind: str, format: str | None,
         return since_midnight.dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
     if format is None:
         parsed = pd.to_datetime(series, errors="coerce")
-    elif format == "ISO8601":
+    elif _reads_iso(format):
         parsed = pd.to_datetime(series.astype("string").str.strip(), format="ISO8601", utc=True,
                                 errors="coerce")
     else:
@@ -106,10 +127,10 @@ def wall_seconds(series: pd.Series, kind: str, format: str | None,
 
 
 def _zone(timezone: str | None):
-    """A time zone name, or a fixed offset such as "+01:00"."""
+    """A time zone name, or a fixed offset such as "+01:00" or "+0100"."""
     if timezone is None or timezone == "UTC":
         return "UTC"
-    match = re.fullmatch(r"([+-])(\d\d):(\d\d)", timezone)
+    match = re.fullmatch(r"([+-])(\d\d):?(\d\d)", timezone)
     if match:
         sign = 1 if match.group(1) == "+" else -1
         delta = datetime.timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))
@@ -143,9 +164,9 @@ def from_wall_seconds(values: np.ndarray, kind: str, format: str | None, timezon
                                            nonexistent="shift_forward")
         stamps = stamps.where(~missing, pd.NaT)
         return stamps.astype(dtype) if dtype.startswith("datetime64") else stamps
-    if format == "ISO8601":
-        offset = "Z" if timezone == "UTC" else timezone
-        text = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S") + offset
+    if _reads_iso(format):
+        layout = "%Y-%m-%dT%H:%M:%S" if format == "ISO8601" else format[:-len(OFFSET_MARK)]
+        text = stamps.dt.strftime(layout) + ("Z" if timezone == "UTC" else timezone)
     else:
         text = stamps.dt.strftime(format)
     return text.where(~missing, None).astype(object)
