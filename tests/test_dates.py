@@ -31,6 +31,12 @@ TEXT_COLUMNS = {
                                    "2023-12-31 00:00:00+00:00", "2024-07-14 12:30:00+00:00"],
     "offset without colon or seconds": ["2024-01-05T08:15-0500", "2024-02-29T23:59-0500",
                                         "2023-12-31T00:00-0500", "2024-07-14T12:30-0500"],
+    "two-digit year": ["01/05/24", "02/29/24", "12/31/23", "07/14/24"],
+    "month name": ["05 Jan 2024", "29 Feb 2024", "31 Dec 2023", "14 Jul 2024"],
+    "us month name": ["January 05, 2024", "February 29, 2024", "December 31, 2023",
+                      "July 14, 2024"],
+    "twelve-hour clock": ["01/05/2024 08:15 AM", "02/29/2024 11:59 PM", "12/31/2023 12:00 AM",
+                          "07/14/2024 12:30 PM"],
     "time of day": ["08:15", "23:59", "00:00", "12:30"],
 }
 
@@ -45,6 +51,9 @@ def test_text_dates_and_times_round_trip_in_their_own_format():
     assert kinds["offset as pandas writes it"] == ("datetime", "%Y-%m-%d %H:%M:%S%z")
     assert kinds["offset without colon or seconds"] == ("datetime", "%Y-%m-%dT%H:%M%z")
     assert kinds["time of day"] == ("time", "%H:%M")
+    assert kinds["two-digit year"] == ("datetime", "%m/%d/%y")
+    assert kinds["us month name"] == ("datetime", "%B %d, %Y")
+    assert kinds["twelve-hour clock"] == ("datetime", "%m/%d/%Y %I:%M %p")
     decoded = codec.decode(codec.encode(frame).features, None, None)
     pd.testing.assert_frame_equal(decoded.astype(str), frame.astype(str))
 

@@ -24,13 +24,17 @@ PROBE_ROWS = 2000
 PROBE_VALUES = 200
 DAY = 86_400
 
-_DATES = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y", "%m-%d-%Y")
+_DATES = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y", "%m-%d-%Y",
+          "%m/%d/%y", "%d/%m/%y", "%d.%m.%y",  # two-digit years, as spreadsheets export them
+          "%d %b %Y", "%d-%b-%Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y")  # month names
 _CLOCKS = ("%H:%M", "%H:%M:%S", "%H:%M:%S.%f")
-#: date-time formats: each date, alone or followed by a clock after a space or a T
+_TWELVE_HOUR_CLOCKS = ("%I:%M %p", "%I:%M:%S %p")
+#: date-time formats: each date, alone or followed by a clock after a space (or a T, 24-hour)
 DATETIME_FORMATS = tuple(f"{date}{joint}{clock}" for date in _DATES
-                         for joint, clock in [("", "")] + [(j, c) for j in (" ", "T")
-                                                           for c in _CLOCKS])
-TIME_FORMATS = (*_CLOCKS, "%I:%M %p", "%I:%M:%S %p")
+                         for joint, clock in [("", "")]
+                         + [(j, c) for j in (" ", "T") for c in _CLOCKS]
+                         + [(" ", c) for c in _TWELVE_HOUR_CLOCKS])
+TIME_FORMATS = (*_CLOCKS, *_TWELVE_HOUR_CLOCKS)
 #: ISO 8601 with a UTC offset or Z, e.g. 2024-03-01T09:30:00+01:00 (pandas writes a space for T)
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\d(?P<joint>[T ])\d\d:\d\d(?P<seconds>:\d\d)?"
                              r"(?P<fraction>\.\d+)?(Z|[+-]\d\d:?\d\d)$")
@@ -38,7 +42,7 @@ ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\d(?P<joint>[T ])\d\d:\d\d(?P<secon
 #: back, a strftime format ending in this marker, which stands for the column's offset
 OFFSET_MARK = "%z"
 #: the most a date-time needs to look like one before any format is tried
-_LOOKS_LIKE = re.compile(r"^\s*\d{1,4}[-/.:]\d{1,2}")
+_LOOKS_LIKE = re.compile(r"^\s*(\d{1,4}[-/.:]\d{1,2}|\d{1,2}[ -][A-Za-z]{3}|[A-Za-z]{3,9} \d{1,2},)")
 
 
 def recognise(series: pd.Series) -> tuple[str, str | None, str | None] | None:
