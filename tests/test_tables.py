@@ -238,6 +238,12 @@ def test_a_row_encodes_the_same_alone_as_in_any_batch():
     ("a;b;c\n1,5;x;2\n-0,25;y;3\n", {"a": [1.5, -0.25], "b": ["x", "y"], "c": [2, 3]}),
     ("a\tb\n1\tx\n2\t\n", {"a": [1, 2], "b": ["x", None]}),
     ('name|"note, with comma"\nx|1\ny|2\n', {"name": ["x", "y"], "note, with comma": [1, 2]}),
+    # numbers as spreadsheets format them: thousands separators, a currency, a percent sign
+    ('price,share,n\n"$1,234.50",12.5%,"1,000"\n-$3,4%,7\n,,\n',
+     {"price": [1234.5, -3.0, None], "share": [12.5, 4.0, None], "n": [1000, 7, None]}),
+    ("a;b\n1.234,50 €;x\n7 €;y\n", {"a": [1234.5, 7.0], "b": ["x", "y"]}),
+    # two currencies are two quantities: left as text
+    ("a,b\n$1,x\n€2,y\n", {"a": ["$1", "€2"], "b": ["x", "y"]}),
 ])
 def test_csv_files_as_people_have_them(tmp_path, content, expected):
     path = tmp_path / "messy.csv"

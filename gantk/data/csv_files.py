@@ -1,5 +1,6 @@
-"""CSV files as people have them: ``;`` or tab delimiters, decimal commas, a UTF-8 byte-order
-mark, blank cells, files in another encoding, two columns with one name.
+"""CSV files as people have them: ``;`` or tab delimiters, decimal commas, numbers formatted as
+spreadsheets show them, a UTF-8 byte-order mark, blank cells, files in another encoding, two
+columns with one name.
 
 ``csv_options`` looks at the header line once; ``tidy`` is applied to every frame (or chunk) read
 with those options, so a chunked read and a whole-file read give the same columns.
@@ -8,6 +9,7 @@ with those options, so a chunked read and a whole-file read give the same column
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,8 @@ from gantk.errors import DataError
 DELIMITERS = (",", ";", "\t", "|")
 #: a number written with a decimal comma: 1,5 or -0,25 (no thousands separators)
 DECIMAL_COMMA = r"[+-]?\d*,\d+"
+#: currency signs a formatted number may start with (or, for €, end with)
+CURRENCIES = "$€£¥₹"
 #: UTF-8 with or without a byte-order mark
 ENCODING = "utf-8-sig"
 
@@ -69,9 +73,40 @@ def tidy(frame: pd.DataFrame, options: dict) -> pd.DataFrame:
             present = text.dropna()
         if len(present) and _all_numbers(present.head(100)) and _all_numbers(present):
             frame[name] = pd.to_numeric(text.to_numpy(dtype=object, na_value=np.nan))
+            continue
+        formatted = _formatted_numbers(present, options.get("sep") == ";") if len(present) else None
+        if formatted is not None:
+            frame[name] = formatted.reindex(frame.index)
         elif len(present) < column.notna().sum():  # blanks became missing
             frame[name] = column.mask(text.isna())
     return frame
+
+
+def _formatted_numbers(present: pd.Series, semicolons: bool) -> pd.Series | None:
+    """float64 values of a column of numbers as spreadsheets format them (thousands separators,
+    one currency sign, a percent sign: ``$1,234.50``, ``-12.5%``; in a ``;``-separated file also
+    ``1.234,50 €``), or None unless every value is such a number in one unit. The signs are
+    dropped: 12.5% reads as 12.5, as written."""
+    decimals = [",", "."] if semicolons and present.head(1000).str.contains(r",\d+\D*$").any() else ["."]
+    for decimal in decimals:
+        group = "." if decimal == "," else ","
+        pattern = re.compile(
+            rf"^(?P<sign>[+-]?)(?P<before>[{CURRENCIES}]?)\s?"
+            rf"(?P<whole>\d{{1,3}}(?:{re.escape(group)}\d{{3}})+|\d*)"
+            rf"(?:{re.escape(decimal)}(?P<fraction>\d+))?\s?(?P<after>%|€|)$")
+        if not present.head(100).str.match(pattern).all():
+            continue
+        parts = present.str.extract(pattern)
+        if parts["whole"].isna().any() or (parts["whole"].eq("") & parts["fraction"].isna()).any():
+            continue
+        units = set(zip(parts["before"], parts["after"], strict=True)) - {("", "")}
+        if len(units) > 1:  # $ and € in one column: not one quantity
+            continue
+        digits = (parts["sign"] + parts["whole"].str.replace(group, "", regex=False).replace("", "0")
+                  + "." + parts["fraction"].fillna("0"))
+        return pd.Series(pd.to_numeric(digits.to_numpy(dtype=object)), index=present.index,
+                         dtype=np.float64)
+    return None
 
 
 def _all_numbers(values: pd.Series) -> bool:
