@@ -242,6 +242,9 @@ def test_a_row_encodes_the_same_alone_as_in_any_batch():
     ('price,share,n\n"$1,234.50",12.5%,"1,000"\n-$3,4%,7\n,,\n',
      {"price": [1234.5, -3.0, None], "share": [12.5, 4.0, None], "n": [1000, 7, None]}),
     ("a;b\n1.234,50 €;x\n7 €;y\n", {"a": [1234.5, 7.0], "b": ["x", "y"]}),
+    # placeholders for a missing number, where the rest are numbers; not in a text column
+    ("a,b,c\n1,?,x\n-,2.5,-\n3,#DIV/0!,?\n4,1,y\n",
+     {"a": [1, None, 3, 4], "b": [None, 2.5, None, 1], "c": ["x", "-", "?", "y"]}),
     # two currencies are two quantities: left as text
     ("a,b\n$1,x\n€2,y\n", {"a": ["$1", "€2"], "b": ["x", "y"]}),
 ])
@@ -258,6 +261,17 @@ def test_csv_files_as_people_have_them(tmp_path, content, expected):
     chunked = pd.concat(list(iter_table(path, 2)))
     assert list(chunked.columns) == list(expected)
     np.testing.assert_array_equal(chunked.isna(), frame.isna())
+
+
+def test_a_chunk_of_placeholders_only_encodes_as_missing_numbers():
+    """Read in chunks, a numeric column's chunk of nothing but placeholders stays text; encoding
+    it gives missing numbers, as the whole file's read does. Other text is still refused."""
+    from gantk.data.encoders.base import as_numbers
+
+    chunk = pd.Series(["?", " - ", "#DIV/0!", None], index=range(10, 14))
+    assert np.isnan(as_numbers(chunk, "b")).all()
+    with pytest.raises(DataError, match=r"column 'b', row 13: 'x' is not a number"):
+        as_numbers(pd.Series(["?", "1", "x"], index=range(10, 13)), "b")
 
 
 def test_csv_files_that_cannot_be_read_say_how_to_fix_them(tmp_path, run_cli):

@@ -21,6 +21,11 @@ from gantk.errors import DataError
 DELIMITERS = (",", ";", "\t", "|")
 #: a number written with a decimal comma: 1,5 or -0,25 (no thousands separators)
 DECIMAL_COMMA = r"[+-]?\d*,\d+"
+#: cells that stand for a missing number where every other cell of the column is a number (compared
+#: in lower case; pandas already reads NA, N/A, null, NaN, #N/A and the like as missing): a dash
+#: or a question mark, and the error values spreadsheets export
+MISSING_MARKS = ("?", "-", "--", "—", ".", "n.a.", "missing", "unknown", "#value!", "#div/0!",
+                 "#ref!", "#num!", "#name?", "#null!")
 #: currency signs a formatted number may start with (or, for €, end with)
 CURRENCIES = "$€£¥₹"
 #: UTF-8 with or without a byte-order mark
@@ -58,28 +63,38 @@ def not_utf8(path: Path, error: UnicodeDecodeError) -> DataError:
 
 def tidy(frame: pd.DataFrame, options: dict) -> pd.DataFrame:
     """Blank and whitespace-only cells become missing values; a text column whose values are all
-    numbers once that is done (or, in a ``;``-separated file, once decimal commas are read as
-    points) becomes numeric."""
+    numbers once that is done becomes numeric (see ``_numbers``), its placeholders for a missing
+    number (``MISSING_MARKS``) missing values."""
     for name in frame.columns:
         column = frame[name]
         if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
             continue
         text = column.astype("string").str.strip()
-        text = text.mask(text.eq(""))
-        present = text.dropna()
-        if len(present) and options.get("sep") == ";" and present.head(1000).str.fullmatch(
-                DECIMAL_COMMA).any():
-            text = text.str.replace(",", ".", regex=False)
-            present = text.dropna()
-        if len(present) and _all_numbers(present.head(100)) and _all_numbers(present):
-            frame[name] = pd.to_numeric(text.to_numpy(dtype=object, na_value=np.nan))
-            continue
-        formatted = _formatted_numbers(present, options.get("sep") == ";") if len(present) else None
-        if formatted is not None:
-            frame[name] = formatted.reindex(frame.index)
-        elif len(present) < column.notna().sum():  # blanks became missing
-            frame[name] = column.mask(text.isna())
+        blank = text.eq("").fillna(False).to_numpy(dtype=bool)
+        text = text.mask(blank)
+        marks = text.str.lower().isin(MISSING_MARKS).fillna(False).to_numpy(dtype=bool)
+        numbers = _numbers(text.mask(marks), options.get("sep") == ";")
+        if numbers is not None:
+            frame[name] = numbers
+        elif blank.any():
+            frame[name] = column.mask(blank)
     return frame
+
+
+def _numbers(text: pd.Series, semicolons: bool) -> pd.Series | np.ndarray | None:
+    """The column as numbers when every present value is one: plain, with decimal commas (in a
+    ``;``-separated file), or formatted as spreadsheets show them; else None."""
+    present = text.dropna()
+    if not len(present):
+        return None
+    if semicolons and present.head(1000).str.fullmatch(DECIMAL_COMMA).any():
+        pointed = text.str.replace(",", ".", regex=False)
+        if _all_numbers(pointed.dropna()):
+            return pd.to_numeric(pointed.to_numpy(dtype=object, na_value=np.nan))
+    if _all_numbers(present.head(100)) and _all_numbers(present):
+        return pd.to_numeric(text.to_numpy(dtype=object, na_value=np.nan))
+    formatted = _formatted_numbers(present, semicolons)
+    return None if formatted is None else formatted.reindex(text.index)
 
 
 def _formatted_numbers(present: pd.Series, semicolons: bool) -> pd.Series | None:

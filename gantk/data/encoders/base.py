@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from gantk.data.csv_files import MISSING_MARKS
 from gantk.data.tables import ColumnSchema, file_row
 from gantk.errors import DataError
 
@@ -194,11 +195,16 @@ class TorchBlocks:
 
 def as_numbers(series: pd.Series, name: str) -> np.ndarray:
     """Numbers of a column being encoded; ±inf becomes the most extreme finite value, which every
-    normalisation maps to the edge of what it saw (an anomaly scores as one)."""
+    normalisation maps to the edge of what it saw (an anomaly scores as one). Placeholders for a
+    missing number are missing, as when the file is read (a chunk of a file may hold nothing
+    else, and then stays text when read)."""
     numbers = pd.to_numeric(series, errors="coerce")
-    bad = numbers.isna() & series.notna()
-    if bad.any():
-        position = int(np.flatnonzero(bad.to_numpy())[0])
+    bad = np.flatnonzero((numbers.isna() & series.notna()).to_numpy())
+    if len(bad):
+        text = series.iloc[bad].astype(str).str.strip().str.lower()
+        bad = bad[~text.isin(MISSING_MARKS).to_numpy()]
+    if len(bad):
+        position = int(bad[0])
         row = file_row(series.index, position)
         raise DataError(f"column {name!r}, row {row}: {series.iloc[position]!r} is not a number")
     values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
