@@ -211,7 +211,7 @@ def test_augment_bad_input(tmp_path, run_cli):
         ([data, "-o", tmp_path / "o.csv", "--label-column", "label", "--per-class", "rare"],
          "expected CLASS=COUNT"),
         ([data, "-o", tmp_path / "o.txt", "--label-column", "label", "--balance"],
-         "go to a .csv or .parquet file"),
+         "go to a .csv, .csv.gz or .parquet file"),
         ([data, "-o", tmp_path / "o.csv", "--label-column", "label", "--balance", "--save-model",
           tmp_path], "--save-model folder is not empty"),
         ([data, "-o", tmp_path / "o.csv", "--label-column", "label", "--balance", "--filter",

@@ -290,6 +290,37 @@ def test_csv_files_that_cannot_be_read_say_how_to_fix_them(tmp_path, run_cli):
         assert not (tmp_path / "model").exists()
 
 
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+def test_a_compressed_csv_is_read_and_written_like_the_plain_one(tmp_path, run_cli, suffix):
+    frame = make_mixed_table(60, seed=3).drop(columns=["risk"])
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    packed = tmp_path / f"rows.csv{suffix}"
+    frame.to_csv(packed, index=False)
+    plain_frame = read_table(tmp_path / "rows.csv")
+    pd.testing.assert_frame_equal(read_table(packed), plain_frame)
+    pd.testing.assert_frame_equal(pd.concat(list(iter_table(packed, 7))), plain_frame)
+    result = run_cli("detect", packed, "-o", tmp_path / f"scored.csv{suffix}", "--steps", "5",
+                     "-q")
+    assert result.exit_code == 0, result.output
+    scored = read_table(tmp_path / f"scored.csv{suffix}")
+    pd.testing.assert_frame_equal(scored[list(frame.columns)], plain_frame)
+    assert (tmp_path / "scored_scores.png").exists()
+
+
+def test_a_broken_compressed_csv_is_refused_in_one_line(tmp_path, run_cli):
+    broken = tmp_path / "rows.csv.gz"
+    whole = tmp_path / "whole.csv.gz"
+    make_mixed_table(400, seed=3).to_csv(whole, index=False)
+    broken.write_bytes(whole.read_bytes()[:-100])  # cut short
+    not_gzip = tmp_path / "plain.csv.gz"
+    not_gzip.write_text("a,b\n1,2\n")
+    for path, message in ((broken, "cannot decompress the file"), (not_gzip, "decompress")):
+        result = run_cli("train", path, "-o", tmp_path / "model", "-q")
+        assert result.exit_code == 2 and "Traceback" not in result.stderr, result.stderr
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "model").exists()
+
+
 def test_a_tsv_file_is_read_as_the_same_table_as_its_csv(tmp_path, run_cli):
     frame = make_mixed_table(60, seed=2).drop(columns=["risk"])
     frame.to_csv(tmp_path / "rows.csv", index=False)

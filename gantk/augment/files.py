@@ -14,7 +14,7 @@ from gantk.augment.augmenter import AugmentedImages, GANAugmenter
 from gantk.augment.report import image_summary_lines, plot_columns, summary_lines, write_report
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSet
-from gantk.data.tables import TABLE_SUFFIXES, write_table
+from gantk.data.tables import TABLE_SUFFIXES, table_suffix, write_table
 from gantk.errors import DataError, GantkError
 from gantk.files import atomic_folder, atomic_path
 from gantk.train.distributed import is_main_process
@@ -119,11 +119,10 @@ def _check_paths(data: Path, out: Path, report_path) -> None:
 
 
 def _check_output_kind(out: Path, images: bool) -> None:
-    suffix = out.suffix.lower()
-    if images and suffix not in ("", ".npz"):
+    if images and out.suffix.lower() not in ("", ".npz"):
         raise DataError(f"{out}: augmented images go to a folder or an .npz file")
-    if not images and suffix not in TABLE_SUFFIXES:
-        raise DataError(f"{out}: augmented tables go to a .csv or .parquet file")
+    if not images and table_suffix(out) not in TABLE_SUFFIXES:
+        raise DataError(f"{out}: augmented tables go to a .csv, .csv.gz or .parquet file")
 
 
 def _split(frame: pd.DataFrame | ImageSet, label_column: str | None, share: float, seed: int):

@@ -8,8 +8,12 @@ with those options, so a chunked read and a whole-file read give the same column
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
+import lzma
 import re
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -30,17 +34,28 @@ MISSING_MARKS = ("?", "-", "--", "—", ".", "n.a.", "missing", "unknown", "#val
 CURRENCIES = "$€£¥₹"
 #: UTF-8 with or without a byte-order mark
 ENCODING = "utf-8-sig"
+#: a text table's compression, by its last suffix (data.csv.gz), as pandas names it
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz"}
+#: how each compression's stream is opened
+OPENERS = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
+#: what a truncated or corrupt compressed file raises, besides OSError
+BROKEN_COMPRESSION = (EOFError, lzma.LZMAError, zlib.error)
 
 
 def csv_options(path: Path) -> dict:
     """``pd.read_csv`` options for ``path``: its delimiter, read from the header line (the one
     that occurs most outside quotes), and UTF-8. Refuses a header naming a column twice and a
     file that is not UTF-8, saying how to fix either."""
+    opener = OPENERS.get(COMPRESSIONS.get(path.suffix.lower(), ""), open)
     try:
-        with open(path, encoding=ENCODING, newline="") as file:
+        with opener(path, "rt", encoding=ENCODING, newline="") as file:
             header = file.readline()
     except UnicodeDecodeError as error:
         raise not_utf8(path, error) from None
+    except (OSError, *BROKEN_COMPRESSION) as error:
+        if opener is open:
+            raise
+        raise DataError(f"{path}: cannot decompress the file: {error}") from None
     counts = {delimiter: _count_outside_quotes(header, delimiter) for delimiter in DELIMITERS}
     delimiter = max(DELIMITERS, key=lambda option: counts[option])
     if counts[delimiter] == 0:

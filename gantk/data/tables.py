@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
 from collections import Counter
@@ -14,7 +15,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from gantk.data.csv_files import csv_options, not_utf8, tidy
+from gantk.data.csv_files import (
+    BROKEN_COMPRESSION,
+    COMPRESSIONS,
+    OPENERS,
+    csv_options,
+    not_utf8,
+    tidy,
+)
 from gantk.data.dates import recognise, resolution, wall_seconds
 from gantk.errors import DataError
 
@@ -39,7 +47,29 @@ ID_NAME_CAMEL = re.compile(r"[a-z](Id|ID)$")
 
 
 def is_table_path(path: str | Path) -> bool:
-    return str(path).startswith(EXAMPLE_PREFIX) or Path(path).suffix.lower() in READ_SUFFIXES
+    return str(path).startswith(EXAMPLE_PREFIX) or table_suffix(path) in READ_SUFFIXES
+
+
+def table_suffix(path: str | Path) -> str:
+    """A table's format suffix, looking past a compression suffix: .csv for data.csv.gz."""
+    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
+    if len(suffixes) > 1 and suffixes[-1] in COMPRESSIONS and suffixes[-2] in TEXT_SUFFIXES:
+        return suffixes[-2]
+    return suffixes[-1] if suffixes else ""
+
+
+def table_stem(path: str | Path) -> str:
+    """A table file's name without its format and compression suffixes: scored for scored.csv.gz."""
+    path = Path(path)
+    if compression(path):
+        path = path.with_suffix("")
+    return path.stem
+
+
+def compression(path: str | Path) -> str | None:
+    """pandas' name for a text table's compression (data.csv.gz: gzip), else None."""
+    path = Path(path)
+    return COMPRESSIONS.get(path.suffix.lower()) if table_suffix(path) in TEXT_SUFFIXES else None
 
 
 def read_example_table(name: str) -> pd.DataFrame:
@@ -61,7 +91,7 @@ def read_table(path: str | Path, min_rows: int = 1) -> pd.DataFrame:
         raise DataError(f"{path}: no such file")
     if path.is_dir():
         raise DataError(f"{path}: is a folder, expected a CSV or Parquet file")
-    suffix = path.suffix.lower()
+    suffix = table_suffix(path)
     try:
         if suffix in TEXT_SUFFIXES:
             options = csv_options(path) if path.stat().st_size else {}
@@ -69,10 +99,12 @@ def read_table(path: str | Path, min_rows: int = 1) -> pd.DataFrame:
         elif suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         else:
-            raise DataError(f"{path}: unknown table format {suffix!r} (use .csv, .tsv or "
-                            ".parquet)")
+            raise DataError(f"{path}: unknown table format {path.suffix.lower()!r} (use .csv, "
+                            ".tsv or .parquet; .csv.gz, .bz2 or .xz when compressed)")
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
+    except BROKEN_COMPRESSION as error:
+        raise DataError(f"{path}: cannot decompress the file: {error}") from None
     except UnicodeDecodeError as error:
         raise not_utf8(path, error) from None
     except (pd.errors.ParserError, OSError, ValueError) as error:
@@ -98,7 +130,7 @@ def iter_table(path: str | Path, rows: int):
         read_table(path)  # raises the same one-line errors as a whole-file read
     start = 0
     try:
-        if path.suffix.lower() in TEXT_SUFFIXES:
+        if table_suffix(path) in TEXT_SUFFIXES:
             options = csv_options(path)
             chunks = (tidy(chunk, options)
                       for chunk in pd.read_csv(path, chunksize=rows, **options))
@@ -112,22 +144,28 @@ def iter_table(path: str | Path, rows: int):
             yield chunk
     except UnicodeDecodeError as error:
         raise not_utf8(path, error) from None
+    except BROKEN_COMPRESSION as error:
+        raise DataError(f"{path}: cannot decompress the file near row {start + 1}: {error}") from None
     except (pd.errors.ParserError, OSError, ValueError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
         raise DataError(f"{path}: cannot read the table near row {start + 1}: {first_line}") from None
 
 
 class TableWriter:
-    """Append DataFrame chunks to a CSV or Parquet file that appears, complete, only on close."""
+    """Append DataFrame chunks to a CSV (compressed too: .csv.gz) or Parquet file that appears,
+    complete, only on close."""
 
     def __init__(self, path: str | Path):
         from gantk.files import atomic_path
 
         self.path = Path(path)
-        if self.path.suffix.lower() not in TABLE_SUFFIXES:
-            raise DataError(f"{self.path}: unknown table format (use .csv or .parquet)")
+        if table_suffix(self.path) not in TABLE_SUFFIXES:
+            raise DataError(f"{self.path}: unknown table format (use .csv, .csv.gz or .parquet)")
+        self._csv = table_suffix(self.path) == ".csv"
+        self._compression = compression(self.path)
         self._atomic = atomic_path(self.path)
         self._parquet = None
+        self._stream = None  # the compressor, open from the first chunk to the last
         self._started = False
 
     def __enter__(self) -> TableWriter:
@@ -135,18 +173,8 @@ class TableWriter:
         return self
 
     def write(self, chunk: pd.DataFrame) -> None:
-        table = _arrow_table(chunk) if self.path.suffix.lower() == ".csv" else None
-        if table is not None:
-            import pyarrow.csv as pa_csv
-
-            if not self._started:  # pandas' header: names quoted only where needed
-                chunk.head(0).to_csv(self._temporary, index=False)
-            with open(self._temporary, "ab") as out:
-                pa_csv.write_csv(table, out, pa_csv.WriteOptions(include_header=False,
-                                                                 quoting_style="none"))
-        elif self.path.suffix.lower() == ".csv":
-            chunk.to_csv(self._temporary, index=False, header=not self._started,
-                         mode="a" if self._started else "w")
+        if self._csv:
+            self._write_csv(chunk)
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -160,9 +188,27 @@ class TableWriter:
             self._parquet.write_table(table)
         self._started = True
 
+    def _write_csv(self, chunk: pd.DataFrame) -> None:
+        if self._compression and self._stream is None:
+            self._stream = OPENERS[self._compression](self._temporary, "wb")
+        table = _arrow_table(chunk)
+        with contextlib.nullcontext(self._stream) if self._stream else open(
+                self._temporary, "ab") as out:
+            if table is None:
+                chunk.to_csv(out, index=False, header=not self._started)
+                return
+            import pyarrow.csv as pa_csv
+
+            if not self._started:  # pandas' header: names quoted only where needed
+                chunk.head(0).to_csv(out, index=False)
+            pa_csv.write_csv(table, out, pa_csv.WriteOptions(include_header=False,
+                                                             quoting_style="none"))
+
     def __exit__(self, *exc_info) -> None:
         if self._parquet is not None:
             self._parquet.close()
+        if self._stream is not None:
+            self._stream.close()
         self._atomic.__exit__(*exc_info)
 
 
@@ -214,12 +260,13 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     from gantk.files import atomic_path
 
     path = Path(path)
-    suffix = path.suffix.lower()
+    suffix = table_suffix(path)
     if suffix not in TABLE_SUFFIXES:
-        raise DataError(f"{path}: unknown table format {suffix!r} (use .csv or .parquet)")
+        raise DataError(f"{path}: unknown table format {path.suffix.lower()!r} (use .csv, .csv.gz "
+                        "or .parquet)")
     with atomic_path(path) as temporary:
         if suffix == ".csv":
-            frame.to_csv(temporary, index=False)
+            frame.to_csv(temporary, index=False, compression=compression(path))
         else:
             frame.to_parquet(temporary, index=False)
 

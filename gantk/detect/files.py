@@ -23,6 +23,7 @@ from gantk.data.tables import (
     is_table_path,
     iter_table,
     plain,
+    table_stem,
     write_table,
 )
 from gantk.errors import DataError, GantkError, OptionError, no_label_column
@@ -171,7 +172,7 @@ def _draw_histogram(report: DetectReport, scores: np.ndarray, out: Path,
         return
     from gantk.pictures import score_histogram
 
-    report.histogram = out.with_name(f"{out.stem}_scores.png")
+    report.histogram = out.with_name(f"{table_stem(out)}_scores.png")
     score_histogram(scores, report.threshold, report.histogram, labels)
 
 

@@ -171,7 +171,7 @@ def write_samples(samples: pd.DataFrame | ImageSamples, out: str | Path) -> None
     out = Path(out)
     if isinstance(samples, pd.DataFrame):
         if not is_table_path(out):
-            raise DataError(f"{out}: table samples go to a .csv or .parquet file")
+            raise DataError(f"{out}: table samples go to a .csv, .csv.gz or .parquet file")
         write_table(samples, out)
         return
     if out.suffix.lower() == ".npz":
