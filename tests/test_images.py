@@ -47,6 +47,55 @@ def test_corrupt_image_names_the_file(tmp_path):
         read_images(folder)
 
 
+@pytest.mark.parametrize("suffix, options", [(".bmp", {}), (".gif", {}), (".tif", {}),
+                                             (".webp", {"lossless": True})])
+def test_other_image_files_read_as_their_pngs(tmp_path, suffix, options):
+    folder = write_folder(tmp_path / "pets", mode="RGB")
+    other = tmp_path / "other"
+    for png in folder.rglob("*.png"):
+        (other / png.parent.name).mkdir(parents=True, exist_ok=True)
+        Image.open(png).save(other / png.parent.name / f"{png.stem}{suffix}", **options)
+    theirs, ours = read_images(other), read_images(folder)
+    np.testing.assert_array_equal(theirs.pixels, ours.pixels)
+    assert theirs.class_names == ours.class_names
+
+
+def test_hidden_files_and_folders_are_not_images_of_the_set(tmp_path):
+    """Jupyter's .ipynb_checkpoints and macOS's ._ companions (not images) sit in real folders."""
+    clean = read_images(write_folder(tmp_path / "pets"))
+    folder = tmp_path / "pets"
+    (folder / ".ipynb_checkpoints").mkdir()
+    Image.new("L", (28, 28)).save(folder / ".ipynb_checkpoints" / "0.png")
+    (folder / "cats" / "._0.png").write_bytes(b"\x00\x05\x16\x07 Mac OS X")
+    (folder / ".DS_Store").write_bytes(b"\x00\x00")
+    images = read_images(folder)
+    np.testing.assert_array_equal(images.pixels, clean.pixels)
+    assert images.class_names == ["cats", "dogs"]
+
+
+def test_folders_without_images_where_they_are_read_say_where_they_are(tmp_path):
+    folder = write_folder(tmp_path / "pets")
+    (folder / "birds").mkdir()
+    with pytest.raises(DataError, match=r"birds: no images in this class folder; remove it"):
+        read_images(folder)
+    deep = tmp_path / "deep"
+    (deep / "all").mkdir(parents=True)
+    (folder / "birds").rmdir()
+    folder.rename(deep / "all" / "pets")
+    with pytest.raises(DataError, match=r"all: no images in this class folder, but some sit "
+                                        r"deeper \(.*cats/0.png\); gantk reads FOLDER/IMAGE"):
+        read_images(deep)
+
+
+def test_floating_point_images_are_refused_not_clipped_to_black(tmp_path):
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for index in range(2):
+        Image.fromarray(np.full((28, 28), 0.5, dtype=np.float32)).save(folder / f"{index}.tif")
+    with pytest.raises(DataError, match=r"0.tif: 32-bit floating-point pixels"):
+        read_images(folder)
+
+
 def test_sixteen_bit_grey_pngs_are_scaled_not_clipped(tmp_path):
     """Pillow's conversion clips 16-bit greys at 255: a mid-grey 16-bit image would read white."""
     wide, narrow = tmp_path / "wide", tmp_path / "narrow"

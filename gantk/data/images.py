@@ -1,4 +1,5 @@
-"""Reading and writing images: folders of PNG/JPEG (class subfolders are labels), .npz and MNIST IDX.
+"""Reading and writing images: folders of image files (class subfolders are labels), .npz and MNIST
+IDX.
 
 Pixels become float32 in [-1, 1] (DCGAN's tanh range), shaped (N, channels, height, width).
 """
@@ -19,7 +20,9 @@ from gantk.errors import DataError
 if TYPE_CHECKING:
     from PIL import Image
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+#: image files read from folders (what Pillow opens without plugins)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+IMAGE_KINDS = "PNG, JPEG, BMP, GIF, TIFF or WebP"
 #: Pillow's modes for 16-bit (and 32-bit integer) grey images, as 16-bit PNGs open
 WIDE_GREY = ("I;16", "I;16B", "I;16L", "I")
 IDX_IMAGES_MAGIC = 2051
@@ -73,17 +76,24 @@ def _to_unit_range(array: np.ndarray) -> np.ndarray:
 
 
 def _read_folder(folder: Path) -> ImageSet:
-    subfolders = sorted(child for child in folder.iterdir() if child.is_dir())
+    """Images in ``folder``, or one class per subfolder. Hidden files and folders (a name
+    starting with a dot: .ipynb_checkpoints, macOS's ._ companions of copied files) are not
+    images of the set."""
+    subfolders = sorted(child for child in folder.iterdir() if child.is_dir() and _visible(child))
     if subfolders:
         class_names = [child.name for child in subfolders]
-        files = [(file, label) for label, child in enumerate(subfolders)
-                 for file in sorted(child.iterdir()) if file.suffix.lower() in IMAGE_SUFFIXES]
+        files = []
+        for label, child in enumerate(subfolders):
+            found = _images_in(child)
+            if not found:
+                raise DataError(_no_images(child, "no images in this class folder",
+                                           "remove it or add images"))
+            files += [(file, label) for file in found]
     else:
         class_names = None
-        files = [(file, 0) for file in sorted(folder.iterdir())
-                 if file.suffix.lower() in IMAGE_SUFFIXES]
+        files = [(file, 0) for file in _images_in(folder)]
     if not files:
-        raise DataError(f"{folder}: no PNG or JPEG images found")
+        raise DataError(_no_images(folder, f"no images found ({IMAGE_KINDS})"))
     from PIL import Image, UnidentifiedImageError
 
     opened = []
@@ -104,11 +114,32 @@ def _read_folder(folder: Path) -> ImageSet:
                 f"{file}: {image.size[0]}x{image.size[1]} pixels, but the first image is "
                 f"{size[0]}x{size[1]}; all images must share one size"
             )
+        if image.mode == "F":  # Pillow would clip them to 0-255: pixels in [0, 1] turn black
+            raise DataError(f"{file}: 32-bit floating-point pixels; save it with 8 or 16 bits")
         arrays.append(_eight_bit(image, mode).reshape(size[1], size[0], channels))
     pixels = _to_unit_range(np.stack(arrays).transpose(0, 3, 1, 2))
     labels = np.array([label for _, label in files], dtype=np.int64) if class_names else None
     names = [file.relative_to(folder).as_posix() for file, _ in files]
     return ImageSet(pixels, labels, class_names, names)
+
+
+def _visible(path: Path) -> bool:
+    return not path.name.startswith(".")
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return [file for file in sorted(folder.iterdir())
+            if file.suffix.lower() in IMAGE_SUFFIXES and _visible(file) and file.is_file()]
+
+
+def _no_images(folder: Path, problem: str, fix: str | None = None) -> str:
+    """Why ``folder`` gave no images, and where images are if they sit deeper than gantk reads."""
+    deeper = next((file for file in sorted(folder.rglob("*"))
+                   if file.suffix.lower() in IMAGE_SUFFIXES and _visible(file)), None)
+    if deeper is not None:
+        return (f"{folder}: {problem}, but some sit deeper ({deeper}); gantk reads FOLDER/IMAGE "
+                "or FOLDER/CLASS/IMAGE")
+    return f"{folder}: {problem}" + (f"; {fix}" if fix else "")
 
 
 def _read_npz(path: Path) -> ImageSet:
