@@ -34,7 +34,7 @@ def plan(height: int, width: int) -> tuple[int, int]:
     if height != width or height not in PLANS:
         sizes = ", ".join(str(size) for size in PLANS)
         raise DataError(f"biggan cannot make {height}x{width} images: it takes square images of "
-                        f"{sizes} pixels; resize them first, or train with --arch dcgan")
+                        f"{sizes} pixels; resize them first (--image-size 64), or train with --arch dcgan")
     return PLANS[height]
 
 

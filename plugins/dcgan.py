@@ -31,7 +31,7 @@ def plan(height: int, width: int) -> tuple[int, int]:
                 return base, doublings
     raise DataError(
         f"dcgan cannot make {height}x{width} images: it takes square images of 4·2^k or 7·2^k "
-        "pixels (16, 28, 32, 56, 64, 112, 128, ...); resize them first"
+        "pixels (16, 28, 32, 56, 64, 112, 128, ...); resize them first (--image-size 64)"
     )
 
 

@@ -54,7 +54,8 @@ def plan(height: int, width: int) -> tuple[int, int]:
             if size == base and doublings >= 1:
                 return base, doublings
     raise DataError(f"progan cannot make {height}x{width} images: it takes square images of "
-                    "4·2^k or 7·2^k pixels (8, 14, 16, 28, 32, 56, 64, ...); resize them first")
+                    "4·2^k or 7·2^k pixels (8, 14, 16, 28, 32, 56, 64, ...); resize them first "
+                    "(--image-size 64)")
 
 
 def channels_of(width: int, halvings: int) -> int:

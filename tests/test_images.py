@@ -207,6 +207,59 @@ def test_unsupported_image_size_through_the_cli(tmp_path, run_cli):
     assert "dcgan cannot make 30x30 images" in result.stderr
 
 
+def test_an_image_size_scales_and_centre_crops_images_of_any_size(tmp_path):
+    """As DCGAN's examples read photos: the shorter side scaled to the size, the centre kept."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    wide = np.zeros((28, 84), dtype=np.uint8)
+    wide[:, 28:56] = 255  # white in the middle third, black at the sides
+    Image.fromarray(wide).save(folder / "wide.png")
+    Image.new("L", (56, 56), 100).save(folder / "large.png")
+    Image.new("L", (14, 20), 30).save(folder / "small.png")
+    with pytest.raises(DataError, match=r"must share one size \(or give an image size"):
+        read_images(folder)
+    images = read_images(folder, 28)
+    assert images.pixels.shape == (3, 1, 28, 28)
+    assert images.names == ["large.png", "small.png", "wide.png"]
+    pixels = (images.pixels + 1) * 127.5
+    np.testing.assert_allclose(pixels[0], 100, atol=0.5)
+    np.testing.assert_allclose(pixels[1], 30, atol=0.5)
+    np.testing.assert_allclose(pixels[2], 255, atol=0.5)
+    np.savez(tmp_path / "digits.npz", X=np.full((4, 28, 28), 200, dtype=np.uint8), y=[0, 1, 0, 1])
+    from_npz = read_images(tmp_path / "digits.npz", 32)
+    assert from_npz.pixels.shape == (4, 1, 32, 32) and from_npz.labels.tolist() == [0, 1, 0, 1]
+    np.testing.assert_allclose((from_npz.pixels + 1) * 127.5, 200, atol=0.5)
+
+
+def test_image_size_through_the_cli(tmp_path, run_cli):
+    folder = tmp_path / "photos"
+    for label, size in (("cats", (40, 30)), ("dogs", (64, 64))):
+        (folder / label).mkdir(parents=True)
+        for index in range(3):
+            Image.new("RGB", size, (index * 40, 90, 0)).save(folder / label / f"{index}.jpg")
+    result = run_cli("train", folder, "-o", tmp_path / "m", "--steps", "2", "--image-size", "16",
+                     "-q")
+    assert result.exit_code == 0, result.stderr
+    assert load_model(tmp_path / "m").codec.shape == (3, 16, 16)
+    scored = tmp_path / "scores.csv"
+    result = run_cli("detect", folder, "-o", scored, "--steps", "2", "--image-size", "16",
+                     "--save-model", tmp_path / "d", "-q")
+    assert result.exit_code == 0, result.stderr
+    result = run_cli("detect", folder, "-o", scored, "--model", tmp_path / "d", "-q",
+                     "--image-size", "16")
+    assert result.exit_code == 0, result.stderr
+    result = run_cli("detect", folder, "-o", scored, "--model", tmp_path / "d", "-q",
+                     "--image-size", "20")
+    assert result.exit_code == 2 and "read them at its size: --image-size 16" in result.stderr
+    table = tmp_path / "rows.csv"
+    table.write_text("a,b\n1,2\n3,4\n5,7\n")
+    for command in (("train", table, "-o", tmp_path / "t"), ("detect", table, "-o", scored),
+                    ("augment", table, "-o", tmp_path / "more.csv", "--n", "2")):
+        result = run_cli(*command, "--image-size", "16", "-q")
+        assert result.exit_code == 2 and "--image-size is for images" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_labelled_arrays_without_class_names_take_their_values_as_classes():
     from gantk.data.codec import ImageCodec
     from gantk.data.images import images_from_array

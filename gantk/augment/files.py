@@ -24,7 +24,7 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
                 filter_, diffaugment, report_path, holdout, model, save_model, steps, seed,
                 quiet, architecture=None, loss=None, pac=None, critic_steps=None,
                 category_conditioning=None, label_model=None, ada=False, amp=False,
-                max_categories=defaults.MAX_CATEGORIES) -> list[str]:
+                max_categories=defaults.MAX_CATEGORIES, image_size=None) -> list[str]:
     """Everything ``gantk augment`` does; returns the summary lines to print."""
     data, out = Path(data), Path(output)
     _check_paths(data, out, report_path)
@@ -45,7 +45,7 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         raise GantkError(f"{save_model}: --save-model folder is not empty; choose a new one")
     if not 0 <= holdout < 1:
         raise GantkError(f"--holdout must be in [0, 1), got {holdout}")
-    source = as_data(data)
+    source = as_data(data, image_size)
     images = isinstance(source, ImageSet)
     _check_output_kind(out, images)
     for flag, given in (("--diffaugment", diffaugment), ("--ada", ada), ("--amp", amp)):

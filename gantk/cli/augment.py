@@ -60,12 +60,15 @@ Examples:
 @click.option("--max-categories", type=click.IntRange(min=0), default=defaults.MAX_CATEGORIES,
               show_default=True, help="Tables: a category column with more values keeps its most "
               "frequent ones and shares one slot among the rest; 0: one slot per value.")
+@click.option("--image-size", type=click.IntRange(min=4), help="Images: scale and centre-crop "
+              "each to N x N pixels as it is read (photos of many sizes); the output holds them "
+              "at that size.")
 @click.option("--seed", type=int, default=defaults.SEED, show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 def augment(data, output, label_column, count, balance, per_class, synthetic_only, marker,
             filter_, diffaugment, ada, amp, report, holdout, model, save_model, steps, architecture,
             loss, pac,
-            critic_steps, category_conditioning, label_model, max_categories, seed, quiet):
+            critic_steps, category_conditioning, label_model, max_categories, image_size, seed, quiet):
     """Add realistic synthetic rows (or images) to DATA, e.g. of its rare classes."""
     from gantk.augment.files import run_augment
 
@@ -77,7 +80,7 @@ def augment(data, output, label_column, count, balance, per_class, synthetic_onl
         loss=loss, pac=pac,
         critic_steps=critic_steps,
         category_conditioning=category_conditioning, label_model=label_model, ada=ada, amp=amp,
-        max_categories=max_categories,
+        max_categories=max_categories, image_size=image_size,
     )
     if not quiet:
         for line in summary:

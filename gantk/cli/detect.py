@@ -39,9 +39,12 @@ Examples:
 @click.option("--seed", type=int, default=defaults.SEED, show_default=True)
 @click.option("--explain", is_flag=True, help="Tables: add a column explanation naming, for each "
               "row, the three columns that push its score up most.")
+@click.option("--image-size", type=click.IntRange(min=4), help="Images: scale and centre-crop "
+              "each to N x N pixels as it is read (photos of many sizes; with --model, the size "
+              "it was trained at).")
 @click.option("-q", "--quiet", is_flag=True)
 def detect(data, output, model, train_data, scorer, contamination, threshold, label_column,
-           save_model, steps, seed, explain, quiet):
+           save_model, steps, seed, explain, image_size, quiet):
     """Score every row of DATA (CSV/Parquet) or every image (a folder, .npz or MNIST IDX) for how
     anomalous it is; higher = more anomalous."""
     from gantk.data.images import is_image_source
@@ -62,6 +65,8 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
         raise GantkError(f"{data}: --label-column is for tables; images are scored without one")
     if images and explain:
         raise GantkError(f"{data}: --explain is for tables, not images")
+    if image_size is not None and not images:
+        raise GantkError(f"{data}: --image-size is for images; DATA is a table")
     if model:
         if train_data or save_model:
             raise GantkError("--model scores with a saved detector: --train and --save-model "
@@ -76,7 +81,8 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
 
         detector = GANDetector(scorer=scorer, steps=steps, seed=seed, quiet=quiet,
                                contamination=contamination or defaults.CONTAMINATION)
-        detector.fit(training_data(train_data or data, label_column, check_labels=not train_data),
+        detector.fit(training_data(train_data or data, label_column, check_labels=not train_data,
+                                   image_size=image_size),
                      source=str(train_data or data))
         if not is_main_process():
             return
@@ -86,7 +92,7 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
         threshold = detector.threshold_
     if images:
         report = score_images(data, output, detector.anomaly_score, threshold=threshold,
-                              contamination=contamination)
+                              contamination=contamination, image_size=image_size)
     else:
         explain_chunk = None
         if explain:

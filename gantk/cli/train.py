@@ -77,6 +77,9 @@ Examples:
 @click.option("--amp", is_flag=True,
               help="Images: mixed precision, forward passes in bfloat16 (GPUs since Ampere); "
               "weights and the saved model stay float32.")
+@click.option("--image-size", type=click.IntRange(min=4), help="Images: scale and centre-crop "
+              "each to N x N pixels as it is read (photos of many sizes), as DCGAN's examples "
+              "do.")
 @click.option("--early-stop", is_flag=True,
               help="Tables: hold out a tenth of the rows and stop once D tells the rows it "
               "trained on from them; --steps (or the default) is the cap. Faster on small "
@@ -90,7 +93,7 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
           normalization, spike_share, max_categories, steps, epochs, critic_steps, batch_size, lr,
           latent_dim, width, label_smoothing, ema_decay,
           class_sampling, diffaugment, checkpoint_every, pac, category_conditioning, label_model,
-          ada, amp, early_stop, seed, device, resume, force, quiet):
+          ada, amp, image_size, early_stop, seed, device, resume, force, quiet):
     """Train a GAN on DATA (a CSV/Parquet table, an image folder, an .npz or MNIST IDX files)."""
     from gantk.data.codec import codec_from_dict
     from gantk.data.tables import TableSchema
@@ -108,7 +111,7 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
         max_categories=max_categories or None, checkpoint_every=checkpoint_every,
         class_sampling=class_sampling, diffaugment=diffaugment, pac=pac,
         category_conditioning=category_conditioning, label_model=label_model,
-        early_stop=early_stop, ada=ada, amp=amp,
+        early_stop=early_stop, ada=ada, amp=amp, image_size=image_size,
     )
     directory = run_training(
         data, model_dir, options, label_column=label_column,

@@ -281,7 +281,7 @@ class ImageCodec(Codec):
         if images.pixels.shape[1:] != self.shape:
             raise DataError(
                 f"{source}: images of shape {images.pixels.shape[1:]} but the model makes "
-                f"{self.shape}"
+                f"{self.shape} (read them at its size: --image-size {self.shape[-1]})"
             )
         return Encoded(images.pixels, images.labels if self.n_classes else None)
 
@@ -294,16 +294,21 @@ class ImageCodec(Codec):
         return cls(tuple(values["shape"]), values["classes"], values["frequencies"])
 
 
-def as_data(X) -> pd.DataFrame | ImageSet:
+def as_data(X, image_size: int | None = None) -> pd.DataFrame | ImageSet:
     """Any input gantk's estimators take, as a DataFrame or an ImageSet: those pass through;
-    paths are read (image folders, .npz and IDX files as images, else a table); 2-D arrays become
-    tables with columns x0, x1, ...; 3-D and 4-D arrays are images (uint8, or floats in [0, 1])."""
+    paths are read (image folders, .npz and IDX files as images, each brought to ``image_size``
+    pixels square when given, else a table); 2-D arrays become tables with columns x0, x1, ...;
+    3-D and 4-D arrays are images (uint8, or floats in [0, 1])."""
     if isinstance(X, pd.DataFrame):
         return with_text_columns(X)
     if isinstance(X, ImageSet):
         return X
     if isinstance(X, (str, Path)):
-        return read_images(X) if is_image_source(X) else read_table(X, min_rows=2)
+        if is_image_source(X):
+            return read_images(X, image_size)
+        if image_size is not None:
+            raise OptionError("image_size", f"is for images; {X} is a table")
+        return read_table(X, min_rows=2)
     array = np.asarray(X)
     if array.ndim in (3, 4):
         return images_from_array(array)
@@ -342,6 +347,7 @@ def load_training_data(
     normalization: str = "quantile", seed: int = 0, codec: Codec | None = None,
     conditional_images: bool = False, spike_share: float = 0.0, category_conditions: bool = False,
     source: str = "the data", ids: Iterable[str] = (), max_categories: int | None = None,
+    image_size: int | None = None,
 ) -> tuple[Codec, Encoded]:
     """Read ``path`` (a table or an image source, or take a DataFrame, which error messages call
     ``source``), fit a codec unless given one, and encode it.
@@ -351,6 +357,9 @@ def load_training_data(
     .npz, an IDX label file) when ``conditional_images``.
     """
     table = is_table_source(path)
+    if image_size is not None and table:
+        where = source if isinstance(path, pd.DataFrame) else path
+        raise OptionError("image_size", f"is for images; {where} is a table")
     if category_conditions and not table:
         raise DataError(f"{path}: category conditioning is for tables")
     if table:
@@ -378,7 +387,7 @@ def load_training_data(
         path = Path(path)
         if not path.exists():
             raise DataError(f"{path}: no such file or folder")
-        images = read_images(path)
+        images = read_images(path, image_size)
     if codec is None:
         if label_column is not None:
             raise OptionError(("label_column", "conditional"), f"{path}: label_column is for "

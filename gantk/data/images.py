@@ -25,6 +25,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 IMAGE_KINDS = "PNG, JPEG, BMP, GIF, TIFF or WebP"
 #: Pillow's modes for 16-bit (and 32-bit integer) grey images, as 16-bit PNGs open
 WIDE_GREY = ("I;16", "I;16B", "I;16L", "I")
+#: the smallest side an image may be resized to
+MIN_SIZE = 4
 IDX_IMAGES_MAGIC = 2051
 IDX_LABELS_MAGIC = 2049
 
@@ -52,14 +54,19 @@ def is_image_source(path: str | Path) -> bool:
     return path.is_dir() or name.endswith(".npz") or "idx3" in name
 
 
-def read_images(path: str | Path) -> ImageSet:
+def read_images(path: str | Path, size: int | None = None) -> ImageSet:
+    """The images of a folder, an .npz or IDX files. With ``size``, each is brought to
+    ``size`` x ``size`` pixels as DCGAN's examples do: scaled until its shorter side is ``size``,
+    then cropped around its centre; images may then differ in size and shape."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
+    if size is not None and size < MIN_SIZE:
+        raise DataError(f"an image size of {size} pixels; at least {MIN_SIZE} are needed")
     name = path.name.lower()
     if path.is_dir():
         idx_files = sorted(path.glob("*idx3-ubyte*"))
-        images = _read_idx_pair(idx_files[0]) if idx_files else _read_folder(path)
+        images = _read_idx_pair(idx_files[0]) if idx_files else _read_folder(path, size)
     elif name.endswith(".npz"):
         images = _read_npz(path)
     elif "idx3" in name:
@@ -68,14 +75,40 @@ def read_images(path: str | Path) -> ImageSet:
         raise DataError(f"{path}: not an image source (a folder, an .npz or an IDX file)")
     if len(images.pixels) < 2:
         raise DataError(f"{path}: only {len(images.pixels)} image(s); at least 2 are needed")
+    if size is not None and images.pixels.shape[2:] != (size, size):
+        images = _resized(images, size)
     return images
+
+
+def _square(image: Image.Image, size: int) -> Image.Image:
+    """``image`` scaled (Lanczos) until its shorter side is ``size``, cropped to the centre."""
+    from PIL import Image
+
+    width, height = image.size
+    scale = size / min(width, height)
+    scaled = image.resize((max(size, round(width * scale)), max(size, round(height * scale))),
+                          Image.Resampling.LANCZOS)
+    left, top = (scaled.size[0] - size) // 2, (scaled.size[1] - size) // 2
+    return scaled.crop((left, top, left + size, top + size))
+
+
+def _resized(images: ImageSet, size: int) -> ImageSet:
+    """An .npz's or IDX file's images (one size already) brought to ``size`` like a folder's."""
+    from PIL import Image
+
+    pixels = to_uint8(images.pixels)
+    squared = np.stack([np.asarray(_square(Image.fromarray(picture.squeeze(-1) if
+                                                           picture.shape[-1] == 1 else picture),
+                                           size)) for picture in pixels])
+    squared = squared.reshape(len(pixels), size, size, -1).transpose(0, 3, 1, 2)
+    return ImageSet(_to_unit_range(squared), images.labels, images.class_names, images.names)
 
 
 def _to_unit_range(array: np.ndarray) -> np.ndarray:
     return (array.astype(np.float32) / 127.5) - 1.0
 
 
-def _read_folder(folder: Path) -> ImageSet:
+def _read_folder(folder: Path, size: int | None = None) -> ImageSet:
     """Images in ``folder``, or one class per subfolder. Hidden files and folders (a name
     starting with a dot: .ipynb_checkpoints, macOS's ._ companions of copied files) are not
     images of the set."""
@@ -106,17 +139,22 @@ def _read_folder(folder: Path) -> ImageSet:
             raise DataError(f"{file}: cannot read the image ({error})") from None
     grey = all(image.mode in ("L", "1") + WIDE_GREY for image in opened)
     mode, channels = ("L", 1) if grey else ("RGB", 3)
-    size = opened[0].size
+    first = opened[0].size
     arrays = []
     for (file, _), image in zip(files, opened, strict=True):
-        if image.size != size:
+        if size is None and image.size != first:
             raise DataError(
                 f"{file}: {image.size[0]}x{image.size[1]} pixels, but the first image is "
-                f"{size[0]}x{size[1]}; all images must share one size"
+                f"{first[0]}x{first[1]}; all images must share one size (or give an image "
+                "size, --image-size N, to scale and centre-crop each to N x N)"
             )
         if image.mode == "F":  # Pillow would clip them to 0-255: pixels in [0, 1] turn black
             raise DataError(f"{file}: 32-bit floating-point pixels; save it with 8 or 16 bits")
-        arrays.append(_eight_bit(image, mode).reshape(size[1], size[0], channels))
+        pixels = _eight_bit(image, mode)
+        if size is not None and image.size != (size, size):
+            pixels = np.asarray(_square(Image.fromarray(pixels), size))
+        width, height = image.size if size is None else (size, size)
+        arrays.append(pixels.reshape(height, width, channels))
     pixels = _to_unit_range(np.stack(arrays).transpose(0, 3, 1, 2))
     labels = np.array([label for _, label in files], dtype=np.int64) if class_names else None
     names = [file.relative_to(folder).as_posix() for file, _ in files]

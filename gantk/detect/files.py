@@ -137,16 +137,16 @@ def score_table(
 
 def score_images(
     data: str | Path, out: str | Path, score_images_of, *, threshold: float | None,
-    contamination: float | None,
+    contamination: float | None, image_size: int | None = None,
 ) -> DetectReport:
-    """Score every image of ``data`` (a folder, an .npz or IDX files) with
+    """Score every image of ``data`` (a folder, an .npz or IDX files, read at ``image_size``) with
     ``score_images_of(images, source) -> scores``; ``out`` gets a row per image: ``image`` (its
     path in the folder, or its index), ``class`` when the images carry labels, ``score`` and
     ``is_outlier``."""
     data, out = Path(data), Path(out)
     if not is_table_path(out):
         raise DataError(f"{out}: the scores of images go to a .csv or .parquet file")
-    images = read_images(data)
+    images = read_images(data, image_size)
     scores = np.asarray(score_images_of(images, str(data)), dtype=np.float64)
     if threshold is None:
         threshold = float(np.quantile(scores, 1 - contamination))
@@ -187,11 +187,12 @@ def load_detector(model: str | Path):
     return FittedDetector.load(model)
 
 
-def training_data(source, label_column: str | None, check_labels: bool):
+def training_data(source, label_column: str | None, check_labels: bool,
+                  image_size: int | None = None):
     """The table (without the label column) or the images a detector trains on."""
     from gantk.data.codec import as_data
 
-    frame = as_data(source)
+    frame = as_data(source, image_size)
     if label_column is None or isinstance(frame, ImageSet):
         return frame
     if label_column not in frame.columns:

@@ -71,6 +71,9 @@ class TrainOptions:
     #: Adam's state and the saved model stay float32. For GPUs with bfloat16 (Ampere and newer),
     #: where it buys matrix-unit speed; no loss scaling is needed with bfloat16's range
     amp: bool = False
+    #: images: each scaled and centre-cropped to this many pixels square as it is read (a folder
+    #: of photos of many sizes); None: as they are, one size for all
+    image_size: int | None = None
 
     @classmethod
     def from_config(cls, training: dict) -> TrainOptions:

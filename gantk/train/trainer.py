@@ -101,7 +101,7 @@ def train(
                 data, label_column, categorical, options.normalization, options.seed,
                 conditional_images=conditional, spike_share=options.spike_share,
                 category_conditions=conditions, source=source, ids=id_columns,
-                max_categories=options.max_categories,
+                max_categories=options.max_categories, image_size=options.image_size,
             )
             config = make_config(options, codec, len(encoded.features), ranks.world_size,
                                  ranks.backend)
