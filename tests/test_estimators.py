@@ -75,6 +75,28 @@ def test_oversampler_takes_frames_and_target_counts():
         GANOverSampler().fit_resample(X, y[:150])
 
 
+@pytest.mark.parametrize("dtype", ["Int64", "category"])
+def test_oversampler_returns_y_with_its_name_and_dtype(dtype):
+    frame = make_mixed_table(200)
+    X = frame.drop(columns=["risk"])
+    y = (frame["risk"] == "high").astype(int).astype(dtype).rename("target")
+    _, y_res = GANOverSampler(augmenter=GANAugmenter(steps=5, batch_size=64)).fit_resample(X, y)
+    assert y_res.name == "target" and y_res.dtype == y.dtype
+    assert y_res.value_counts().nunique() == 1  # balanced
+
+
+def test_oversampler_names_y_in_its_errors():
+    X = make_mixed_table(200).drop(columns=["risk"])
+    y = pd.Series(np.r_[np.ones(150), np.zeros(50)]).astype("Int64")
+    y[60] = pd.NA
+    with pytest.raises(DataError, match=r"^y\[60\] is missing; every row needs a class$"):
+        GANOverSampler().fit_resample(X, y)
+    with pytest.raises(DataError, match=r"^y: class 2 has a single row"):
+        GANOverSampler().fit_resample(X, np.r_[np.ones(199, dtype=int), 2])
+    with pytest.raises(DataError, match=r"^y has a single class 1: nothing to balance"):
+        GANOverSampler().fit_resample(X, np.ones(200, dtype=int))
+
+
 def test_oversampler_in_an_imblearn_pipeline_under_cross_validation():
     X, y = _imbalanced(seed=3)
     pipeline = Pipeline([

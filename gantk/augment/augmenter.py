@@ -168,9 +168,11 @@ class GANAugmenter(BaseEstimator):
         return augmenter
 
     @staticmethod
-    def class_counts(data, label_column: str | None, source: str = "the data") -> dict | None:
+    def class_counts(data, label_column: str | None, source: str = "the data",
+                     labels_name: str | None = None) -> dict | None:
         """Class → row count, refusing what conditional training cannot learn from; ``source``
-        names the data in errors (its file)."""
+        names the data in errors (its file), ``labels_name`` the labels where they are not a
+        column of it (an oversampler's y)."""
         if isinstance(data, ImageSet):
             if data.labels is None:
                 return None
@@ -182,7 +184,7 @@ class GANAugmenter(BaseEstimator):
             if label_column not in data.columns:
                 raise no_label_column(source, label_column, data.columns)
             values = data[label_column]
-            where = f"{source}: label column {label_column!r}"
+            where = labels_name or f"{source}: label column {label_column!r}"
         counts = values.value_counts()
         if len(counts) < 2:
             raise DataError(f"{where} has a single class {plain(counts.index[0])!r}: nothing to "

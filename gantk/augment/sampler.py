@@ -35,8 +35,12 @@ class GANOverSampler(BaseEstimator):
         labels = pd.Series(np.asarray(y), name=_free_name(frame.columns))
         if len(labels) != len(frame):
             raise DataError(f"X has {len(frame)} rows but y has {len(labels)}")
+        if labels.isna().any():
+            position = int(np.flatnonzero(labels.isna().to_numpy())[0])
+            raise DataError(f"y[{position}] is missing; every row needs a class")
         data = frame.reset_index(drop=True).assign(**{labels.name: labels.to_numpy()})
-        self.sampling_strategy_ = self._plan(GANAugmenter.class_counts(data, labels.name))
+        self.sampling_strategy_ = self._plan(GANAugmenter.class_counts(data, labels.name,
+                                                                       labels_name="y"))
         augmenter = clone(self.augmenter if self.augmenter is not None else GANAugmenter())
         augmenter.fit(data, label_column=labels.name)
         new = augmenter.synthesize(self.sampling_strategy_)
@@ -50,8 +54,8 @@ class GANOverSampler(BaseEstimator):
             X_res = np.concatenate([np.asarray(X), added.to_numpy(dtype=np.asarray(X).dtype)])
         y_new = new[labels.name].to_numpy().astype(np.asarray(y).dtype)
         y_res = np.concatenate([np.asarray(y), y_new])
-        if isinstance(y, pd.Series):
-            y_res = pd.Series(y_res, name=y.name, index=getattr(X_res, "index", None))
+        if isinstance(y, pd.Series):  # y's name and dtype (Int64, category, ...) as given
+            y_res = pd.Series(y_res, name=y.name, index=getattr(X_res, "index", None)).astype(y.dtype)
         return X_res, y_res
 
     def _plan(self, counts: dict) -> dict:
