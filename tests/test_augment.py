@@ -59,6 +59,16 @@ def test_balance_and_per_class_counts(fitted):
         augmenter.augment(frame, count=5, balance=True)
 
 
+def test_numeric_classes_are_named_as_people_type_them():
+    """A 0/1 label read from CSV as 0.0/1.0: --per-class 1=N and --label 1 name class 1.0."""
+    from gantk.sampling.draw import label_index
+
+    assert label_index([0.0, 1.0], "1") == 1 and label_index([0, 1], "1.0") == 1
+    assert label_index([False, True], "True") == 1
+    with pytest.raises(GantkError, match="unknown label '1'; known: False, True"):
+        label_index([False, True], "1")  # a boolean class is named True or False
+
+
 def test_discriminator_filter_keeps_exact_counts_and_prefers_what_d_likes(fitted):
     packed, frame = fitted  # the table default: a WGAN-GP critic on packs of 10 rows
     packed = copy.copy(packed)
@@ -188,6 +198,8 @@ def test_augment_bad_input(tmp_path, run_cli):
     frame.assign(label="one").to_csv(tmp_path / "single.csv", index=False)
     frame.assign(label=["lonely"] + ["common"] * (len(frame) - 1)).to_csv(tmp_path / "lonely.csv",
                                                                           index=False)
+    frame.assign(label=frame["label"].mask(frame.index == 3)).to_csv(tmp_path / "gaps.csv",
+                                                                     index=False)
     counts = frame["income"].value_counts()
     singles = counts[counts < 2]
     cases = [
@@ -199,6 +211,8 @@ def test_augment_bad_input(tmp_path, run_cli):
           "--balance"], "single.csv: label column 'label' has a single class 'one'"),
         ([tmp_path / "lonely.csv", "-o", tmp_path / "o.csv", "--label-column", "label",
           "--balance"], "lonely.csv: label column 'label': class 'lonely' has a single row"),
+        ([tmp_path / "gaps.csv", "-o", tmp_path / "o.csv", "--label-column", "label",
+          "--balance"], "gaps.csv: label column 'label', row 4 is empty; every row needs a class"),
         ([data, "-o", tmp_path / "o.csv", "--label-column", "income", "--balance", "--report",
           tmp_path / "report.html"],
          f"data.csv: label column 'income': {len(singles)} of its {len(counts)} classes have (the "

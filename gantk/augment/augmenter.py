@@ -25,7 +25,7 @@ from gantk import defaults, streams
 from gantk.augment.report import REFERENCE_ROWS, table_report
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSamples, ImageSet, to_uint8
-from gantk.data.tables import plain
+from gantk.data.tables import file_row, plain
 from gantk.errors import DataError, GantkError, OptionError, no_label_column
 from gantk.model.directory import GANModel, load_model
 from gantk.sampling.draw import Drawn, assemble, draw_samples, label_index
@@ -197,6 +197,10 @@ class GANAugmenter(BaseEstimator):
                      f"{len(single)} of its {len(counts)} classes have (the first: {first})")
             raise DataError(f"{where}: {which} a single {unit}; a class needs at least 2 to be "
                             "learned")
+        if values.isna().any():
+            row = file_row(values.index, int(np.flatnonzero(values.isna().to_numpy())[0]))
+            raise DataError(f"{where}, row {row} is empty; every row needs a class (drop or fill "
+                            "such rows)")
         return {key: int(value) for key, value in counts.items()}
 
     # -- sampling --------------------------------------------------------------------------

@@ -59,7 +59,19 @@ def label_index(classes: list, label: str | None) -> int | None:
     for index, value in enumerate(classes):
         if str(value) == str(label):
             return index
+    for index, value in enumerate(classes):  # 1 for a class read as 1.0, 1.0 for 1
+        if _same_number(value, label):
+            return index
     raise GantkError(f"unknown label {label!r}; known: {', '.join(map(str, classes))}")
+
+
+def _same_number(value, label) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        return False
+    try:
+        return float(label) == float(value)
+    except (TypeError, ValueError):
+        return False
 
 
 def draw_labels(codec: Codec, count: int, label,
