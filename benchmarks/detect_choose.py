@@ -49,12 +49,15 @@ from gantk_plugins.scorers import REFERENCE_ROWS, generated_rows
 #: kept where the encoding keeps ranks; no GAN), rgenK (genK's rows decoded to raw values, in
 #: rawK's space), disc (D's logit), iforest (IsolationForest on the raw rows), genK_tT (genK
 #: from G's rows drawn with BigGAN's truncation trick: every noise value outside [-T, T] drawn
-#: again, T in TRUNCATIONS)
+#: again, T in TRUNCATIONS), glofK (the local outlier factor against G's rows: genK's distance
+#: over the mean of the same distance for the K generated rows nearest the row, so a row in a
+#: sparse part of what G makes is not far by that alone), dgenK (k-NN among G's rows in D's
+#: features, where dknnK reads the training rows)
 TRUNCATIONS = (1.0, 2.0)
 #: genK_nN: genK from at least N of G's rows (the default draws as many as the reference holds),
 #: at most REFERENCE_ROWS
 GENERATED_AT_LEAST = {"n2k": 2_000, "n10k": 10_000}
-MEMBERS = tuple(f"{kind}{k}" for kind in ("dknn", "enc", "gen", "raw", "rgen")
+MEMBERS = tuple(f"{kind}{k}" for kind in ("dknn", "enc", "gen", "raw", "rgen", "glof", "dgen")
                 for k in ("5", "35", "1pct")) + (
     "dknn5_std", "dknn35_std", "dknn1pct_std", "disc", "iforest") + tuple(
     f"gen{k}_t{threshold:g}" for k in ("5", "35") for threshold in TRUNCATIONS) + tuple(
@@ -101,6 +104,17 @@ def knn_scores(reference: torch.Tensor, queries: torch.Tensor, k: int, same: boo
     return scores
 
 
+def lof_scores(reference: torch.Tensor, queries: torch.Tensor, k: int) -> np.ndarray:
+    """Mean distance to the k nearest reference rows over the mean of that distance for those
+    rows themselves (each without itself): the local outlier factor with the reference as the
+    data, on mean distances instead of reachability distances."""
+    own = torch.as_tensor(knn_scores(reference, reference, k, True))
+    neighbours = NearestNeighbours.build(reference, k, exact=True)
+    nearest = neighbours.nearest(queries)
+    distance = neighbours.mean_distance(queries).double()
+    return (distance / own[nearest].mean(dim=1).clamp_min(1e-12)).numpy()
+
+
 def candidates(train_x: np.ndarray, test_x: np.ndarray, steps: int, width: int,
                seed: int, combinations: list[str]) -> tuple[dict[str, np.ndarray], float, dict[str, float]]:
     """Every candidate's test scores from one GAN, the training seconds, and each scorer's."""
@@ -138,6 +152,14 @@ def candidates(train_x: np.ndarray, test_x: np.ndarray, steps: int, width: int,
         raw_test = raw_train if same else scale(test_x)
         decoded: list[torch.Tensor] = []
 
+        features_of_generated: list[torch.Tensor] = []
+
+        def generated_features() -> torch.Tensor:
+            """D's features of G's rows, once."""
+            if not features_of_generated:
+                features_of_generated.append(discriminator_features(model, generated))
+            return features_of_generated[0]
+
         def raw_generated() -> torch.Tensor:
             """G's rows as raw values (the most probable where a block draws), once."""
             if not decoded:
@@ -159,6 +181,10 @@ def candidates(train_x: np.ndarray, test_x: np.ndarray, steps: int, width: int,
                                           knn_scores(raw_train, raw_test, k, same)))
             timed(f"rgen{label}", lambda k=k: (knn_scores(raw_generated(), raw_train, k, False),
                                            knn_scores(raw_generated(), raw_test, k, False)))
+            timed(f"glof{label}", lambda k=k: (lof_scores(generated, enc_train, k),
+                                           lof_scores(generated, enc_test, k)))
+            timed(f"dgen{label}", lambda k=k: (knn_scores(generated_features(), f_train, k, False),
+                                           knn_scores(generated_features(), f_test, k, False)))
         # other draws of G's rows as the reference: more of them (nN), or truncated (tT)
         draws = {size: lambda fewest=fewest: generated_rows(
                      model, min(max(len(enc_train), fewest), REFERENCE_ROWS), seed)
