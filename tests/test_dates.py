@@ -169,3 +169,25 @@ def test_fractions_of_a_second_keep_their_place_in_an_iso_layout():
     frame = pd.DataFrame({"at": ["2024-01-05T08:15:00.25Z", "2024-02-29T23:59:59.5Z"] * 20})
     column = infer_schema(frame).columns[0]
     assert (column.format, column.timezone) == ("%Y-%m-%dT%H:%M:%S.%f%z", "UTC")
+
+
+def test_date_and_time_objects_come_back_as_objects_of_their_type(tmp_path):
+    """Parquet's date32 and time64 columns read as Python dates and times; samples keep them."""
+    import datetime
+
+    stamps = pd.Series(pd.date_range("2024-01-01", periods=60, freq="17h"))
+    frame = pd.DataFrame({"day": stamps.dt.date, "clock": stamps.dt.time})
+    frame.loc[3, "day"] = None
+    frame.to_parquet(tmp_path / "days.parquet")
+    read = pd.read_parquet(tmp_path / "days.parquet")
+    codec = TableCodec.fit(read)
+    decoded = codec.decode(codec.encode(read).features, None, None)
+    assert decoded["day"].tolist() == read["day"].tolist()  # None stays missing
+    assert decoded["clock"].tolist() == read["clock"].tolist()
+    assert all(type(value) is datetime.date for value in decoded["day"].dropna())
+    decoded.to_parquet(tmp_path / "back.parquet")
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(tmp_path / "back.parquet")
+    assert str(schema.field("day").type) == "date32[day]"
+    assert str(schema.field("clock").type).startswith("time64")

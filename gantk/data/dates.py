@@ -47,7 +47,9 @@ _LOOKS_LIKE = re.compile(r"^\s*(\d{1,4}[-/.:]\d{1,2}|\d{1,2}[ -][A-Za-z]{3}|[A-Z
 
 def recognise(series: pd.Series) -> tuple[str, str | None, str | None] | None:
     """(kind, format, timezone) when ``series`` holds dates or times, else None. ``kind`` is
-    "datetime" or "time"; ``format`` is None for datetime dtypes (they stay datetimes)."""
+    "datetime" or "time"; ``format`` is None for datetime dtypes (they stay datetimes) and for
+    Python ``date`` and ``time`` objects (Parquet's date32 and time64 columns: they stay objects
+    of their type)."""
     if pd.api.types.is_datetime64_any_dtype(series):
         timezone = getattr(series.dt, "tz", None)
         return "datetime", None, None if timezone is None else str(timezone)
@@ -58,7 +60,9 @@ def recognise(series: pd.Series) -> tuple[str, str | None, str | None] | None:
     if len(present) == 0:
         return None
     if all(isinstance(value, datetime.time) for value in present.head(PROBE_VALUES)):
-        return "time", "%H:%M:%S", None
+        return "time", None, None
+    if all(type(value) is datetime.date for value in present.head(PROBE_VALUES)):
+        return "datetime", None, None
     # the distinct values among the first rows, each weighted by how often it occurs there
     counts = present.head(PROBE_ROWS).astype(str).str.strip().value_counts()[:PROBE_VALUES]
     probe, weights = pd.Series(counts.index), counts.to_numpy() / counts.sum()
@@ -110,6 +114,8 @@ def _most_common_offset(values: pd.Series) -> str:
 def wall_seconds(series: pd.Series, kind: str, format: str | None,
                  timezone: str | None) -> np.ndarray:
     """float64 seconds as described above; NaN where missing or not parseable."""
+    if kind == "time" and format is None:  # time objects (or their ISO text, when scoring)
+        return series.map(_seconds_of_day).to_numpy(dtype=np.float64)
     if kind == "time":
         text = series.map(lambda value: value.isoformat() if isinstance(value, datetime.time)
                           else value).astype("string").str.strip()
@@ -128,6 +134,15 @@ def wall_seconds(series: pd.Series, kind: str, format: str | None,
         parsed = parsed.dt.tz_convert(_zone(timezone)).dt.tz_localize(None)
     nanoseconds = parsed.astype("datetime64[ns]").to_numpy().astype(np.int64).astype(np.float64)
     return np.where(parsed.isna().to_numpy(), np.nan, nanoseconds / 1e9)
+
+
+def _seconds_of_day(value) -> float:
+    if not isinstance(value, datetime.time):
+        try:
+            value = datetime.time.fromisoformat(str(value).strip())
+        except ValueError:
+            return np.nan
+    return value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
 
 
 def _zone(timezone: str | None):
@@ -160,8 +175,12 @@ def from_wall_seconds(values: np.ndarray, kind: str, format: str | None, timezon
     nanoseconds = np.where(missing, 0, np.round(values * 1e9)).astype(np.int64)
     stamps = pd.Series(pd.to_datetime(nanoseconds, unit="ns"))
     if kind == "time":
+        if format is None:
+            return stamps.dt.time.astype(object).where(~missing, None)
         text = stamps.dt.strftime(format).where(~missing, None)
         return text.astype(object)
+    if format is None and not dtype.startswith("datetime64"):  # Python dates
+        return stamps.dt.date.astype(object).where(~missing, None)
     if format is None:
         if timezone is not None:
             stamps = stamps.dt.tz_localize(_zone(timezone), ambiguous="NaT",
