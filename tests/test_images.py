@@ -216,7 +216,8 @@ def test_an_image_size_scales_and_centre_crops_images_of_any_size(tmp_path):
     Image.fromarray(wide).save(folder / "wide.png")
     Image.new("L", (56, 56), 100).save(folder / "large.png")
     Image.new("L", (14, 20), 30).save(folder / "small.png")
-    with pytest.raises(DataError, match=r"must share one size \(or give an image size"):
+    with pytest.raises(DataError, match=r"must share one size \(or scale and centre-crop each "
+                                        r"to N x N: --image-size N"):
         read_images(folder)
     images = read_images(folder, 28)
     assert images.pixels.shape == (3, 1, 28, 28)

@@ -145,8 +145,8 @@ def _read_folder(folder: Path, size: int | None = None) -> ImageSet:
         if size is None and image.size != first:
             raise DataError(
                 f"{file}: {image.size[0]}x{image.size[1]} pixels, but the first image is "
-                f"{first[0]}x{first[1]}; all images must share one size (or give an image "
-                "size, --image-size N, to scale and centre-crop each to N x N)"
+                f"{first[0]}x{first[1]}; all images must share one size (or scale and "
+                "centre-crop each to N x N: --image-size N, read_images(path, size=N) in Python)"
             )
         if image.mode == "F":  # Pillow would clip them to 0-255: pixels in [0, 1] turn black
             raise DataError(f"{file}: 32-bit floating-point pixels; save it with 8 or 16 bits")
