@@ -53,6 +53,14 @@ def bad_inputs(tmp_path):
          "--seed must be a whole number from 0 on, got -1"),
         (["detect", tmp_path / "ok.csv", "-o", tmp_path / "x.csv", "--seed", "-1"],
          "--seed must be a whole number from 0 on, got -1"),
+        (["train", tmp_path / "ok.csv", "-o", tmp_path / "m", "--lr", "nan"],
+         "--lr must be a positive number, got nan"),
+        (["train", tmp_path / "ok.csv", "-o", tmp_path / "m", "--epochs", "inf"],
+         "--epochs must be a positive number, got inf"),
+        (["train", tmp_path / "ok.csv", "-o", tmp_path / "m", "--batch-size", "3"],
+         "--batch-size 3 is less than a pack: D judges packs of 10 rows (--pac)"),
+        (["detect", tmp_path / "ok.csv", "-o", tmp_path / "x.csv", "--threshold", "nan"],
+         "--threshold must be a number, got nan"),
     ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 
 from gantk import defaults
@@ -60,6 +62,8 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
         raise GantkError("give --contamination or --threshold, not both")
     if contamination is not None:
         check_contamination(contamination)
+    if threshold is not None and not math.isfinite(threshold):
+        raise GantkError(f"--threshold must be a number, got {threshold}")
     images = is_image_source(data)
     if images and label_column is not None:
         raise GantkError(f"{data}: --label-column is for tables; images are scored without one")

@@ -128,10 +128,10 @@ def check_options(options: TrainOptions) -> None:
                           f"{options.width}")
     if options.steps is not None and options.epochs is not None:
         raise GantkError("give steps or epochs, not both")
-    if options.epochs is not None and options.epochs <= 0:
-        raise OptionError("epochs", f"must be positive, got {options.epochs}")
-    if options.lr <= 0:
-        raise OptionError("lr", f"must be positive, got {options.lr}")
+    if options.epochs is not None and not (math.isfinite(options.epochs) and options.epochs > 0):
+        raise OptionError("epochs", f"must be a positive number, got {options.epochs}")
+    if not (math.isfinite(options.lr) and options.lr > 0):
+        raise OptionError("lr", f"must be a positive number, got {options.lr}")
     if options.label_smoothing is not None and not 0.5 < options.label_smoothing < 1:
         raise OptionError("label_smoothing", "is the real target, in (0.5, 1); got "
                           f"{options.label_smoothing}")
@@ -172,6 +172,9 @@ def make_config(options: TrainOptions, codec, rows: int, world_size: int = 1,
         if held_out_check is not None:
             rows -= held_out_check["held_out_rows"]
     batch_size = min(options.batch_size or by_kind["batch_size"], rows)
+    if batch_size < pac:
+        raise OptionError(("batch_size", "pac"), f"batch_size {batch_size} is less than a pack: D "
+                          f"judges packs of {pac} rows (pac), so a batch needs at least {pac}")
     batch_size -= batch_size % pac  # whole packs only
     if options.epochs is not None:
         steps = max(1, math.ceil(options.epochs * rows / (batch_size * world_size)))
