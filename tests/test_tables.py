@@ -405,6 +405,16 @@ def test_decimal_columns_are_numbers_and_duplicate_names_are_refused():
         load_training_data(doubled)
 
 
+def test_an_object_column_of_python_numbers_is_numbers():
+    """As a transposed frame or one built from lists with None gives: not text, not IDs."""
+    values = list(np.linspace(0, 1, 40))
+    frame = pd.DataFrame({"x": pd.Series(values, dtype=object),
+                          "n": pd.Series([int(i % 7) for i in range(40)], dtype=object),
+                          "digits": [f"{i % 7}" for i in range(40)]})  # text stays text
+    kinds = [column.kind for column in TableCodec.fit(frame).transformer.schema.columns]
+    assert kinds == ["continuous", "integer", "categorical"]
+
+
 def table_with_ids(rows: int = 300) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     return pd.DataFrame({

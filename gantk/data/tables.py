@@ -503,8 +503,9 @@ def _refuse_odd_categories(series: pd.Series, name, source: str) -> None:
 
 
 def _is_numeric(series: pd.Series, name, source: str) -> bool:
-    """True for numeric columns (decimal.Decimal values too, as databases return them); a text
-    column that is mostly numbers has junk: say where."""
+    """True for numeric columns (an object column of Python numbers too, and decimal.Decimal
+    values, as databases return them); a text column that is mostly numbers has junk: say
+    where."""
     if pd.api.types.is_bool_dtype(series):
         return False
     if pd.api.types.is_numeric_dtype(series):
@@ -512,7 +513,8 @@ def _is_numeric(series: pd.Series, name, source: str) -> bool:
     present = series.notna().to_numpy()
     if not present.any():
         return False
-    if all(isinstance(value, Decimal) for value in series[present]):
+    if all(isinstance(value, (int, float, Decimal, np.integer, np.floating))
+           and not isinstance(value, bool) for value in series[present]):
         return True
     parsed = pd.to_numeric(series[present], errors="coerce").to_numpy()
     share = float(np.mean(~pd.isna(parsed)))
