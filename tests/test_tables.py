@@ -411,8 +411,12 @@ def test_an_object_column_of_python_numbers_is_numbers():
     frame = pd.DataFrame({"x": pd.Series(values, dtype=object),
                           "n": pd.Series([int(i % 7) for i in range(40)], dtype=object),
                           "digits": [f"{i % 7}" for i in range(40)]})  # text stays text
-    kinds = [column.kind for column in TableCodec.fit(frame).transformer.schema.columns]
+    codec = TableCodec.fit(frame)
+    kinds = [column.kind for column in codec.transformer.schema.columns]
     assert kinds == ["continuous", "integer", "categorical"]
+    decoded = codec.decode(codec.encode(frame).features, None, None)
+    assert decoded["n"].tolist() == frame["n"].tolist()
+    assert all(type(value) is int for value in decoded["n"])  # Python ints again, not 3.0
 
 
 def table_with_ids(rows: int = 300) -> pd.DataFrame:

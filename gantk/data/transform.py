@@ -147,6 +147,10 @@ class TableTransformer:
                 columns[column.name] = from_wall_seconds(values[:, index], column.kind,
                                                          column.format, column.timezone,
                                                          column.dtype)
+            elif column.kind == "integer" and column.dtype == "object":  # Python ints, as given
+                columns[column.name] = pd.Series(
+                    [None if np.isnan(value) else int(value) for value in values[:, index]],
+                    dtype=object)
             else:
                 columns[column.name] = _restore_dtype(pd.Series(values[:, index]), column.dtype)
         return pd.DataFrame(columns)
