@@ -242,6 +242,8 @@ def test_a_row_encodes_the_same_alone_as_in_any_batch():
     ('price,share,n\n"$1,234.50",12.5%,"1,000"\n-$3,4%,7\n,,\n',
      {"price": [1234.5, -3.0, None], "share": [12.5, 4.0, None], "n": [1000, 7, None]}),
     ("a;b\n1.234,50 €;x\n7 €;y\n", {"a": [1234.5, 7.0], "b": ["x", "y"]}),
+    # accounting's negatives, in parentheses
+    ('a,b\n"(1,234.50)",x\n$7.00,y\n($2),z\n', {"a": [-1234.5, 7.0, -2.0], "b": ["x", "y", "z"]}),
     # placeholders for a missing number, where the rest are numbers; not in a text column
     ("a,b,c\n1,?,x\n-,2.5,-\n3,#DIV/0!,?\n4,1,y\n",
      {"a": [1, None, 3, 4], "b": [None, 2.5, None, 1], "c": ["x", "-", "?", "y"]}),

@@ -114,9 +114,13 @@ def _numbers(text: pd.Series, semicolons: bool) -> pd.Series | np.ndarray | None
 
 def _formatted_numbers(present: pd.Series, semicolons: bool) -> pd.Series | None:
     """float64 values of a column of numbers as spreadsheets format them (thousands separators,
-    one currency sign, a percent sign: ``$1,234.50``, ``-12.5%``; in a ``;``-separated file also
-    ``1.234,50 €``), or None unless every value is such a number in one unit. The signs are
-    dropped: 12.5% reads as 12.5, as written."""
+    one currency sign, a percent sign, accounting's parentheses for negatives: ``$1,234.50``,
+    ``-12.5%``, ``(1,234.50)``; in a ``;``-separated file also ``1.234,50 €``), or None unless
+    every value is such a number in one unit. The signs are dropped: 12.5% reads as 12.5, as
+    written."""
+    negative = present.str.match(r"^\(.*\)$").to_numpy(dtype=bool)
+    if negative.any():
+        present = present.where(~negative, present.str.slice(1, -1))
     decimals = [",", "."] if semicolons and present.head(1000).str.contains(r",\d+\D*$").any() else ["."]
     for decimal in decimals:
         group = "." if decimal == "," else ","
@@ -134,8 +138,8 @@ def _formatted_numbers(present: pd.Series, semicolons: bool) -> pd.Series | None
             continue
         digits = (parts["sign"] + parts["whole"].str.replace(group, "", regex=False).replace("", "0")
                   + "." + parts["fraction"].fillna("0"))
-        return pd.Series(pd.to_numeric(digits.to_numpy(dtype=object)), index=present.index,
-                         dtype=np.float64)
+        numbers = pd.to_numeric(digits.to_numpy(dtype=object)).astype(np.float64)
+        return pd.Series(np.where(negative, -numbers, numbers), index=present.index)
     return None
 
 
