@@ -109,13 +109,19 @@ def _stopped_by_torchrun() -> Iterator[None]:
         return
 
     def stop(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one stop is enough; say where it stood
         raise StoppedByTorchrun("stopped by torchrun: another rank ended or the job was stopped")
 
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    except BaseException:
+        # the job is ending (a collective failed when another rank died): torchrun's SIGTERM,
+        # which may come while this rank is still on its way out, must not cut off the line
+        # that says where training stood and how to resume
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise
+    signal.signal(signal.SIGTERM, previous)
 
 
 # -- agreeing before training -------------------------------------------------------------
