@@ -32,6 +32,8 @@ MISSING_MARKS = ("?", "-", "--", "—", ".", "n.a.", "missing", "unknown", "#val
                  "#ref!", "#num!", "#name?", "#null!")
 #: currency signs a formatted number may start with (or, for €, end with)
 CURRENCIES = "$€£¥₹"
+#: what every number ``tidy`` reads looks like at least (plain, decimal commas, formatted)
+LOOKS_NUMERIC = rf"[\s(+\-{CURRENCIES}]*[\d.,eE+\-]+[\s%€)]*|[+-]?(inf|nan|infinity)"
 #: UTF-8 with or without a byte-order mark
 ENCODING = "utf-8-sig"
 #: a text table's compression, by its last suffix (data.csv.gz), as pandas names it
@@ -87,13 +89,22 @@ def tidy(frame: pd.DataFrame, options: dict) -> pd.DataFrame:
         text = column.astype("string").str.strip()
         blank = text.eq("").fillna(False).to_numpy(dtype=bool)
         text = text.mask(blank)
-        marks = text.str.lower().isin(MISSING_MARKS).fillna(False).to_numpy(dtype=bool)
-        numbers = _numbers(text.mask(marks), options.get("sep") == ";")
+        numbers = None
+        if _may_be_numbers(text.dropna().head(100)):  # text columns skip the passes below
+            marks = text.str.lower().isin(MISSING_MARKS).fillna(False).to_numpy(dtype=bool)
+            numbers = _numbers(text.mask(marks), options.get("sep") == ";")
         if numbers is not None:
             frame[name] = numbers
         elif blank.any():
             frame[name] = column.mask(blank)
     return frame
+
+
+def _may_be_numbers(head: pd.Series) -> bool:
+    """Whether a column's first values, placeholders aside, look like numbers in any form
+    ``_numbers`` reads: a cheap test that spares a text column every full pass."""
+    head = head[~head.str.lower().isin(MISSING_MARKS)]
+    return bool(head.str.fullmatch(LOOKS_NUMERIC, flags=re.IGNORECASE).all())
 
 
 def _numbers(text: pd.Series, semicolons: bool) -> pd.Series | np.ndarray | None:
