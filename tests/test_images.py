@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -246,9 +247,13 @@ def test_image_size_through_the_cli(tmp_path, run_cli):
     result = run_cli("detect", folder, "-o", scored, "--steps", "2", "--image-size", "16",
                      "--save-model", tmp_path / "d", "-q")
     assert result.exit_code == 0, result.stderr
-    result = run_cli("detect", folder, "-o", scored, "--model", tmp_path / "d", "-q",
-                     "--image-size", "16")
-    assert result.exit_code == 0, result.stderr
+    first = pd.read_csv(scored)
+    for model in (tmp_path / "d", tmp_path / "d.onnx"):  # read at the size it was trained at
+        if model.suffix:
+            assert run_cli("export", tmp_path / "d", "-o", model, "-q").exit_code == 0
+        result = run_cli("detect", folder, "-o", scored, "--model", model, "-q")
+        assert result.exit_code == 0, result.stderr
+        assert np.allclose(pd.read_csv(scored)["score"], first["score"], rtol=1e-4, atol=1e-6)
     result = run_cli("detect", folder, "-o", scored, "--model", tmp_path / "d", "-q",
                      "--image-size", "20")
     assert result.exit_code == 2 and "read them at its size: --image-size 16" in result.stderr

@@ -42,8 +42,8 @@ Examples:
 @click.option("--explain", is_flag=True, help="Tables: add a column explanation naming, for each "
               "row, the three columns that push its score up most.")
 @click.option("--image-size", type=click.IntRange(min=4), help="Images: scale and centre-crop "
-              "each to N x N pixels as it is read (photos of many sizes; with --model, the size "
-              "it was trained at).")
+              "each to N x N pixels as it is read (photos of many sizes) [default with --model: "
+              "the size it was trained at].")
 @click.option("-q", "--quiet", is_flag=True)
 def detect(data, output, model, train_data, scorer, contamination, threshold, label_column,
            save_model, steps, seed, explain, image_size, quiet):
@@ -55,6 +55,7 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
         load_detector,
         score_images,
         score_table,
+        trained_image_size,
         training_data,
     )
 
@@ -76,6 +77,8 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
             raise GantkError("--model scores with a saved detector: --train and --save-model "
                              "do not apply")
         detector = load_detector(model)
+        if images and image_size is None:
+            image_size = trained_image_size(detector)
         if explain and not hasattr(detector, "explain"):
             raise GantkError(f"{model}: --explain needs the saved detector directory; an "
                              "exported .onnx file only scores")

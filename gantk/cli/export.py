@@ -8,11 +8,13 @@ import click
 @click.command(epilog="""\b
 Examples:
   gantk export adult-model/ -o adult.onnx
-  gantk export fraud-detector/ -o fraud.onnx --what detector""")
+  gantk export fraud-detector/ -o fraud.onnx
+  gantk export fraud-detector/ -o fraud-generator.onnx --what generator""")
 @click.argument("model_dir", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(), help="The .onnx file to write.")
-@click.option("--what", type=click.Choice(["generator", "detector"]), default="generator",
-              show_default=True, help="The generator, or a detector saved by gantk detect.")
+@click.option("--what", type=click.Choice(["generator", "detector"]),
+              help="The generator, or a detector saved by gantk detect [default: the detector "
+              "of a directory gantk detect saved, else the generator].")
 @click.option("--opset", type=int, help="ONNX opset version [default: the exporter's].")
 @click.option("-q", "--quiet", is_flag=True)
 def export(model_dir, output, what, opset, quiet):

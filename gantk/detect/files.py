@@ -187,6 +187,13 @@ def load_detector(model: str | Path):
     return FittedDetector.load(model)
 
 
+def trained_image_size(detector) -> int | None:
+    """The side of the images a loaded detector (directory or .onnx) was trained on; None for
+    a table's. Images to score are read at it, as they were when it was trained."""
+    codec = detector.model_.codec if hasattr(detector, "model_") else detector.codec
+    return codec.data_shape[-1] if codec.kind == "image" else None
+
+
 def training_data(source, label_column: str | None, check_labels: bool,
                   image_size: int | None = None):
     """The table (without the label column) or the images a detector trains on."""

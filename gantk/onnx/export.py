@@ -147,13 +147,17 @@ class DetectorGraph(nn.Module):
         return self.function(inputs[0]).float()
 
 
-def export_model(model_dir: str | Path, out: str | Path, what: str = "generator",
+def export_model(model_dir: str | Path, out: str | Path, what: str | None = None,
                  opset: int | None = None) -> ExportReport:
-    """Export a model directory's generator (or its detector) to ``out``; checked, then written."""
+    """Export a model directory's generator or detector to ``out``; checked, then written.
+    ``what`` defaults to what the directory is: the detector of one saved by ``gantk detect``
+    (its generator is there too, for ``what="generator"``), else the generator."""
     model_dir, out = Path(model_dir), Path(out)
     if out.suffix.lower() != ".onnx":
         raise GantkError(f"{out}: the exported file must end in .onnx")
     config = read_config(model_dir)
+    if what is None:
+        what = "detector" if "detector" in config else "generator"
     if what == "generator":
         model = load_model(model_dir)
         graph = GeneratorGraph(model).eval()
