@@ -123,3 +123,32 @@ def test_synthesizer_fits_samples_saves_and_loads(tmp_path):
     again = GANSynthesizer.load(path)
     assert again.get_params()["steps"] == 300
     pd.testing.assert_frame_equal(again.sample(200, seed=5), synthesizer.sample(200, seed=5))
+
+
+def test_a_frame_built_from_an_array_gets_rows_with_its_own_column_names(tmp_path):
+    """pd.DataFrame(X) names its columns 0, 1, ...: samples, augmented and resampled frames and
+    explanations keep those numbers (as text, '0', '1', they would not line up with X: the
+    oversampler failed with a KeyError, pd.concat filled the gaps with NaN)."""
+    from gantk.detect import GANDetector
+    from gantk.onnx import OnnxGenerator, export_model
+    from gantk.sampling import GANSynthesizer
+
+    X, y = _imbalanced()
+    frame = pd.DataFrame(X)
+    X_res, _ = GANOverSampler(augmenter=GANAugmenter(steps=5, batch_size=64)).fit_resample(
+        frame, y)
+    assert list(X_res.columns) == [0, 1, 2] and not X_res.isna().any().any()
+    synthesizer = GANSynthesizer(steps=5, batch_size=64).fit(frame)
+    assert list(synthesizer.sample(4).columns) == [0, 1, 2]
+    synthesizer.save(tmp_path / "synth")
+    assert list(GANSynthesizer.load(tmp_path / "synth").sample(4).columns) == [0, 1, 2]
+    export_model(tmp_path / "synth", tmp_path / "synth.onnx")
+    assert list(OnnxGenerator(tmp_path / "synth.onnx").sample(4).columns) == [0, 1, 2]
+    labelled = frame.assign(**{"3": y})  # a label column among numbered ones, named by number
+    augmenter = GANAugmenter(steps=5, batch_size=64).fit(labelled.set_axis([0, 1, 2, 3], axis=1),
+                                                          label_column=3)
+    augmented = augmenter.augment(labelled.set_axis([0, 1, 2, 3], axis=1), balance=True)
+    assert list(augmented.columns) == [0, 1, 2, 3, "synthetic"]
+    assert augmented[3].value_counts().nunique() == 1
+    explained = GANDetector(steps=5, batch_size=64).fit(frame).explain(frame.head(3))
+    assert list(explained.columns) == [0, 1, 2]

@@ -25,7 +25,7 @@ from gantk import defaults, streams
 from gantk.augment.report import REFERENCE_ROWS, table_report
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSamples, ImageSet, to_uint8
-from gantk.data.tables import file_row, plain
+from gantk.data.tables import file_row, plain, with_text_columns
 from gantk.errors import DataError, GantkError, OptionError, no_label_column
 from gantk.model.directory import GANModel, load_model
 from gantk.sampling.draw import Drawn, assemble, draw_samples, label_index
@@ -303,9 +303,11 @@ class GANAugmenter(BaseEstimator):
             pixels = reference.pixels.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1
             labels = np.array([train.class_names.index(name) for name in reference.labels])
             return image_report(train, holdout, pixels, labels, self.seed)
-        reference = self.sample(min(len(train), REFERENCE_ROWS))
-        return table_report(train, reference[list(train.columns)], holdout, added,
-                            self.label_column_, self.seed)
+        reference = self.sample(min(len(train), REFERENCE_ROWS))[list(train.columns)]
+        train, reference, holdout, added = (None if frame is None else with_text_columns(frame)
+                                            for frame in (train, reference, holdout, added))
+        label = None if self.label_column_ is None else str(self.label_column_)
+        return table_report(train, reference, holdout, added, label, self.seed)
 
     def augment(self, data, count: int | None = None, balance: bool = False,
                 per_class: dict | None = None, synthetic_only: bool = False,

@@ -27,6 +27,7 @@ from gantk.data.images import (
 )
 from gantk.data.tables import (
     TableSchema,
+    column_labels,
     infer_schema,
     is_table_path,
     read_table,
@@ -116,10 +117,14 @@ class TableCodec(Codec):
     kind = "table"
 
     def __init__(self, transformer: TableTransformer, label: dict | None = None,
-                 conditions: CategoryConditions | None = None):
+                 conditions: CategoryConditions | None = None,
+                 column_labels: dict[str, int | float] | None = None):
+        """``column_labels``: the training frame's column names that were numbers, by their text
+        (``gantk.data.tables.column_labels``); sampled frames carry them again."""
         self.transformer = transformer
         self.label = label  # {"column", "position", "dtype", "classes", "frequencies"}
         self.conditions = conditions  # CTGAN's conditional vector, when trained with one
+        self.column_labels = column_labels or {}
 
     @classmethod
     def fit(
@@ -176,6 +181,7 @@ class TableCodec(Codec):
         return self.label["frequencies"] if self.label else []
 
     def encode(self, frame: pd.DataFrame, source: str = "the data") -> Encoded:
+        frame = with_text_columns(frame)
         labels = None
         if self.label:
             column = self.label["column"]
@@ -197,8 +203,9 @@ class TableCodec(Codec):
 
     def assemble(self, values: np.ndarray, labels: np.ndarray | None, seed: int = 0
                  ) -> pd.DataFrame:
-        return self.with_labels(
+        frame = self.with_labels(
             self.transformer.frame_from_values(values, streams.sample_ids(seed)), labels)
+        return frame.rename(columns=self.column_labels) if self.column_labels else frame
 
     @property
     def output_layout(self) -> tuple[tuple[str, int], ...]:
@@ -230,6 +237,7 @@ class TableCodec(Codec):
             "transform": self.transformer.to_dict(),
             "label": self.label,
             "conditions": self.conditions.to_dict() if self.conditions else None,
+            **({"column_labels": self.column_labels} if self.column_labels else {}),
         }
 
     @classmethod
@@ -237,7 +245,8 @@ class TableCodec(Codec):
         schema = TableSchema.from_dict(values["schema"])
         conditions = values.get("conditions")
         return cls(TableTransformer.from_dict(schema, values["transform"]), values["label"],
-                   CategoryConditions.from_dict(conditions) if conditions else None)
+                   CategoryConditions.from_dict(conditions) if conditions else None,
+                   values.get("column_labels"))
 
 
 class ImageCodec(Codec):
@@ -297,11 +306,10 @@ class ImageCodec(Codec):
 def as_data(X, image_size: int | None = None) -> pd.DataFrame | ImageSet:
     """Any input gantk's estimators take, as a DataFrame or an ImageSet: those pass through;
     paths are read (image folders, .npz and IDX files as images, each brought to ``image_size``
-    pixels square when given, else a table); 2-D arrays become tables with columns x0, x1, ...;
+    pixels square when given, else a table); 2-D arrays become tables with columns x0, x1, ...
+    (a DataFrame keeps its column names: the codec reads numbers among them as text);
     3-D and 4-D arrays are images (uint8, or floats in [0, 1])."""
-    if isinstance(X, pd.DataFrame):
-        return with_text_columns(X)
-    if isinstance(X, ImageSet):
+    if isinstance(X, (pd.DataFrame, ImageSet)):
         return X
     if isinstance(X, (str, Path)):
         if is_image_source(X):
@@ -363,8 +371,11 @@ def load_training_data(
     if category_conditions and not table:
         raise DataError(f"{path}: category conditioning is for tables")
     if table:
+        labels = {}
         if isinstance(path, pd.DataFrame):
-            frame = with_text_columns(path)
+            frame, labels = with_text_columns(path), column_labels(path)
+            if label_column is not None and label_column not in frame.columns:
+                label_column = str(label_column)  # a number among the frame's column names
             if len(frame) < 2:
                 raise DataError(f"{source}: {len(frame)} row(s); at least 2 are needed")
         else:
@@ -373,6 +384,7 @@ def load_training_data(
             return codec, codec.encode(frame, source)
         codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source,
                                spike_share, ids, max_categories)
+        codec.column_labels = labels
         encoded = codec.encode(frame, source)
         if np.ptp(encoded.features, axis=0).max() == 0:  # e.g. one category, or one row repeated
             raise _nothing_to_learn(source, codec.id_columns)

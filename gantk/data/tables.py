@@ -332,6 +332,16 @@ class TableSchema:
             raise DataError(f"{source} does not match the model: {'; '.join(parts)}")
 
 
+def column_labels(frame: pd.DataFrame) -> dict[str, int | float]:
+    """A DataFrame's column names that are numbers (0, 1, ... of one built from an array), by
+    the text a model records them as: sampled rows are named back with them, so they line up
+    with the user's own frame."""
+    return {str(name): name.item() if isinstance(name, np.generic) else name
+            for name in frame.columns
+            if isinstance(name, (int, float, np.integer, np.floating))
+            and not isinstance(name, (bool, np.bool_)) and np.isfinite(name)}
+
+
 def with_text_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """Column names as text, as a model records them (a DataFrame built from an array has 0, 1,
     ...); two names that read the same are refused."""

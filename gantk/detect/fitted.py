@@ -53,7 +53,7 @@ class FittedDetector(OutlierConvention):
         slices = self.model_.codec.transformer.column_slices()
         return pd.DataFrame({column: parts[:, where].sum(axis=1) if where.stop > where.start
                              else np.zeros(len(parts)) for column, where in slices.items()},
-                            index=data.index)
+                            index=data.index).rename(columns=self.model_.codec.column_labels)
 
     def _encode(self, data: pd.DataFrame | ImageSet, source: str = "the data") -> torch.Tensor:
         images = isinstance(data, ImageSet)
