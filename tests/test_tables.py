@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import re
@@ -290,6 +291,30 @@ def test_csv_files_that_cannot_be_read_say_how_to_fix_them(tmp_path, run_cli):
         assert result.exit_code == 2 and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
         assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_a_byte_that_is_not_utf8_is_found_where_it_is(tmp_path, suffix):
+    """Past the first chunk the decoder's position is within its buffer (it said byte 116,035
+    for a byte at 1,688,899), and a compressed file needs decompressing around iconv."""
+    lines = ["a,b", *(f"{index},x" for index in range(30_000))]
+    lines[20_001] = "7,caf\xe9"
+    text = ("\n".join(lines) + "\n").encode("latin-1")
+    path = tmp_path / f"rows.csv{suffix}"
+    path.write_bytes(gzip.compress(text) if suffix else text)
+    offset = text.index(b"\xe9")
+    where = rf"not UTF-8 text \(line 20002, byte {offset}: 0xe9\)"
+    fix = ("gunzip -c rows.csv.gz | iconv -f latin1 -t utf-8 | gzip > rows-utf8.csv.gz" if suffix
+           else "iconv -f latin1 -t utf-8 rows.csv > rows-utf8.csv")
+    for read in (read_table, lambda file: list(iter_table(file, 1_000))):
+        with pytest.raises(DataError, match=rf"^{path}: {where}; save it as UTF-8, e\.g\. "
+                                            rf"{re.escape(fix)}$"):
+            read(path)
+    windows = tmp_path / "quotes.csv"  # Windows-1252's curly quotes, in the header's buffer
+    windows.write_bytes(b"a,b\n1,\x93x\x94\n")
+    with pytest.raises(DataError, match=r"^\S+: not UTF-8 text \(line 2, byte 6: 0x93\); .*"
+                                        r"iconv -f cp1252 -t utf-8 quotes.csv > quotes-utf8.csv$"):
+        read_table(windows)
 
 
 @pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])

@@ -71,11 +71,47 @@ def csv_options(path: Path) -> dict:
     return {"sep": delimiter, "encoding": ENCODING}
 
 
+#: how a shell decompresses (to stdout) and compresses each compression, for the fix we suggest
+SHELL_COMPRESSION = {"gzip": ("gunzip -c", "gzip"), "bz2": ("bunzip2 -c", "bzip2"),
+                     "xz": ("xz -dc", "xz")}
+
+
 def not_utf8(path: Path, error: UnicodeDecodeError) -> DataError:
-    byte = error.object[error.start:error.start + 1].hex() if error.object else "?"
-    return DataError(
-        f"{path}: not UTF-8 text (byte 0x{byte} at byte {error.start}); save it as UTF-8, e.g. "
-        f"iconv -f latin1 -t utf-8 {path.name} > {path.stem}-utf8{path.suffix}")
+    """The refusal of a file that is not UTF-8: the line of its first undecodable byte and a
+    command that converts it. The decoder's own position is within whatever buffer failed (a
+    chunk, a decompressed block), so the file is read again, line by line, to find it."""
+    compression = COMPRESSIONS.get(path.suffix.lower())
+    line, offset, byte = _first_undecodable(path, OPENERS.get(compression, open))
+    if byte is None:  # the file changed since: say what the decoder saw
+        line, byte = None, error.object[error.start:error.start + 1] or b"?"
+    # bytes 0x80-0x9f are control characters in latin-1 but letters and signs in Windows-1252
+    encoding = "cp1252" if 0x80 <= byte[0] <= 0x9F else "latin1"
+    stem = path.name[:-len(path.suffix)] if compression else path.name
+    plain = Path(stem)
+    converted = f"{plain.stem}-utf8{plain.suffix}"
+    if compression:
+        unpack, pack = SHELL_COMPRESSION[compression]
+        command = (f"{unpack} {path.name} | iconv -f {encoding} -t utf-8 | {pack} > "
+                   f"{converted}{path.suffix}")
+    else:
+        command = f"iconv -f {encoding} -t utf-8 {path.name} > {converted}"
+    where = "" if line is None else f"line {line}, byte {offset}: "
+    return DataError(f"{path}: not UTF-8 text ({where}0x{byte.hex()}); save it as UTF-8, e.g. "
+                     f"{command}")
+
+
+def _first_undecodable(path: Path, opener) -> tuple[int | None, int | None, bytes | None]:
+    """The line number, the byte offset (in the decompressed text) and the byte itself of the
+    first byte that is not UTF-8; Nones if every line decodes."""
+    offset = 0
+    with opener(path, "rb") as file:
+        for number, line in enumerate(file, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return number, offset + error.start, line[error.start:error.start + 1]
+            offset += len(line)
+    return None, None, None
 
 
 def tidy(frame: pd.DataFrame, options: dict) -> pd.DataFrame:

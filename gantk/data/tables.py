@@ -101,6 +101,8 @@ def read_table(path: str | Path, min_rows: int = 1) -> pd.DataFrame:
         else:
             raise DataError(f"{path}: unknown table format {path.suffix.lower()!r} (use .csv, "
                             ".tsv or .parquet; .csv.gz, .bz2 or .xz when compressed)")
+    except DataError:  # already says what is wrong with the file (csv_options)
+        raise
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
     except BROKEN_COMPRESSION as error:
@@ -142,6 +144,8 @@ def iter_table(path: str | Path, rows: int):
             chunk.index = pd.RangeIndex(start, start + len(chunk))
             start += len(chunk)
             yield chunk
+    except DataError:  # already says what is wrong with the file
+        raise
     except UnicodeDecodeError as error:
         raise not_utf8(path, error) from None
     except BROKEN_COMPRESSION as error:
