@@ -72,6 +72,26 @@ def test_round_trip_restores_values_dtypes_and_missing(normalization, spike_shar
     assert np.nanmedian(relative) < 1e-3
 
 
+def test_pandas_categoricals_keep_their_categories_and_order(tmp_path):
+    """A categorical column came back with its categories sorted and its order dropped
+    (['hi', 'lo', 'mid'], unordered, from lo < mid < hi), so sorting and comparing synthetic
+    rows, or concatenating them with real ones, no longer worked as on the real column. The
+    same for a categorical label, through a saved model's config."""
+    frame = make_mixed_table(120, seed=4)
+    size = pd.CategoricalDtype(["small", "medium", "large", "huge"], ordered=True)  # huge: unseen
+    frame["size"] = pd.Series(np.where(frame["age"] > 50, "large", "small"), dtype=size)
+    frame["city"] = frame["city"].astype(pd.CategoricalDtype(["Paris", "Lyon", "Nice"]))
+    frame["risk"] = frame["risk"].astype(pd.CategoricalDtype(["low", "high"], ordered=True))
+    codec, encoded = load_training_data(frame, label_column="risk")
+    codec = TableCodec.from_dict(json.loads(json.dumps(codec.to_dict())))
+    back = codec.assemble(codec.decode_values(encoded.features, None), encoded.labels)
+    for name in ("size", "city", "risk"):
+        assert back[name].dtype == frame[name].dtype, name
+        pd.testing.assert_series_equal(back[name], frame[name])
+    plain = infer_schema(make_mixed_table(20)).to_dict()
+    assert not any("levels" in column for column in plain["columns"])  # configs as before
+
+
 def test_spikes_get_their_own_categories():
     """A value holding a large share of a column is a category beside the continuous rest, so a
     generator can reproduce the point mass and the tail next to it."""

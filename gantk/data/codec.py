@@ -27,6 +27,7 @@ from gantk.data.images import (
 )
 from gantk.data.tables import (
     TableSchema,
+    categorical_dtype,
     column_labels,
     infer_schema,
     is_table_path,
@@ -122,7 +123,9 @@ class TableCodec(Codec):
         """``column_labels``: the training frame's column names that were numbers, by their text
         (``gantk.data.tables.column_labels``); sampled frames carry them again."""
         self.transformer = transformer
-        self.label = label  # {"column", "position", "dtype", "classes", "frequencies"}
+        #: {"column", "position", "dtype", "classes", "frequencies"}, and "levels" and "ordered"
+        #: for a pandas categorical label (gantk.data.tables.categorical_dtype)
+        self.label = label
         self.conditions = conditions  # CTGAN's conditional vector, when trained with one
         self.column_labels = column_labels or {}
 
@@ -156,6 +159,7 @@ class TableCodec(Codec):
                 "dtype": str(values.dtype),
                 "classes": [value.item() if hasattr(value, "item") else value for value in classes],
                 "frequencies": [float(counts[value] / len(values)) for value in classes],
+                **categorical_dtype(values),
             }
             features = frame.drop(columns=[label_column])
         schema = infer_schema(features, categorical=set(categorical) - {label_column},
@@ -219,8 +223,10 @@ class TableCodec(Codec):
         """Put the label column (class indices → values) back where it was in the training data."""
         if self.label:
             values = pd.Series(np.array(self.classes, dtype=object)[labels])
+            dtype = (pd.CategoricalDtype(self.label["levels"], ordered=self.label["ordered"])
+                     if "levels" in self.label else self.label["dtype"])
             try:
-                values = values.astype(self.label["dtype"])
+                values = values.astype(dtype)
             except (TypeError, ValueError):
                 pass
             frame.insert(self.label["position"], self.label["column"], values)

@@ -296,6 +296,14 @@ class ColumnSchema:
     format: str | None = None
     timezone: str | None = None
     resolution: float | None = None
+    #: a pandas categorical column's own categories, in their order, and whether they are
+    #: ordered (lo < mid < hi): sampled columns get that very dtype back
+    levels: list | None = None
+    ordered: bool | None = None
+
+
+#: ColumnSchema fields written to config.json only where a column has them
+WRITTEN_WHEN_SET = ("levels", "ordered")
 
 
 @dataclass
@@ -307,7 +315,11 @@ class TableSchema:
         return [column.name for column in self.columns]
 
     def to_dict(self) -> dict:
-        return {"columns": [asdict(column) for column in self.columns]}
+        """Fields that only some columns have (``WRITTEN_WHEN_SET``) are left out where unset,
+        so the config of a table without them reads as before they existed."""
+        return {"columns": [{key: value for key, value in asdict(column).items()
+                             if value is not None or key not in WRITTEN_WHEN_SET}
+                            for column in self.columns]}
 
     @classmethod
     def from_dict(cls, values: dict) -> TableSchema:
@@ -363,6 +375,18 @@ def plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def categorical_dtype(series: pd.Series) -> dict:
+    """A pandas categorical column's categories in their order and whether they are ordered
+    (``astype("category")`` would sort them and drop the order); nothing for other columns, or
+    categories JSON cannot hold as they are."""
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        return {}
+    levels = [plain(value) for value in series.cat.categories]
+    if not all(isinstance(value, (str, int, float)) for value in levels):
+        return {}
+    return {"levels": levels, "ordered": bool(series.cat.ordered)}
+
+
 def file_row(index: pd.Index, position: int) -> int:
     """The 1-based file row of a frame's ``position``-th row: chunks read by ``iter_table`` keep
     the file's row numbers as a RangeIndex; other frames count from their first row."""
@@ -404,7 +428,8 @@ def infer_schema(
             kind = "boolean" if pd.api.types.is_bool_dtype(series) else "categorical"
             _refuse_odd_categories(series, name, source)
             categories = sorted({plain(value) for value in present}, key=lambda v: (str(type(v)), v))
-            columns.append(ColumnSchema(str(name), kind, dtype, missing_rate, categories=categories))
+            columns.append(ColumnSchema(str(name), kind, dtype, missing_rate, categories=categories,
+                                        **categorical_dtype(series)))
             continue
         values = present.to_numpy(dtype=np.float64)
         if not np.all(np.isfinite(values)):

@@ -159,6 +159,8 @@ class TableTransformer:
 def _categories_back(choice: np.ndarray, column: ColumnSchema) -> pd.Series:
     labels = np.array(column.categories + [None], dtype=object)
     values = pd.Series(labels[np.minimum(choice, len(column.categories))], dtype=object)
+    if column.levels is not None:
+        return values.astype(pd.CategoricalDtype(column.levels, ordered=column.ordered))
     return _restore_dtype(values, column.dtype)
 
 
