@@ -269,6 +269,30 @@ def test_report_from_python(fitted):
     assert "real+added" in report["utility"]
 
 
+def test_the_report_shows_the_least_similar_columns_and_leaves_ids_out(fitted):
+    """An ID column is not learned (fresh IDs): it counted in the similarities and the
+    real-vs-synthetic detector. The least similar columns' distributions, real against
+    synthetic, are in the report (and its picture)."""
+    augmenter, frame = fitted
+    with_ids = frame.assign(customer=[f"C{index:05d}" for index in range(len(frame))])
+    model = GANAugmenter(steps=5, seed=0).fit(with_ids, label_column="label")
+    report = model.report(with_ids, imbalanced_table(seed=1).assign(customer="C0"))
+    assert "customer" not in report["columns"] and "customer" not in report["weakest_columns"]
+    report = augmenter.report(frame, imbalanced_table(seed=1))
+    shown = report["weakest_columns"]
+    assert list(shown) == sorted(report["columns"], key=report["columns"].get)[:len(shown)]
+    assert len(shown) == min(6, len(frame.columns))
+    for name, entry in shown.items():
+        for shares in entry["shares"]:
+            assert sum(shares) == pytest.approx(1.0), name
+    age = shown["age"]
+    assert age["kind"] == "numeric" and len(age["edges"]) == 21
+    # the rare class's ages sit 40 years up: a model that learned them puts rows there too
+    real, synthetic = (np.asarray(shares) for shares in age["shares"])
+    upper = np.asarray(age["edges"][:-1]) >= np.percentile(frame["age"], 85)
+    assert synthetic[upper].sum() > 0.5 * real[upper].sum()
+
+
 def test_augment_with_a_saved_model_adds_the_rows_the_training_run_added(tmp_path, run_cli):
     """--model skips training: the same model and seed give the same synthetic rows."""
     imbalanced_table().to_csv(tmp_path / "data.csv", index=False)

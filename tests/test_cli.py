@@ -115,3 +115,21 @@ def test_the_readme_main_command_runs(tmp_path, monkeypatch, run_cli):
     sampled = pd.read_csv(commands[-1][commands[-1].index("-o") + 1])
     assert len(sampled) == int(commands[-1][commands[-1].index("-n") + 1])
     assert {"alcohol", "proline"} <= set(sampled.columns)
+
+
+def test_the_bundled_example_tables_work_in_every_command(tmp_path, run_cli):
+    """sklearn:wine trains (the README's command), and the same name scored or augmented failed:
+    'Unrecognized filesystem type in URI' and 'no such file or folder'."""
+    scored, more = tmp_path / "scored.csv", tmp_path / "more.csv"
+    result = run_cli("detect", "sklearn:iris", "-o", scored, "--steps", "5", "--train",
+                     "sklearn:iris", "-q")
+    assert result.exit_code == 0, result.stderr
+    table = pd.read_csv(scored)
+    assert len(table) == 150 and {"sepal length (cm)", "target", "score"} <= set(table.columns)
+    result = run_cli("augment", "sklearn:iris", "--label-column", "target", "--per-class", "2=7",
+                     "-o", more, "--steps", "5", "-q")
+    assert result.exit_code == 0, result.stderr
+    augmented = pd.read_csv(more)
+    assert len(augmented) == 157 and augmented["target"].value_counts()[2] == 57
+    result = run_cli("detect", "sklearn:nope", "-o", scored, "-q")
+    assert result.exit_code == 2 and "unknown example table sklearn:nope; known:" in result.stderr

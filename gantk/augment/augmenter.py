@@ -289,8 +289,8 @@ class GANAugmenter(BaseEstimator):
     def report(self, train, holdout=None, added: pd.DataFrame | None = None) -> dict:
         """The quality report against ``train`` (the rows the model learned from) and, for
         privacy and utility, ``holdout`` (real rows it never saw). Tables: fidelity, privacy,
-        utility (real + ``added`` too, when given); labelled images: a CNN's reading of generated
-        images and a Fréchet distance (``holdout`` required)."""
+        utility (real + ``added`` too, when given), ID columns left out; labelled images: a
+        CNN's reading of generated images and a Fréchet distance (``holdout`` required)."""
         train = as_data(train)
         holdout = None if holdout is None else as_data(holdout)
         if isinstance(train, ImageSet):
@@ -304,8 +304,11 @@ class GANAugmenter(BaseEstimator):
             labels = np.array([train.class_names.index(name) for name in reference.labels])
             return image_report(train, holdout, pixels, labels, self.seed)
         reference = self.sample(min(len(train), REFERENCE_ROWS))[list(train.columns)]
-        train, reference, holdout, added = (None if frame is None else with_text_columns(frame)
-                                            for frame in (train, reference, holdout, added))
+        # ID columns are not learned (synthetic rows get fresh IDs): nothing to compare there
+        ids = self.model_.codec.id_columns
+        train, reference, holdout, added = (
+            None if frame is None else with_text_columns(frame).drop(columns=ids)
+            for frame in (train, reference, holdout, added))
         label = None if self.label_column_ is None else str(self.label_column_)
         return table_report(train, reference, holdout, added, label, self.seed)
 

@@ -11,10 +11,10 @@ import pandas as pd
 
 from gantk import defaults
 from gantk.augment.augmenter import AugmentedImages, GANAugmenter
-from gantk.augment.report import image_summary_lines, plot_columns, summary_lines, write_report
+from gantk.augment.report import image_summary_lines, plot_report, summary_lines, write_report
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSet
-from gantk.data.tables import TABLE_SUFFIXES, table_suffix, write_table
+from gantk.data.tables import TABLE_SUFFIXES, is_example_table, table_suffix, write_table
 from gantk.errors import DataError, GantkError
 from gantk.files import atomic_folder, atomic_path
 from gantk.train.distributed import is_main_process
@@ -94,7 +94,7 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         draw = partial(_draw_class_grid, augmenter, source.class_names)
         lines += image_summary_lines(report)
     else:
-        draw = partial(plot_columns, report["columns"])
+        draw = partial(plot_report, report)
         lines += summary_lines(report)
     picture = write_report(report, report_path, draw)
     return lines + [f"report: {report_path} (picture: {picture})"]
@@ -111,7 +111,7 @@ def _draw_class_grid(augmenter: GANAugmenter, classes: list[str], picture: Path)
 
 
 def _check_paths(data: Path, out: Path, report_path) -> None:
-    if not data.exists():
+    if not data.exists() and not is_example_table(data):
         raise DataError(f"{data}: no such file or folder")
     for path, option in ((out, "-o"), (Path(report_path) if report_path else None, "--report")):
         if path is not None and path.resolve() == data.resolve():

@@ -17,6 +17,7 @@ import pandas as pd
 from gantk.files import atomic_path
 from gantk.quality.tables import (
     classifier_scores,
+    column_distributions,
     column_similarity,
     detection_auc,
     pair_similarity,
@@ -24,6 +25,8 @@ from gantk.quality.tables import (
 )
 
 REFERENCE_ROWS = 5000
+#: how many of the least similar columns the report shows, real against synthetic
+SHOWN_COLUMNS = 6
 
 
 def table_report(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None,
@@ -41,6 +44,8 @@ def table_report(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataF
         "detection_auc": detection_auc(train, synthetic, seed),
         "columns": columns,
         "weakest_pairs": dict(sorted(pairs.items(), key=lambda item: item[1])[:5]),
+        "weakest_columns": column_distributions(
+            train, synthetic, sorted(columns, key=columns.get)[:SHOWN_COLUMNS]),
     }
     if holdout is not None and len(holdout):
         report["privacy"] = privacy(train, synthetic, holdout)
@@ -103,20 +108,59 @@ def image_summary_lines(report: dict) -> list[str]:
             f"{report['precision']:.2f} and recall {report['recall']:.2f}"]
 
 
-def plot_columns(columns: dict[str, float], out: Path) -> None:
-    """Per-column marginal similarity as bars."""
+def plot_report(report: dict, out: Path) -> None:
+    """The report on one page: the summary's numbers on top, every column's similarity as bars
+    on the left, and the least similar columns' distributions, real against synthetic, on the
+    right, where a glance shows what the generator gets wrong."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    columns, shown = report["columns"], report.get("weakest_columns", {})
     names = list(columns)
-    figure, axes = plt.subplots(figsize=(7, 0.3 * len(names) + 1.2))
-    axes.barh(names, [columns[name] for name in names], color="tab:blue")
-    axes.set_xlim(0, 1)
-    axes.invert_yaxis()
-    axes.set_xlabel("marginal similarity, synthetic vs training (1 = identical)")
-    figure.tight_layout()
+    rows = max(3, (len(shown) + 1) // 2)
+    figure = plt.figure(figsize=(14, max(0.28 * len(names) + 2.2, 2.3 * rows + 1.2)))
+    grid = figure.add_gridspec(rows, 3, width_ratios=[1.3, 1, 1], hspace=0.7, wspace=0.35)
+    bars = figure.add_subplot(grid[:, 0])
+    similarity = [columns[name] for name in names]
+    bars.barh(names, similarity, color=plt.cm.RdYlGn(np.clip(similarity, 0, 1)))
+    bars.set_xlim(0, 1)
+    bars.invert_yaxis()
+    bars.tick_params(axis="y", labelsize=8)
+    bars.set_xlabel("column similarity, synthetic vs training (1 = identical)")
+    for number, (name, entry) in enumerate(shown.items()):
+        axes = figure.add_subplot(grid[number // 2, 1 + number % 2])
+        _draw_distribution(axes, name, entry, columns[name])
+    if shown:
+        figure.axes[1].legend(fontsize=8, loc="upper right")
+    figure.suptitle("\n".join(summary_lines(report)), fontsize=9, x=0.01, ha="left")
+    figure.subplots_adjust(left=0.18, right=0.98, bottom=0.06,
+                           top=1 - 0.6 / figure.get_figheight() * (1 + len(summary_lines(report))) / 2)
     with atomic_path(out) as temporary:
         figure.savefig(temporary, format="png", dpi=100)
     plt.close(figure)
+
+
+def _draw_distribution(axes, name: str, entry: dict, similarity: float) -> None:
+    """One column, real rows against synthetic ones, as shares of rows."""
+    missing = entry["missing"]
+    title = f"{name} ({similarity:.2f})"
+    if max(missing) > 0:
+        title += f"\nmissing: real {missing[0]:.0%}, synthetic {missing[1]:.0%}"
+    if entry["kind"] == "numeric":
+        edges = np.asarray(entry["edges"])
+        for shares, label, colour in zip(entry["shares"], ("real", "synthetic"),
+                                         ("tab:blue", "tab:orange"), strict=True):
+            axes.stairs(shares, edges, label=label, color=colour, fill=label == "real",
+                        alpha=0.45 if label == "real" else 1.0, linewidth=1.6)
+    else:
+        positions = np.arange(len(entry["values"]))
+        for offset, shares, label, colour in zip((-0.2, 0.2), entry["shares"], ("real", "synthetic"),
+                                                 ("tab:blue", "tab:orange"), strict=True):
+            axes.bar(positions + offset, shares, width=0.4, label=label, color=colour)
+        axes.set_xticks(positions, [str(value)[:12] for value in entry["values"]], rotation=45,
+                        ha="right", fontsize=7)
+    axes.set_title(title, fontsize=9)
+    axes.tick_params(labelsize=7)
+    axes.set_ylabel("share of rows", fontsize=8)

@@ -47,7 +47,12 @@ ID_NAME_CAMEL = re.compile(r"[a-z](Id|ID)$")
 
 
 def is_table_path(path: str | Path) -> bool:
-    return str(path).startswith(EXAMPLE_PREFIX) or table_suffix(path) in READ_SUFFIXES
+    return is_example_table(path) or table_suffix(path) in READ_SUFFIXES
+
+
+def is_example_table(path: str | Path) -> bool:
+    """Whether ``path`` names a table bundled with scikit-learn (sklearn:wine), not a file."""
+    return str(path).startswith(EXAMPLE_PREFIX)
 
 
 def table_suffix(path: str | Path) -> str:
@@ -84,7 +89,7 @@ def read_example_table(name: str) -> pd.DataFrame:
 
 def read_table(path: str | Path, min_rows: int = 1) -> pd.DataFrame:
     """Read a CSV or Parquet file, with one-line errors for the usual ways files go wrong."""
-    if str(path).startswith(EXAMPLE_PREFIX):
+    if is_example_table(path):
         return read_example_table(str(path)[len(EXAMPLE_PREFIX):])
     path = Path(path)
     if not path.exists():
@@ -126,7 +131,13 @@ def read_table(path: str | Path, min_rows: int = 1) -> pd.DataFrame:
 
 def iter_table(path: str | Path, rows: int):
     """Read a CSV or Parquet file ``rows`` at a time (memory bounded by the chunk, not the file).
-    Each chunk's index continues the file's row numbers, so errors can name the right row."""
+    Each chunk's index continues the file's row numbers, so errors can name the right row.
+    A bundled example table (sklearn:wine) is read whole and handed out in the same chunks."""
+    if is_example_table(path):
+        frame = read_table(path)
+        for start in range(0, len(frame), rows):
+            yield frame.iloc[start:start + rows]
+        return
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
         read_table(path)  # raises the same one-line errors as a whole-file read

@@ -48,6 +48,43 @@ def column_similarity(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, 
     return scores
 
 
+def column_distributions(real: pd.DataFrame, synthetic: pd.DataFrame, names: list[str],
+                         bins: int = 20, categories: int = 10) -> dict[str, dict]:
+    """Each named column's distribution in both frames, side by side, for a picture: numbers as
+    shares of rows in ``bins`` bins over the real values' 1st-99th percentile (values outside
+    fall in the end bins), categories as shares of the ``categories`` commonest real values and
+    of all others; the share of missing values apart."""
+    real, synthetic = dates_as_numbers(real, synthetic)
+    shown = {}
+    for name in names:
+        a, b = real[name], synthetic[name]
+        entry: dict = {"missing": [float(a.isna().mean()), float(b.isna().mean())]}
+        if _is_numeric(a):
+            a = a.dropna().to_numpy(float)
+            b = pd.to_numeric(b, errors="coerce").dropna().to_numpy(float)
+            if not len(a):
+                continue
+            low, high = np.percentile(a, [1, 99])
+            high = high if high > low else low + 1.0
+            edges = np.linspace(low, high, bins + 1)
+            entry.update(kind="numeric", edges=edges.tolist(), shares=[
+                (np.bincount(np.clip(np.searchsorted(edges, values, side="right") - 1, 0,
+                                     bins - 1), minlength=bins) / max(len(values), 1)).tolist()
+                for values in (a, b)])
+        else:
+            p = a.dropna().astype(str).value_counts(normalize=True)
+            q = b.dropna().astype(str).value_counts(normalize=True)
+            top = p.index[:categories].tolist()
+            shares = [[float(frequencies.get(value, 0.0)) for value in top] for frequencies in (p, q)]
+            if len(p) > categories or not set(q.index) <= set(top):
+                top.append("(others)")
+                for row, frequencies in zip(shares, (p, q), strict=True):
+                    row.append(float(max(1.0 - sum(row), 0.0)) if len(frequencies) else 0.0)
+            entry.update(kind="categorical", values=top, shares=shares)
+        shown[name] = entry
+    return shown
+
+
 def _categories(frame: pd.DataFrame) -> dict[str, list]:
     """Every non-numeric column's values, so two frames encode their categories alike."""
     return {name: sorted(frame[name].dropna().astype(object).unique().tolist(), key=str)
