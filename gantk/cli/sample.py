@@ -40,15 +40,20 @@ def sample(model, count, output, seed, label, device, provider, quiet):
     if not is_onnx_file(model) and given("provider") is not ParameterSource.DEFAULT:
         raise GantkError(f"{model}: --provider is for .onnx files; a model directory runs on "
                          "PyTorch, which --device chooses")
+    # tables are drawn and written in parts, so memory does not grow with -n
     if is_onnx_file(model):
         from gantk.onnx.runtime import OnnxGenerator
 
-        samples = OnnxGenerator(model, provider).sample(count, seed, label)
+        generator = OnnxGenerator(model, provider)
+        draw = generator.sample_chunks if generator.codec.kind == "table" else generator.sample
+        samples = draw(count, seed, label)
     else:
         from gantk.model.directory import load_model
-        from gantk.sampling.generate import sample as draw
+        from gantk.sampling.generate import sample, sample_chunks
 
-        samples = draw(load_model(model, device), count, seed, label)
+        loaded = load_model(model, device)
+        draw = sample_chunks if loaded.codec.kind == "table" else sample
+        samples = draw(loaded, count, seed, label)
     write_samples(samples, output)
     if not quiet:
         click.echo(f"{count} samples written to {output}", err=True)

@@ -205,11 +205,17 @@ class TableCodec(Codec):
     def decode_values(self, raw: np.ndarray, uniforms: np.ndarray | None) -> np.ndarray:
         return self.transformer.decode_values(raw, uniforms)
 
-    def assemble(self, values: np.ndarray, labels: np.ndarray | None, seed: int = 0
-                 ) -> pd.DataFrame:
-        frame = self.with_labels(
-            self.transformer.frame_from_values(values, streams.sample_ids(seed)), labels)
+    def assemble(self, values: np.ndarray, labels: np.ndarray | None, seed: int = 0,
+                 ids: dict[str, pd.Series] | None = None) -> pd.DataFrame:
+        """``ids``: the rows' fresh IDs (a slice of ``fresh_ids``) when a sample is assembled
+        in parts; else drawn from ``seed``."""
+        frame = self.with_labels(self.transformer.frame_from_values(
+            values, streams.sample_ids(seed) if ids is None else ids), labels)
         return frame.rename(columns=self.column_labels) if self.column_labels else frame
+
+    def fresh_ids(self, count: int, seed: int = 0) -> dict[str, pd.Series]:
+        """The fresh IDs ``assemble`` would give ``count`` rows sampled with ``seed``."""
+        return self.transformer.fresh_ids(count, streams.sample_ids(seed))
 
     @property
     def output_layout(self) -> tuple[tuple[str, int], ...]:

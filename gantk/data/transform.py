@@ -130,19 +130,28 @@ class TableTransformer:
             out[:, index] = encoder.decode(blocks)
         return out
 
+    def fresh_ids(self, count: int, rng: np.random.Generator) -> dict[str, pd.Series]:
+        """``count`` fresh IDs for every ID column, drawn with ``rng`` column after column: a
+        sample written in chunks takes slices of them and stays unique throughout."""
+        return {column.name: _restore_dtype(self.encoders[index].fresh(count, rng), column.dtype)
+                for index, column in enumerate(self.schema.columns) if column.kind == "id"}
+
     def frame_from_values(self, values: np.ndarray,
-                          ids: np.random.Generator | None = None) -> pd.DataFrame:
+                          ids: np.random.Generator | dict[str, pd.Series] | None = None
+                          ) -> pd.DataFrame:
         """The other half: category codes become labels, every column gets its dtype back, ID
-        columns get fresh IDs drawn with ``ids`` (the sampling seed's stream)."""
+        columns get fresh IDs: drawn with ``ids`` (the sampling seed's stream), or these
+        (``fresh_ids``, as many as ``values`` has rows)."""
         ids = streams.sample_ids(0) if ids is None else ids
+        if not isinstance(ids, dict):
+            ids = self.fresh_ids(len(values), ids)
         columns: dict[str, pd.Series] = {}
         for index, column in enumerate(self.schema.columns):
             if column.kind in ("categorical", "boolean"):
                 codes = np.nan_to_num(values[:, index], nan=len(column.categories))
                 columns[column.name] = _categories_back(codes.astype(np.int64), column)
             elif column.kind == "id":
-                columns[column.name] = _restore_dtype(
-                    self.encoders[index].fresh(len(values), ids), column.dtype)
+                columns[column.name] = ids[column.name].reset_index(drop=True)
             elif column.kind in ("datetime", "time"):
                 columns[column.name] = from_wall_seconds(values[:, index], column.kind,
                                                          column.format, column.timezone,

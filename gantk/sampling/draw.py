@@ -16,13 +16,15 @@ import numpy as np
 import pandas as pd
 
 from gantk import streams
-from gantk.data.codec import Codec
+from gantk.data.codec import Codec, TableCodec
 from gantk.data.images import ImageSamples
-from gantk.data.tables import is_table_path, write_table
+from gantk.data.tables import TableWriter, is_table_path, write_table
 from gantk.errors import DataError, GantkError, OptionError
 from gantk.files import atomic_folder, atomic_path
 
 BATCH = 4096
+#: rows per part of a table sample written to a file (memory is bounded by this, not the sample)
+CHUNK_ROWS = 100_000
 #: rejection sampling (a label model's class, a filter): give up after this many proposals a row
 MAX_PROPOSALS_PER_ROW = 1000
 
@@ -124,18 +126,28 @@ def draw_samples(codec: Codec, latent_dim: int, count: int, seed: int,
     follow the same joint distribution. A filter (``Drawn.acceptance``) keeps rows with its
     probability on top. Every draw is numpy's, so PyTorch and onnxruntime sample alike.
     """
+    outputs, labels = [], []
+    for values, classes in iter_drawn(codec, latent_dim, count, seed, label, run,
+                                      labelled_by_model, filtered):
+        outputs.append(values)
+        labels.append(classes)
+    return outputs, labels
+
+
+def iter_drawn(codec: Codec, latent_dim: int, count: int, seed: int, label,
+               run: Callable[[RandomInputs], Drawn], labelled_by_model: bool = False,
+               filtered: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """``draw_samples``' batches one at a time, so a large sample need not be held whole."""
     if count < 1:
         raise OptionError("count", f"must be at least 1, got {count}")
     wanted = label_index(codec.classes, label)  # refuses a label for an unconditional model
     coins = streams.sample_acceptance(streams.check_seed(seed))
-    outputs, labels = [], []
     if not filtered and (wanted is None or not labelled_by_model):
         for batch in random_inputs(codec, latent_dim, count, seed, label):
             drawn = run(batch)
-            outputs.append(drawn.values)
-            labels.append(_draw_classes(drawn.class_probability, coins) if labelled_by_model
-                          else batch.labels)
-        return outputs, labels
+            yield drawn.values, (_draw_classes(drawn.class_probability, coins)
+                                 if labelled_by_model else batch.labels)
+        return
     have, proposed = 0, 0
     while have < count:
         if proposed >= MAX_PROPOSALS_PER_ROW * count + 100 * BATCH:
@@ -156,11 +168,9 @@ def draw_samples(codec: Codec, latent_dim: int, count: int, seed: int,
             keep &= coins.random(BATCH) < drawn.class_probability[:, wanted]
             classes = np.full(BATCH, wanted, dtype=np.int64)
         keep &= np.cumsum(keep) <= count - have
-        outputs.append(drawn.values[keep])
-        labels.append(None if classes is None else classes[keep])
+        yield drawn.values[keep], None if classes is None else classes[keep]
         have += int(keep.sum())
         proposed += BATCH
-    return outputs, labels
 
 
 def _draw_classes(probability: np.ndarray, coins: np.random.Generator) -> np.ndarray:
@@ -178,13 +188,48 @@ def assemble(codec: Codec, outputs: list[np.ndarray], labels: list[np.ndarray | 
     return codec.assemble(np.concatenate(outputs), label_codes, seed)
 
 
-def write_samples(samples: pd.DataFrame | ImageSamples, out: str | Path) -> None:
-    """Tables → CSV/Parquet; images → an .npz (X, y) or a folder of PNGs (a subfolder per class)."""
+def table_chunks(codec: TableCodec, drawn: Iterator[tuple[np.ndarray, np.ndarray | None]],
+                 count: int, seed: int, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """A table sample of ``count`` rows as frames of about ``rows`` rows, from ``iter_drawn``'s
+    batches: together, the very frame ``assemble`` makes of them (fresh IDs included), with
+    memory bounded by a chunk instead of the sample."""
+    if count < 1:
+        raise OptionError("count", f"must be at least 1, got {count}")
+    ids = codec.fresh_ids(count, streams.check_seed(seed))
+    done, values, labels = 0, [], []
+
+    def frame() -> pd.DataFrame:
+        part = np.concatenate(values)
+        classes = None if labels[0] is None else np.concatenate(labels)
+        piece = {name: column.iloc[done:done + len(part)] for name, column in ids.items()}
+        return codec.assemble(part, classes, seed, ids=piece)
+
+    for batch_values, batch_labels in drawn:
+        values.append(batch_values)
+        labels.append(batch_labels)
+        if sum(len(part) for part in values) >= rows:
+            chunk = frame()
+            yield chunk
+            done += len(chunk)
+            values, labels = [], []
+    if values:
+        yield frame()
+
+
+def write_samples(samples: pd.DataFrame | ImageSamples | Iterator[pd.DataFrame],
+                  out: str | Path) -> None:
+    """Tables (a frame, or a sample's parts from ``table_chunks``, appended as they come) →
+    CSV/Parquet; images → an .npz (X, y) or a folder of PNGs (a subfolder per class)."""
     out = Path(out)
-    if isinstance(samples, pd.DataFrame):
+    if not isinstance(samples, ImageSamples):
         if not is_table_path(out):
             raise DataError(f"{out}: table samples go to a .csv, .csv.gz or .parquet file")
-        write_table(samples, out)
+        if isinstance(samples, pd.DataFrame):
+            write_table(samples, out)
+            return
+        with TableWriter(out) as writer:
+            for chunk in samples:
+                writer.write(chunk)
         return
     if out.suffix.lower() == ".npz":
         pixels = samples.pixels[..., 0] if samples.pixels.shape[-1] == 1 else samples.pixels

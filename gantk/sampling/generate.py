@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import torch
@@ -9,7 +11,15 @@ import torch
 from gantk.data.images import ImageSamples
 from gantk.model.directory import GANModel
 from gantk.model.nets import call
-from gantk.sampling.draw import Drawn, RandomInputs, assemble, draw_samples
+from gantk.sampling.draw import (
+    CHUNK_ROWS,
+    Drawn,
+    RandomInputs,
+    assemble,
+    draw_samples,
+    iter_drawn,
+    table_chunks,
+)
 
 
 @torch.no_grad()
@@ -19,6 +29,16 @@ def sample(model: GANModel, count: int, seed: int = 0, label=None) -> pd.DataFra
                                    lambda batch: generate(model, batch),
                                    labelled_by_model=model.label_model is not None)
     return assemble(model.codec, outputs, labels, seed)
+
+
+def sample_chunks(model: GANModel, count: int, seed: int = 0, label=None,
+                  rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """``sample``'s table in parts of about ``rows`` rows, drawn as they are asked for: what
+    ``gantk sample`` writes, in memory bounded by a part."""
+    drawn = iter_drawn(model.codec, model.spec.latent_dim, count, seed, label,
+                       torch.no_grad()(lambda batch: generate(model, batch)),
+                       labelled_by_model=model.label_model is not None)
+    return table_chunks(model.codec, drawn, count, seed, rows)
 
 
 @torch.no_grad()
