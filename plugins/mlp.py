@@ -58,7 +58,12 @@ class MLPGenerator(nn.Module):
             z = torch.cat([z, self.label_embedding(labels)], dim=1)
         if self.condition_embedding is None:
             return self.output(self.body(z))
-        hidden = self.body[0](z) + self.condition_embedding(_required(condition)[:, None])
+        index = _required(condition)
+        if self.training:
+            conditioned = self.condition_embedding(index[:, None])
+        else:  # the same rows, looked up: an EmbeddingBag exports to ONNX as a loop over rows
+            conditioned = F.embedding(index, self.condition_embedding.weight)
+        hidden = self.body[0](z) + conditioned
         return self.output(self.body[1:](hidden))
 
 
