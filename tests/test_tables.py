@@ -337,6 +337,29 @@ def test_a_byte_that_is_not_utf8_is_found_where_it_is(tmp_path, suffix):
         read_table(windows)
 
 
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_blank_header_cell_is_written_back_blank(tmp_path, chunked):
+    """pandas names the header cell to_csv() leaves blank for the index 'Unnamed: 0' (German
+    credit's first column); gantk wrote that name into the user's scored and augmented files."""
+    from gantk.data.tables import TableWriter, write_table
+
+    numbers = pd.DataFrame({"a": np.arange(30), "b": np.arange(30) * 0.5})  # pyarrow's writer
+    for table in (make_mixed_table(30, seed=1), numbers):
+        table.to_csv(tmp_path / "rows.csv")  # the index, under a blank header cell
+        frame = read_table(tmp_path / "rows.csv")
+        assert frame.columns[0] == "Unnamed: 0"
+        out = tmp_path / "out.csv"
+        if chunked:
+            with TableWriter(out) as writer:
+                for start in (0, 10, 20):
+                    writer.write(frame.iloc[start:start + 10])
+        else:
+            write_table(frame, out)
+        header = (tmp_path / "rows.csv").read_text().splitlines()[0]
+        assert header.startswith(",") and out.read_text().splitlines()[0] == header
+        pd.testing.assert_frame_equal(read_table(out), frame)
+
+
 @pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
 def test_a_compressed_csv_is_read_and_written_like_the_plain_one(tmp_path, run_cli, suffix):
     frame = make_mixed_table(60, seed=3).drop(columns=["risk"])

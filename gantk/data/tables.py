@@ -209,13 +209,14 @@ class TableWriter:
         table = _arrow_table(chunk)
         with contextlib.nullcontext(self._stream) if self._stream else open(
                 self._temporary, "ab") as out:
+            header = csv_header(chunk.columns)
             if table is None:
-                chunk.to_csv(out, index=False, header=not self._started)
+                chunk.to_csv(out, index=False, header=False if self._started else header)
                 return
             import pyarrow.csv as pa_csv
 
             if not self._started:  # pandas' header: names quoted only where needed
-                chunk.head(0).to_csv(out, index=False)
+                chunk.head(0).to_csv(out, index=False, header=header)
             pa_csv.write_csv(table, out, pa_csv.WriteOptions(include_header=False,
                                                              quoting_style="none"))
 
@@ -270,6 +271,14 @@ def _arrow_table(chunk: pd.DataFrame) -> pa.Table | None:
     return pa.table(columns)
 
 
+def csv_header(columns: pd.Index) -> list[str]:
+    """A CSV header for ``columns``: a blank where pandas named a blank header cell (the index
+    column ``to_csv()`` writes comes back as 'Unnamed: 0'), so a file's header is written back
+    as it was read."""
+    return ["" if name == f"Unnamed: {position}" else str(name)
+            for position, name in enumerate(columns)]
+
+
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
     """Write CSV or Parquet (by extension) atomically: a temporary file renamed when complete."""
     from gantk.files import atomic_path
@@ -281,7 +290,8 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
                         "or .parquet)")
     with atomic_path(path) as temporary:
         if suffix == ".csv":
-            frame.to_csv(temporary, index=False, compression=compression(path))
+            frame.to_csv(temporary, index=False, compression=compression(path),
+                         header=csv_header(frame.columns))
         else:
             frame.to_parquet(temporary, index=False)
 
