@@ -553,3 +553,29 @@ def test_a_saved_detector_never_reads_outside_its_directory(tmp_path):
     (tmp_path / "det" / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelFileError, match="is not a file name in the model directory"):
         GANDetector.load(tmp_path / "det")
+
+
+def test_scored_output_keeps_the_cells_as_the_file_has_them(tmp_path, run_cli):
+    """Formatted numbers, placeholders and blank cells are read as numbers and missing values
+    for scoring, but OUT passes the user's rows through: "$1,234.50" stays "$1,234.50" (it was
+    written as 1234.5, "?" and "  " as empty cells)."""
+    from gantk.data.tables import read_table
+    from gantk.detect.fitted import FittedDetector
+
+    rng = np.random.default_rng(0)
+    amounts = [f"${value:,.2f}" for value in rng.uniform(10, 5000, 300)]
+    amounts[5] = "?"
+    spread = [f"{value:.3f}" for value in rng.normal(size=300)]
+    spread[7] = "  "
+    data = tmp_path / "rows.csv"
+    pd.DataFrame({"amount": amounts, "spread": spread,
+                  "city": rng.choice(["a", "b"], 300)}).to_csv(data, index=False)
+    out = tmp_path / "scored.csv"
+    result = run_cli("detect", data, "-o", out, "--steps", "5", "--save-model", tmp_path / "d",
+                     "--contamination", "0.05", "-q")
+    assert result.exit_code == 0, result.stderr
+    given = pd.read_csv(data, dtype=str, keep_default_na=False)
+    scored = pd.read_csv(out, dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(scored[given.columns], given)
+    expected = FittedDetector.load(tmp_path / "d").anomaly_score(read_table(data))
+    np.testing.assert_allclose(scored["score"].astype(float), expected, rtol=1e-6)

@@ -129,14 +129,19 @@ def read_table(path: str | Path, min_rows: int = 1) -> pd.DataFrame:
     return frame
 
 
-def iter_table(path: str | Path, rows: int):
+def iter_table(path: str | Path, rows: int, as_written: bool = False):
     """Read a CSV or Parquet file ``rows`` at a time (memory bounded by the chunk, not the file).
     Each chunk's index continues the file's row numbers, so errors can name the right row.
-    A bundled example table (sklearn:wine) is read whole and handed out in the same chunks."""
+    A bundled example table (sklearn:wine) is read whole and handed out in the same chunks.
+
+    ``as_written``: each chunk comes with its cells as the file has them, before ``tidy`` read
+    formatted numbers ("$1,234.50"), placeholders ("?") and blank cells: what an output that
+    passes the user's rows through should hold."""
     if is_example_table(path):
         frame = read_table(path)
         for start in range(0, len(frame), rows):
-            yield frame.iloc[start:start + rows]
+            chunk = frame.iloc[start:start + rows]
+            yield (chunk, chunk) if as_written else chunk
         return
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
@@ -145,16 +150,17 @@ def iter_table(path: str | Path, rows: int):
     try:
         if table_suffix(path) in TEXT_SUFFIXES:
             options = csv_options(path)
-            chunks = (tidy(chunk, options)
+            chunks = ((tidy(chunk.copy(deep=False), options), chunk)
                       for chunk in pd.read_csv(path, chunksize=rows, **options))
         else:
             import pyarrow.parquet as pq
 
-            chunks = (batch.to_pandas() for batch in pq.ParquetFile(path).iter_batches(rows))
-        for chunk in chunks:
-            chunk.index = pd.RangeIndex(start, start + len(chunk))
+            chunks = ((frame, frame) for frame in (
+                batch.to_pandas() for batch in pq.ParquetFile(path).iter_batches(rows)))
+        for chunk, written in chunks:
+            chunk.index = written.index = pd.RangeIndex(start, start + len(chunk))
             start += len(chunk)
-            yield chunk
+            yield (chunk, written) if as_written else chunk
     except DataError:  # already says what is wrong with the file
         raise
     except UnicodeDecodeError as error:

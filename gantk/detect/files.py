@@ -79,15 +79,16 @@ def score_table(
         raise GantkError(f"{out}: the output would overwrite the input")
 
     def chunks():
-        for chunk in iter_table(data, chunk_rows):
+        """Each chunk as read, and its cells as the file has them (what OUT passes through)."""
+        for chunk, written in iter_table(data, chunk_rows, as_written=True):
             if label_column is not None and label_column not in chunk.columns:
                 raise no_label_column(str(data), label_column, chunk.columns)
-            yield chunk
+            yield chunk, written
 
     def scored_chunks():
-        """Each chunk with its rows' scores, in file order."""
+        """Each chunk (as read, and as written) with its rows' scores, in file order."""
         done = 0
-        for chunk in chunks():
+        for chunk, written in chunks():
             if known_scores is None:
                 features = chunk.drop(columns=[label_column]) if label_column else chunk
                 scores = np.asarray(score_chunk(features, str(data)), dtype=np.float64)
@@ -96,7 +97,7 @@ def score_table(
             done += len(chunk)
             if len(scores) < len(chunk):
                 raise changed()
-            yield chunk, scores
+            yield chunk, written, scores
         if known_scores is not None and done != len(known_scores):
             raise changed()
 
@@ -107,11 +108,11 @@ def score_table(
     progress = tqdm(desc="scoring", unit="row", dynamic_ncols=True,
                     disable=quiet or not sys.stderr.isatty())
     if threshold is None:
-        first_pass = np.concatenate([scores for _, scores in scored_chunks()])
+        first_pass = np.concatenate([scores for _, _, scores in scored_chunks()])
         threshold = float(np.quantile(first_pass, 1 - contamination))
     all_scores, all_labels = [], []
     with TableWriter(out) as writer:
-        for chunk, scores in scored_chunks():
+        for chunk, written, scores in scored_chunks():
             if label_column:
                 all_labels.append(outlier_labels(chunk[label_column], label_column, str(data)))
             added = {"score": scores, "is_outlier": (scores > threshold).astype(int)}
@@ -119,7 +120,7 @@ def score_table(
                 features = chunk.drop(columns=[label_column]) if label_column else chunk
                 added["explanation"] = explain_chunk(features, str(data))
             # one concat, not a column at a time: wide tables would fragment
-            writer.write(pd.concat([chunk, pd.DataFrame(added, index=chunk.index)], axis=1))
+            writer.write(pd.concat([written, pd.DataFrame(added, index=chunk.index)], axis=1))
             all_scores.append(scores.astype(np.float32))
             progress.update(len(chunk))
     progress.close()
