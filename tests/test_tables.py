@@ -554,6 +554,26 @@ def test_train_says_which_columns_it_took_for_ids(tmp_path, run_cli):
     assert "ID columns 'customerID', 'token', 'Unnamed: 0', 'order_id': not learned" in result.output
 
 
+def test_values_that_differ_only_in_spaces_are_pointed_out(tmp_path, run_cli):
+    """'yes' and 'yes ' are kept apart, as pandas keeps them, but train and augment say so: a
+    spreadsheet's stray space splits a class in two without any other sign."""
+    frame = make_mixed_table(80, seed=2).drop(columns=["risk"])
+    frame["answer"] = ["yes", "no", "yes ", "no"] * 20
+    frame["label"] = ["a", "b"] * 40
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    note = "column 'answer': 'yes' and 'yes ' differ only in spaces around them"
+    for command in (("train", tmp_path / "t.csv", "-o", tmp_path / "m", "--steps", "2"),
+                    ("augment", tmp_path / "t.csv", "-o", tmp_path / "more.csv", "--n", "4",
+                     "--label-column", "label", "--steps", "2")):
+        result = run_cli(*command)
+        assert result.exit_code == 0, result.output
+        assert note in result.stderr
+    frame["answer"] = frame["answer"].str.strip()
+    frame.to_csv(tmp_path / "clean.csv", index=False)
+    result = run_cli("train", tmp_path / "clean.csv", "-o", tmp_path / "clean", "--steps", "2")
+    assert result.exit_code == 0 and "differ only in spaces" not in result.stderr
+
+
 def test_decimals_are_read_exactly_and_values_with_more_keep_their_precision():
     """Values with more than 6 decimals (pre-scaled data) must not come back rounded to 6:
     gradient boosting tells such rows from real ones by that alone."""

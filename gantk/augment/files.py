@@ -83,7 +83,8 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         added = len(result) if synthetic_only else int(result[marker].sum())
     lines = [f"{added} synthetic {'images' if images else 'rows'} made; written to {out}"]
     if not images and not model:
-        lines += filter(None, [augmenter.model_.codec.transformer.shared_slots_note()])
+        transformer = augmenter.model_.codec.transformer
+        lines += filter(None, [transformer.schema.spaces_note(), transformer.shared_slots_note()])
     if report_path is None:
         return lines
     new_rows = None

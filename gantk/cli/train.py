@@ -122,7 +122,8 @@ def train(data, model_dir, architecture, loss, label_column, conditional, catego
         click.echo(f"model written to {directory}", err=True)
         data = read_config(directory)["data"]
         if data["kind"] == "table":
-            notes = (TableSchema.from_dict(data["schema"]).ids_note(),
+            schema = TableSchema.from_dict(data["schema"])
+            notes = (schema.ids_note(), schema.spaces_note(),
                      codec_from_dict(data).transformer.shared_slots_note())
             for note in filter(None, notes):
                 click.echo(note, err=True)

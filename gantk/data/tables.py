@@ -360,6 +360,24 @@ class TableSchema:
         return (f"ID column{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))}: not "
                 "learned; synthetic rows get fresh IDs of the same shape")
 
+    def spaces_note(self) -> str | None:
+        """The line a command prints when a category column holds values that differ only in
+        spaces around them ('yes' and 'yes '): learned as different values, which is rarely
+        what the data means. gantk keeps cells as written, as pandas does."""
+        for column in self.columns:
+            if column.kind != "categorical":
+                continue
+            seen: dict[str, str] = {}
+            for value in column.categories or []:
+                if not isinstance(value, str):
+                    continue
+                other = seen.setdefault(value.strip(), value)
+                if other != value:
+                    return (f"column {column.name!r}: {other!r} and {value!r} differ only in "
+                            "spaces around them and are learned as different values; strip "
+                            "them in the data if they are one")
+        return None
+
     def check_columns(self, frame: pd.DataFrame, source: str = "the data") -> None:
         """Refuse a frame whose columns are not the ones the model was trained on."""
         names = self.names
