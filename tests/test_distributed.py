@@ -39,6 +39,12 @@ def run(command: list[str], cwd: Path, timeout: float = 240) -> subprocess.Compl
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
+def shown(stderr: str) -> str:
+    """A failed run's stderr for the assertion message: its start too, where a rank that died
+    before any Python traceback (a C++ abort) said what it was doing."""
+    return stderr if len(stderr) <= 6000 else f"{stderr[:2500]}\n[...]\n{stderr[-3000:]}"
+
+
 def saved_digest(directory: Path) -> str:
     """sha256 over G's and D's saved tensors, sorted by name: what each rank reports of its own."""
     import hashlib
@@ -64,7 +70,7 @@ def table(tmp_path_factory) -> Path:
 def two_process_model(table) -> Path:
     result = run(torchrun("train", "t.csv", "-o", "model", "--label-column", "risk", "--steps",
                           str(STEPS), "--checkpoint-every", "60", "-q"), table)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, shown(result.stderr)
     return table / "model"
 
 
@@ -116,11 +122,11 @@ def test_killed_rank_ends_the_job_and_resume_ends_as_an_unbroken_run(two_process
     _, stderr = job.communicate(timeout=60)
     assert time.monotonic() - killed_at < 30
     assert job.returncode != 0
-    assert "training stopped at step" in stderr and "--resume" in stderr, stderr[-3000:]
+    assert "training stopped at step" in stderr and "--resume" in stderr, shown(stderr)
 
     resumed = run(torchrun("train", *options, "-o", "killed", "--resume", "--steps", str(STEPS)),
                   table)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert resumed.returncode == 0, shown(resumed.stderr)
     assert saved_digest(table / "killed") == saved_digest(two_process_model)
 
 
