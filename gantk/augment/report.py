@@ -134,9 +134,11 @@ def plot_report(report: dict, out: Path) -> None:
         _draw_distribution(axes, name, entry, columns[name])
     if shown:
         figure.axes[1].legend(fontsize=8, loc="upper right")
-    figure.suptitle("\n".join(summary_lines(report)), fontsize=9, x=0.01, ha="left")
+    summary = summary_lines(report)
+    figure.suptitle("\n".join(summary), fontsize=9, x=0.01, ha="left")
+    # room on top for the summary: about 0.3 inch a line
     figure.subplots_adjust(left=0.18, right=0.98, bottom=0.06,
-                           top=1 - 0.6 / figure.get_figheight() * (1 + len(summary_lines(report))) / 2)
+                           top=1 - 0.3 * (len(summary) + 1) / figure.get_figheight())
     with atomic_path(out) as temporary:
         figure.savefig(temporary, format="png", dpi=100)
     plt.close(figure)

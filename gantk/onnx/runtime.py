@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,9 @@ from gantk.sampling.draw import (
     BATCH,
     CHUNK_ROWS,
     Drawn,
+    RandomInputs,
     assemble,
+    draw_samples,
     iter_drawn,
     table_chunks,
 )
@@ -154,20 +156,22 @@ class OnnxGenerator(_OnnxModel):
     def sample(self, count: int, seed: int = 0, label=None) -> pd.DataFrame | ImageSamples:
         """A DataFrame for tables; ``ImageSamples`` (uint8 NHWC ``pixels``, class ``labels``)
         for images. The same seed gives the rows ``gantk sample`` gives from the model directory."""
-        outputs, labels = [], []
-        for values, classes in self._drawn(count, seed, label):
-            outputs.append(values)
-            labels.append(classes)
+        run, labelled_by_model = self._runner()
+        outputs, labels = draw_samples(self.codec, self.metadata["latent_dim"], count, seed, label,
+                                       run, labelled_by_model=labelled_by_model)
         return assemble(self.codec, outputs, labels, seed)
 
     def sample_chunks(self, count: int, seed: int = 0, label=None,
                       rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
         """``sample``'s table in parts of about ``rows`` rows, drawn as they are asked for
         (``gantk sample``)."""
-        return table_chunks(self.codec, self._drawn(count, seed, label), count, seed, rows)
+        run, labelled_by_model = self._runner()
+        drawn = iter_drawn(self.codec, self.metadata["latent_dim"], count, seed, label, run,
+                           labelled_by_model=labelled_by_model)
+        return table_chunks(self.codec, drawn, count, seed, rows)
 
-    def _drawn(self, count: int, seed: int, label):
-        """The sample's batches of final values and class indices (``iter_drawn``)."""
+    def _runner(self) -> tuple[Callable[[RandomInputs], Drawn], bool]:
+        """The graph on one batch of random inputs, and whether it carries a label model."""
         names, produced = self.metadata["inputs"], self.metadata["outputs"]
         labelled_by_model = "class_probability" in produced
         wanted = [produced[0]] + (["class_probability"] if labelled_by_model else [])
@@ -178,8 +182,7 @@ class OnnxGenerator(_OnnxModel):
             results = self.session.run(wanted, {name: feeds[name] for name in names})
             return Drawn(results[0], results[1].astype(np.float64) if labelled_by_model else None)
 
-        return iter_drawn(self.codec, self.metadata["latent_dim"], count, seed, label, run,
-                          labelled_by_model=labelled_by_model)
+        return run, labelled_by_model
 
     def sample_frame(self, count: int, seed: int = 0, label=None) -> pd.DataFrame:
         """``sample`` for a table generator, refusing an image one: what a distributed job

@@ -196,7 +196,7 @@ def table_chunks(codec: TableCodec, drawn: Iterator[tuple[np.ndarray, np.ndarray
     if count < 1:
         raise OptionError("count", f"must be at least 1, got {count}")
     ids = codec.fresh_ids(count, streams.check_seed(seed))
-    done, values, labels = 0, [], []
+    done, held, values, labels = 0, 0, [], []
 
     def frame() -> pd.DataFrame:
         part = np.concatenate(values)
@@ -207,11 +207,10 @@ def table_chunks(codec: TableCodec, drawn: Iterator[tuple[np.ndarray, np.ndarray
     for batch_values, batch_labels in drawn:
         values.append(batch_values)
         labels.append(batch_labels)
-        if sum(len(part) for part in values) >= rows:
-            chunk = frame()
-            yield chunk
-            done += len(chunk)
-            values, labels = [], []
+        held += len(batch_values)
+        if held >= rows:
+            yield frame()
+            done, held, values, labels = done + held, 0, [], []
     if values:
         yield frame()
 
