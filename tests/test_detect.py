@@ -12,6 +12,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
+from conftest import make_mixed_table
 from gantk import defaults
 from gantk.detect import files as detect_files
 from gantk.detect.detector import GANDetector, top_columns
@@ -156,6 +157,20 @@ def test_mixed_dataframe_with_unseen_category_and_infinity(mixed_csv):
     assert (scores > detector.anomaly_score(frame.head(3))).all()
     blamed = detector.explain(odd).idxmax(axis=1)
     assert set(blamed) <= {"city", "income"} and blamed.iloc[0] in {"city", "income"}
+
+
+def test_a_category_never_seen_in_training_makes_its_row_an_outlier_and_is_blamed():
+    detector = GANDetector(steps=100).fit(make_mixed_table(400, seed=0))
+    rows = make_mixed_table(100, seed=1)
+    planted = rows.copy()
+    column = np.where(np.arange(len(rows)) % 2 == 0, "city", "risk")
+    planted["city"] = np.where(column == "city", "Atlantis", planted["city"])
+    planted["risk"] = np.where(column == "risk", "extreme", planted["risk"])
+    scores, before = detector.anomaly_score(planted), detector.anomaly_score(rows)
+    assert (scores > before).all()
+    assert (scores > detector.threshold_).mean() >= 0.9
+    blamed = detector.explain(planted).idxmax(axis=1).to_numpy()
+    assert (blamed == column).mean() >= 0.9
 
 
 # -- the command line ---------------------------------------------------------------------

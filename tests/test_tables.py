@@ -136,15 +136,15 @@ def test_sampled_categories_follow_probabilities():
     assert back["city"].isna().mean() == pytest.approx(frame["city"].isna().mean(), abs=0.01)
 
 
-def test_unseen_category_encodes_as_an_empty_block():
+def test_an_unseen_category_encodes_away_from_every_known_one():
     frame = make_mixed_table()
     transformer = TableTransformer(infer_schema(frame), "gmm").fit(frame)
     other = frame.head(3).copy()
     other["city"] = ["Berlin", "Paris", None]
     encoded = transformer.transform(other)
     city = transformer.column_slices()["city"]
-    assert encoded[0, city].sum() == 0
-    assert encoded[1, city].sum() == 1
+    assert (encoded[0, city] == -1).all()
+    assert encoded[1, city].sum() == 1 and encoded[2, city].sum() == 1  # Paris; missing
 
 
 def test_codec_serialises_and_keeps_label_position():

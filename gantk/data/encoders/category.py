@@ -21,6 +21,12 @@ from gantk.data.encoders.base import Block, ColumnEncoder, NumpyBlocks, TorchBlo
 if TYPE_CHECKING:
     import torch
 
+#: every slot of an unseen category's block: farther from each known category (distance
+#: sqrt(width + 3)) than two known ones are from each other (sqrt(2)), so a value the model never
+#: saw raises a row's anomaly score (an all-zero block would sit nearer to every category than
+#: they are to each other)
+UNSEEN = -1.0
+
 #: longest inverse-CDF table the rare values are drawn from; beyond it, frequencies are kept to
 #: within 1/RARE_TABLE
 RARE_TABLE = 4096
@@ -77,7 +83,8 @@ class CategoryEncoder(ColumnEncoder):
         return 0 if self.width > 1 else None
 
     def encode(self, series: pd.Series) -> list[np.ndarray]:
-        """A category unseen at fit time encodes as an all-zero block."""
+        """A category unseen at fit time fills its block with ``UNSEEN``; a missing value in a
+        column that had none is all zeros (neutral, as a missing number is the median)."""
         categories = self.column.categories
         codes = _codes(series, categories)
         slots = codes.copy()
@@ -90,6 +97,7 @@ class CategoryEncoder(ColumnEncoder):
         block = np.zeros((len(series), self.width), dtype=np.float32)
         known = slots >= 0
         block[np.flatnonzero(known), slots[known]] = 1.0
+        block[codes == -1] = UNSEEN
         return [block]
 
     def decode(self, blocks: NumpyBlocks) -> np.ndarray:
