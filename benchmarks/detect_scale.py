@@ -53,6 +53,16 @@ def detect_command(big: Path, detector: Path, out: Path) -> list[str]:
             "-o", str(out), "--quiet"]
 
 
+def checkout_environment(checkout: Path, scratch: Path) -> dict[str, str]:
+    """An environment that imports gantk and its built-in plugins (installed as
+    ``gantk_plugins``) from ``checkout``, not from this one's editable install."""
+    link = scratch / "checkout-path" / "gantk_plugins"
+    link.parent.mkdir(exist_ok=True)
+    link.symlink_to(checkout.resolve() / "plugins", target_is_directory=True)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(checkout.resolve()),
+                                                         str(link.parent)])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -82,13 +92,14 @@ def main() -> None:
         pd.read_csv(big)
         pandas_seconds = time.perf_counter() - started
         runs, before_runs = [], []
+        before_environment = checkout_environment(args.before, scratch) if args.before else None
         for _ in range(args.repeats):
             runs.append(peak_memory_of(detect_command(big, scratch / "detector",
                                                       scratch / "out.csv")))
             if args.before:
                 before_runs.append(peak_memory_of(
                     detect_command(big, scratch / "detector", scratch / "before.csv"),
-                    cwd=args.before, env={**os.environ, "PYTHONPATH": str(args.before)}))
+                    cwd=args.before, env=before_environment))
         if args.before:
             ours = pd.read_csv(scratch / "out.csv", usecols=["score"])["score"].to_numpy()
             theirs = pd.read_csv(scratch / "before.csv", usecols=["score"])["score"].to_numpy()
