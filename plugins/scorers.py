@@ -41,9 +41,11 @@ class NeighbourScorer(Scorer):
     values (minus their median, over their interquartile range) and the views added.
 
     A view is (reference, space, ks): the mean distance to the k nearest rows of the reference,
-    for each k. References: ``training`` (up to ``REFERENCE_ROWS`` training rows) or
-    ``generated`` (as many of G's rows). Spaces: ``features`` (D's last hidden layer) or
-    ``encoded`` (the rows as gantk encodes them). Subclasses name their views.
+    for each k. References: ``training`` (up to ``REFERENCE_ROWS`` training rows; a row is never
+    its own neighbour, so the training rows' scores, and the threshold set on them, are what new
+    rows from the same data would get) or ``generated`` (as many of G's rows). Spaces:
+    ``features`` (D's last hidden layer) or ``encoded`` (the rows as gantk encodes them).
+    Subclasses name their views.
     """
 
     views: tuple[tuple[str, str, tuple[int, ...]], ...] = ()
@@ -76,8 +78,8 @@ class NeighbourScorer(Scorer):
                     generated = generated_rows(model, len(pick), seed)
                 rows, points = generated, self._spaces(model, generated)[space]
             self.rows.append(rows)
-            self.searches.append(NearestNeighbours.build(points, max(ks), seed,
-                                                         self.exact_search))
+            self.searches.append(NearestNeighbours.build(
+                points, max(ks), seed, self.exact_search, leave_one_out=reference == "training"))
         views = self._distances(spaces)
         quartiles = torch.quantile(views, torch.tensor([0.25, 0.5, 0.75]), dim=0)
         self.scale = torch.stack([quartiles[1], (quartiles[2] - quartiles[0]).clamp_min(1e-12)])
@@ -139,11 +141,12 @@ class NeighbourScorer(Scorer):
             raise ModelFileError(f"this detector was saved by an older gantk, whose {self.name} "
                                  "scores differ; train it again")
         self.searches, self.rows = [], []
-        for view, (_, _, ks) in enumerate(self.views):
+        for view, (reference, _, ks) in enumerate(self.views):
             prefix = f"view{view}.search."
             search = {key[len(prefix):]: value for key, value in state.items()
                       if key.startswith(prefix)}
-            self.searches.append(NearestNeighbours(search, max(ks)))
+            self.searches.append(NearestNeighbours(search, max(ks),
+                                                   leave_one_out=reference == "training"))
             self.rows.append(state[f"view{view}.rows"])
         self.scale = state["scale"]
 

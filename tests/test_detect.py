@@ -465,6 +465,47 @@ def test_a_large_reference_is_searched_by_cells_and_stays_close_to_the_exact_sea
     assert torch.equal(rebuilt.distances(queries), found)
 
 
+@pytest.mark.parametrize("rows", [3000, "cells"])
+def test_leave_one_out_searches_the_other_rows_for_reference_rows_and_changes_no_new_row(rows):
+    """A reference row's neighbours are the other rows (a second copy of it included), in the
+    search, its traced (export) form and its saved state; a new row's are what the plain search
+    finds."""
+    import torch
+
+    from gantk.detect.search import CELL_FROM, NearestNeighbours
+
+    rows = CELL_FROM + 1000 if rows == "cells" else rows
+    reference = _clustered(rows, 16, seed=4)
+    reference[1] = reference[0]  # a row held twice
+    new = _clustered(1000, 16, seed=5)
+    searched = NearestNeighbours.build(reference, k=5, leave_one_out=True)
+    assert (searched.centroids is not None) == (rows > CELL_FROM)
+    pairwise = torch.cdist(reference[:500].double(), reference.double())
+    pairwise[torch.arange(500), torch.arange(500)] = float("inf")
+    expected = pairwise.topk(5, largest=False).values
+    found = searched.distances(reference[:500])
+    assert torch.allclose(found.double(), expected, rtol=1e-3, atol=2e-3)
+    assert found[0, 0] < 1e-4 and found[1, 0] < 1e-4 and (found[2:, 0] > 1e-3).all()
+    own = searched.nearest(reference[2:500]) == torch.arange(2, 500)[:, None]
+    assert not own.any()  # (rows 0 and 1 are alike: either may stand for the other)
+    assert torch.allclose(searched.traced_distances(reference[:500]), found, atol=1e-4)
+    plain = NearestNeighbours.build(reference, k=5)
+    assert torch.allclose(searched.distances(new), plain.distances(new))
+    again = NearestNeighbours(searched.state(), k=5, leave_one_out=True)
+    assert torch.equal(again.distances(reference[:500]), found)
+
+
+def test_a_threshold_set_on_the_training_rows_holds_for_new_rows():
+    """contamination is the share of new rows like the training ones above the threshold: a
+    training row scored against a reference holding itself would sit nearer to it than any new
+    row, and the threshold set on such scores flag far more new rows."""
+    detector = GANDetector(contamination=0.1).fit(make_mixed_table(1000, seed=0))
+    new = detector.anomaly_score(make_mixed_table(2000, seed=1))
+    assert 0.07 <= (new > detector.threshold_).mean() <= 0.13
+    assert np.array_equal(detector.predict(make_mixed_table(1000, seed=0)) == -1,
+                          detector.decision_scores_ > detector.threshold_)
+
+
 @pytest.mark.parametrize("scorer", [None, pytest.param("dknn", marks=pytest.mark.slow)])
 def test_scikit_learns_own_checks_pass(scorer):
     """check_estimator, as a new user would run it: the default passes every check. ``dknn``

@@ -14,6 +14,10 @@ benchmark set (``benchmarks/detect_search.py``, docs/benchmarks.md):
   ``MIN_CANDIDATES``. A query is compared with the candidates of the cell it falls in only: a few
   hundred rows instead of ten thousand, so a query costs the same however large the reference.
 
+Built with ``leave_one_out``, a query that coincides with a reference row (a training row scored
+again) is not its own neighbour: its k nearest are the *other* rows, so training rows score as new
+rows from the same data would, and a threshold set on them holds for new rows.
+
 The k nearest candidates are ranked by one GEMM, |r|² - 2q·r (|q|² is the same along a query's
 row and is added to the k kept only), in float64: in float32 that expansion cancels badly for
 near neighbours and its rounding depends on the batch. A row scores the same alone or in any
@@ -36,17 +40,24 @@ CELL_ROWS = 64
 MIN_CANDIDATES = 512
 #: queries ranked in one GEMM: bounds the (queries x candidates) block in memory
 BLOCK = 8192
+#: a query is a reference row where their distance is within this share of their norms: float32
+#: rounding, which may differ between batches, leaves a row a little off itself
+SAME_ROW = 1e-5
 
 
 class NearestNeighbours:
     """Build with :meth:`build` from D's features of the reference rows; :meth:`state` gives the
     tensors a model directory keeps, and the constructor takes them back."""
 
-    def __init__(self, state: dict[str, torch.Tensor], k: int):
+    def __init__(self, state: dict[str, torch.Tensor], k: int, leave_one_out: bool = False):
         self.center, self.basis = state["center"], state["basis"]
         self.points = state["points"]  # the reference in the search space
-        self.k = min(k, len(self.points))
+        #: neighbours a query gets, and how many are searched for: one more when its own row
+        #: may be among them
+        self.k = max(1, min(k, len(self.points) - leave_one_out))
+        self.searched = min(self.k + leave_one_out, len(self.points))
         self.norms = self.points.pow(2).sum(dim=1)
+        self.typical_norm = self.norms.sqrt().mean()
         self.points64 = self.points.double()
         self.norms64 = self.points64.pow(2).sum(dim=1)
         self.centroids = state.get("centroids")
@@ -61,8 +72,8 @@ class NearestNeighbours:
                 self.cell_norms[cell, members] = self.norms[members]
 
     @classmethod
-    def build(cls, reference: torch.Tensor, k: int, seed: int = 0,
-              exact: bool = False) -> NearestNeighbours:
+    def build(cls, reference: torch.Tensor, k: int, seed: int = 0, exact: bool = False,
+              leave_one_out: bool = False) -> NearestNeighbours:
         """``exact``: neither reduction (what the benchmark measures the reductions against)."""
         reference = reference.float()
         center = reference.mean(dim=0)
@@ -76,8 +87,9 @@ class NearestNeighbours:
         state = {"center": center, "basis": basis}
         state["points"] = _into_space(reference, center, basis)
         if len(reference) > CELL_FROM and not exact:
+            # the same cells with leave_one_out: each member's 2k nearest hold its k others too
             state.update(_cells(state["points"], max(k, 1), seed))
-        return cls(state, k)
+        return cls(state, k, leave_one_out)
 
     def state(self) -> dict[str, torch.Tensor]:
         state = {"center": self.center, "basis": self.basis, "points": self.points}
@@ -91,11 +103,27 @@ class NearestNeighbours:
     # -- the search -------------------------------------------------------------------------
     def nearest(self, queries: torch.Tensor, k: int | None = None) -> torch.Tensor:
         """(N, k) indices into the reference of each query's nearest rows, nearest first."""
-        return self._search(self.to_space(queries), min(k or self.k, self.k), indices=True)[1]
+        k = min(k or self.k, self.k)
+        points = self.to_space(queries)
+        distances, found = self._search(points, k + self.searched - self.k, indices=True)
+        return self._others(points, distances, found, k)
 
     def distances(self, queries: torch.Tensor) -> torch.Tensor:
         """(N, k) distances to each query's k nearest, ascending."""
-        return self._search(self.to_space(queries), self.k)[0]
+        points = self.to_space(queries)
+        distances, _ = self._search(points, self.searched)
+        return self._others(points, distances, distances, self.k)
+
+    def _others(self, points: torch.Tensor, distances: torch.Tensor, kept: torch.Tensor,
+                k: int) -> torch.Tensor:
+        """``kept`` (the searched neighbours' distances or indices, ``distances`` ascending) for
+        the k that are not the query's own row: one more was searched with ``leave_one_out``,
+        and the nearest is dropped where it coincides with the query, else the farthest."""
+        if kept.shape[1] == k:
+            return kept
+        own = distances[:, :1] <= SAME_ROW * (points.norm(dim=1, keepdim=True)
+                                              + self.typical_norm)
+        return torch.where(own, kept[:, 1:], kept[:, :-1])
 
     def _search(self, points: torch.Tensor, k: int,
                 indices: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -153,9 +181,10 @@ class NearestNeighbours:
         points = self.to_space(queries)
         bias = self.norms if self.centroids is None else self.cell_norms[self._cell_of(points)]
         ranked = torch.addmm(bias, points, self.points.T, alpha=-2)
-        nearest = torch.topk(ranked, self.k, dim=1, largest=False).indices
-        differences = points.unsqueeze(1) - self.points[nearest]
-        return differences.pow(2).sum(dim=2).sqrt().sort(dim=1).values
+        nearest = torch.topk(ranked, self.searched, dim=1, largest=False).indices
+        distances = (points.unsqueeze(1) - self.points[nearest]).pow(2).sum(dim=2).sqrt()
+        distances = distances.sort(dim=1).values
+        return self._others(points, distances, distances, self.k)
 
     def mean_distance(self, queries: torch.Tensor) -> torch.Tensor:
         return self.distances(queries).mean(dim=1)
