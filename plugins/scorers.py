@@ -36,6 +36,15 @@ class DiscriminatorScorer(Scorer):
         return model.discriminator
 
 
+def weeks_left_out(model: GANModel | None) -> list[int]:
+    """A date-time column's week, as encoded: no view reads it. Rows scored after training (a
+    saved detector, ``--train CLEAN``) are recorded in weeks no training row reached, which made
+    nearly every one of them an outlier; the column's weekday and time of day still count."""
+    if model is None or model.codec.kind != "table":
+        return []
+    return model.codec.transformer.week_positions()
+
+
 class NeighbourScorer(Scorer):
     """k-NN distances to fixed references, each view put on the scale of the training rows' own
     values (minus their median, over their interquartile range) and the views added.
@@ -57,12 +66,15 @@ class NeighbourScorer(Scorer):
         #: search every reference row in the full space (benchmarks/detect_search.py measures
         #: the default's reductions against it)
         self.exact_search = False
+        #: encoded values no view reads: each date-time column's week (``weeks_left_out``)
+        self.left_out: list[int] = []
 
     def fit(self, model, features, seed=0):
         self.fit_score(model, features, seed)
         return self
 
     def fit_score(self, model, features, seed=0):
+        self.left_out = weeks_left_out(model)
         spaces = self._spaces(model, features)  # once: the training reference is a subset
         pick = torch.arange(len(features))
         if len(features) > REFERENCE_ROWS:
@@ -77,7 +89,7 @@ class NeighbourScorer(Scorer):
                 if generated is None:
                     generated = generated_rows(model, len(pick), seed)
                 rows, points = generated, self._spaces(model, generated)[space]
-            self.rows.append(rows)
+            self.rows.append(self._read(rows))
             self.searches.append(NearestNeighbours.build(
                 points, max(ks), seed, self.exact_search, leave_one_out=reference == "training"))
         views = self._distances(spaces)
@@ -93,8 +105,18 @@ class NeighbourScorer(Scorer):
         views = tuple(("training", "encoded", ks) for _, _, ks in cls.views)
         return type(f"{cls.__name__}WithoutTheGAN", (cls,), {"views": views})()
 
+    def _read(self, rows: torch.Tensor) -> torch.Tensor:
+        """The encoded rows as the views read them: the values left out set to 0 (the median
+        week of quantile-normalised weeks), the same for every row."""
+        if not self.left_out:
+            return rows
+        read = torch.ones(rows.shape[1], dtype=rows.dtype)
+        read[self.left_out] = 0
+        return rows * read
+
     def _spaces(self, model, features, traced: bool = False) -> dict[str, torch.Tensor]:
         """The queries in every space a view searches."""
+        features = self._read(features)
         needed = {space for _, space, _ in self.views}
         spaces = {"encoded": features}
         if "features" in needed:
@@ -120,6 +142,7 @@ class NeighbourScorer(Scorer):
     def explain(self, model, features):
         """Per encoded value, its squared difference from each view's 5 nearest reference rows,
         summed over views: a row's largest sit where it is unlike the rows it is closest to."""
+        features = self._read(features)
         spaces = self._spaces(model, features)
         parts = torch.zeros_like(features)
         for (_, space, ks), search, rows in zip(self.views, self.searches, self.rows,
@@ -140,6 +163,7 @@ class NeighbourScorer(Scorer):
         if any(f"view{view}.search.points" not in state for view in range(len(self.views))):
             raise ModelFileError(f"this detector was saved by an older gantk, whose {self.name} "
                                  "scores differ; train it again")
+        self.left_out = weeks_left_out(model)
         self.searches, self.rows = [], []
         for view, (reference, _, ks) in enumerate(self.views):
             prefix = f"view{view}.search."

@@ -173,6 +173,27 @@ def test_a_category_never_seen_in_training_makes_its_row_an_outlier_and_is_blame
     assert (blamed == column).mean() >= 0.9
 
 
+def weekday_office_hours(days: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
+    """A dozen events each weekday between 8 and 17 h, with an amount."""
+    rng = np.random.default_rng(seed)
+    weekdays = days[days.day_of_week < 5].repeat(12)
+    minutes = pd.to_timedelta(rng.integers(8 * 60, 17 * 60, len(weekdays)), unit="m")
+    return pd.DataFrame({"logged": weekdays + minutes,
+                         "amount": rng.gamma(4.0, 5.0, len(weekdays)).round(2)})
+
+
+def test_rows_logged_after_the_training_rows_are_not_outliers_for_that_but_odd_hours_are():
+    """New rows always come later than the training rows: a date-time's week is left out of the
+    scores, its weekday and time of day are not."""
+    detector = GANDetector(contamination=0.1).fit(
+        weekday_office_hours(pd.date_range("2024-01-01", periods=120), seed=0))
+    later = weekday_office_hours(pd.date_range("2024-04-30", periods=60), seed=1)
+    assert (detector.anomaly_score(later) > detector.threshold_).mean() <= 0.2
+    at_night = later.assign(logged=later["logged"].dt.normalize() + pd.Timedelta(hours=3))
+    assert (detector.anomaly_score(at_night) > detector.threshold_).mean() >= 0.9
+    assert (detector.explain(at_night).idxmax(axis=1) == "logged").mean() >= 0.9
+
+
 # -- the command line ---------------------------------------------------------------------
 @pytest.fixture
 def labelled_csv(tmp_path):

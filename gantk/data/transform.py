@@ -23,6 +23,7 @@ from gantk.data.encoders import (
     fit_encoder,
 )
 from gantk.data.encoders.category import CategoryEncoder
+from gantk.data.encoders.datetime import DateTimeEncoder
 from gantk.data.tables import ColumnSchema, TableSchema
 from gantk.errors import DataError
 
@@ -76,6 +77,14 @@ class TableTransformer:
             slices[column.name] = slice(start, start + width)
             start += width
         return slices
+
+    def week_positions(self) -> list[int]:
+        """Where, in an encoded row, each date-time column says which week it was recorded in."""
+        positions = []
+        for encoder, where in zip(self.encoders, self.column_slices().values(), strict=True):
+            if isinstance(encoder, DateTimeEncoder):
+                positions += range(where.start, where.start + encoder.week_width())
+        return positions
 
     def column_layouts(self) -> list[list[tuple[str, int]]]:
         """Each column's (activation, width) blocks, in column order."""

@@ -81,6 +81,13 @@ class DateTimeEncoder(ColumnEncoder):
         days = np.floor(seconds / DAY) - FIRST_MONDAY
         return [np.floor(days / 7), np.mod(days, 7), clock]
 
+    def week_width(self) -> int:
+        """How many encoded values, first in the column's blocks, say which week a value falls
+        in (0 for a time of day): the part that new rows, recorded later, always move past."""
+        if self.column.kind == "time":
+            return 0
+        return sum(width for _, width in self.parts[0].blocks())
+
     # -- (de)serialising ------------------------------------------------------------------
     def parameters(self) -> dict:
         return {"parts": [{"column": asdict(part.column), "encoder": part.to_dict()}
