@@ -147,6 +147,14 @@ def test_an_unseen_category_encodes_away_from_every_known_one():
     assert encoded[1, city].sum() == 1 and encoded[2, city].sum() == 1  # Paris; missing
 
 
+def test_numbers_and_booleans_given_as_text_encode_as_the_values_they_spell():
+    """A frame read with every column as text (``dtype=str``) scores as the typed one."""
+    frame = make_mixed_table().dropna()
+    transformer = TableTransformer(infer_schema(frame), "quantile").fit(frame)
+    np.testing.assert_array_equal(transformer.transform(frame.astype(str)),
+                                  transformer.transform(frame))
+
+
 def test_codec_serialises_and_keeps_label_position():
     frame = make_mixed_table()
     codec = TableCodec.fit(frame, label_column="risk")

@@ -132,19 +132,33 @@ class CategoryEncoder(ColumnEncoder):
 def _codes(series: pd.Series, categories: list) -> np.ndarray:
     """Each value's index in ``categories``; ``len(categories)`` for missing, -1 for unseen."""
     lookup = {value: index for index, value in enumerate(categories)}
+    booleans = any(isinstance(category, bool) for category in categories)
+    numbers = any(isinstance(category, (int, float)) and not isinstance(category, bool)
+                  for category in categories)
     codes = np.full(len(series), -1, dtype=np.int64)
     for row, value in enumerate(series.tolist()):
         if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
             codes[row] = len(categories)
         else:
-            codes[row] = lookup.get(_same_kind(value, categories), -1)
+            codes[row] = lookup.get(_same_kind(value, lookup, booleans, numbers), -1)
     return codes
 
 
-def _same_kind(value, categories: list):
-    """Numbers read back from a file may be floats where the model saw ints, and the reverse."""
+def _same_kind(value, lookup: dict, booleans: bool, numbers: bool):
+    """Numbers read back from a file may be floats where the model saw ints, and the reverse;
+    numbers and booleans may come as text ("2", "True": a table read with every column as
+    text, ``dtype=str``)."""
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and value.is_integer() and int(value) in categories:
+    if isinstance(value, str) and value not in lookup:
+        text = value.strip()
+        if booleans and text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        if numbers:
+            try:
+                value = float(text)
+            except ValueError:
+                return value
+    if isinstance(value, float) and value.is_integer() and int(value) in lookup:
         return int(value)
     return value
