@@ -70,6 +70,11 @@ def test_score_frame_gives_what_gantk_detect_writes_and_keeps_passthrough_column
         OnnxDetector(exported["detector.onnx"]).score_frame(test)
     with pytest.raises(DataError, match="passthrough column\\(s\\) 'key'"):
         OnnxDetector(exported["detector.onnx"]).score_frame(test, passthrough=["key"])
+    scored_column = next(column for column in test.columns if column not in ("id", "risk"))
+    with pytest.raises(DataError, match=f"the frame: passthrough column\\(s\\) "
+                                        f"'{scored_column}' are scored by this detector"):
+        OnnxDetector(exported["detector.onnx"]).score_frame(
+            test, passthrough=["id", "risk", scored_column])
 
 
 def test_a_partition_scores_the_same_as_the_whole_and_opens_its_session_once(exported):

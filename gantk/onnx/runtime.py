@@ -223,14 +223,26 @@ class OnnxDetector(OutlierConvention, _OnnxModel):
             raise DataError(f"{self.source}: an image detector; score_frame scores tables")
         if not isinstance(frame, pd.DataFrame):
             raise DataError(f"score_frame takes a pandas DataFrame, not {type(frame).__name__}")
-        missing = [column for column in passthrough if column not in frame.columns]
-        if missing:
-            raise DataError(f"passthrough column(s) {', '.join(map(repr, missing))} not among "
-                            f"the data's columns")
-        scores = self.anomaly_score(frame.drop(columns=list(passthrough)), source=self.source)
+        self.check_passthrough(frame.columns, passthrough, "the frame")
+        scores = self.anomaly_score(frame.drop(columns=list(passthrough)), source="the frame")
         return pd.concat([frame, pd.DataFrame(
             {"score": scores, "is_outlier": (scores > self.threshold_).astype(np.int64)},
             index=frame.index)], axis=1)
+
+    def check_passthrough(self, columns: Sequence, passthrough: Sequence[str],
+                          source: str) -> None:
+        """Passthrough columns must be among ``columns`` and be ones the detector does not
+        score: a scored column is in the output anyway, and dropping it would fail scoring."""
+        missing = [column for column in passthrough if column not in columns]
+        if missing:
+            raise DataError(f"{source}: passthrough column(s) {', '.join(map(repr, missing))} "
+                            "not among its columns")
+        scored = [column for column in passthrough
+                  if column in self.codec.transformer.schema.names]
+        if scored:
+            raise DataError(f"{source}: passthrough column(s) {', '.join(map(repr, scored))} are "
+                            "scored by this detector; passthrough is for the columns it does not "
+                            "know (IDs, labels), which the output keeps unscored")
 
     def _encode(self, X, source: str) -> np.ndarray:
         if isinstance(self.codec, TableCodec):

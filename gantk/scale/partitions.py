@@ -54,12 +54,9 @@ def generator_of(model: ModelBytes, provider: str = "cpu") -> OnnxGenerator:
 def check_columns(columns: Sequence[str], model: ModelBytes, passthrough: Sequence[str] = (),
                   source: str = "the data") -> None:
     """On the driver, before any worker starts: refuse columns the detector was not trained on
-    (or passthrough columns that are not there), in one line."""
-    missing = [column for column in passthrough if column not in columns]
-    if missing:
-        raise DataError(f"{source}: passthrough column(s) {', '.join(map(repr, missing))} not "
-                        "among its columns")
+    (or passthrough columns that are not there, or that it scores), in one line."""
     detector = detector_of(model)
+    detector.check_passthrough(list(columns), passthrough, source)
     scored = pd.DataFrame(columns=[column for column in columns if column not in passthrough])
     detector.codec.transformer.schema.check_columns(scored, source)
 
