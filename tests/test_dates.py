@@ -67,6 +67,21 @@ def test_datetime_dtypes_keep_their_dtype_and_zone():
     assert (decoded["at"] == frame["at"]).all() and (decoded["naive"] == frame["naive"]).all()
 
 
+def test_a_column_learned_as_text_reads_the_same_values_given_as_datetimes():
+    """Trained from a CSV's text, scored from Parquet's timestamps (or a frame's dates): the
+    same values encode the same, whatever text format the model learned."""
+    stamps = pd.Series(pd.date_range("2024-03-30", periods=60, freq="17h"))
+    text = pd.DataFrame({"logged": stamps.dt.strftime("%d/%m/%Y %H:%M"),
+                         "day": stamps.dt.strftime("%d.%m.%Y"),
+                         "clock": stamps.dt.strftime("%I:%M %p")})
+    codec = TableCodec.fit(text)
+    typed = pd.DataFrame({"logged": stamps, "day": stamps.dt.date,
+                          "clock": stamps.dt.normalize() + (stamps - stamps.dt.normalize())})
+    np.testing.assert_array_equal(codec.encode(typed).features, codec.encode(text).features)
+    zoned = typed.assign(logged=stamps.dt.tz_localize("UTC"))
+    np.testing.assert_array_equal(codec.encode(zoned).features, codec.encode(text).features)
+
+
 def test_unparseable_dates_are_missing_values_not_errors():
     frame = pd.DataFrame({"day": ["2024-01-05", "2024-02-29", "soon", None] + ["2024-03-01"] * 36})
     column = infer_schema(frame).columns[0]

@@ -113,7 +113,18 @@ def _most_common_offset(values: pd.Series) -> str:
 
 def wall_seconds(series: pd.Series, kind: str, format: str | None,
                  timezone: str | None) -> np.ndarray:
-    """float64 seconds as described above; NaN where missing or not parseable."""
+    """float64 seconds as described above; NaN where missing or not parseable. Values that are
+    date-times already (a Parquet timestamp, a frame's datetime64 column) are taken as they
+    are, whatever text format the model learned the column in: training on a CSV and scoring a
+    Parquet file of the same table is common."""
+    if _holds_datetimes(series):
+        parsed = pd.to_datetime(series, errors="coerce")
+        if kind == "time":
+            if getattr(parsed.dt, "tz", None) is not None:
+                parsed = parsed.dt.tz_localize(None)
+            since_midnight = parsed - parsed.dt.normalize()
+            return since_midnight.dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
+        return _seconds_since_epoch(parsed, timezone)
     if kind == "time" and format is None:  # time objects (or their ISO text, when scoring)
         return series.map(_seconds_of_day).to_numpy(dtype=np.float64)
     if kind == "time":
@@ -130,6 +141,21 @@ def wall_seconds(series: pd.Series, kind: str, format: str | None,
     else:
         parsed = pd.to_datetime(series.astype("string").str.strip(), format=format,
                                 errors="coerce")
+    return _seconds_since_epoch(parsed, timezone)
+
+
+def _holds_datetimes(series: pd.Series) -> bool:
+    """A datetime64 column, or one of date or datetime objects (not text, not times of day)."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return True
+    if series.dtype != object:
+        return False
+    present = series.dropna()
+    return len(present) > 0 and isinstance(present.iloc[0], datetime.date)
+
+
+def _seconds_since_epoch(parsed: pd.Series, timezone: str | None) -> np.ndarray:
+    """Wall-clock seconds in the column's zone (naive values are wall clock already)."""
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert(_zone(timezone)).dt.tz_localize(None)
     nanoseconds = parsed.astype("datetime64[ns]").to_numpy().astype(np.int64).astype(np.float64)
