@@ -148,11 +148,16 @@ def test_an_unseen_category_encodes_away_from_every_known_one():
 
 
 def test_numbers_and_booleans_given_as_text_encode_as_the_values_they_spell():
-    """A frame read with every column as text (``dtype=str``) scores as the typed one."""
+    """A frame read with every column as text (``dtype=str``) scores as the typed one, and a
+    column of codes learned as text reads them given as numbers."""
     frame = make_mixed_table().dropna()
     transformer = TableTransformer(infer_schema(frame), "quantile").fit(frame)
     np.testing.assert_array_equal(transformer.transform(frame.astype(str)),
                                   transformer.transform(frame))
+    codes = pd.DataFrame({"code": ["1", "2", "3", "10"] * 10})  # learned as text
+    transformer = TableTransformer(infer_schema(codes, categorical={"code"}), "quantile").fit(codes)
+    np.testing.assert_array_equal(transformer.transform(codes.astype({"code": int})),
+                                  transformer.transform(codes))
 
 
 def test_codec_serialises_and_keeps_label_position():

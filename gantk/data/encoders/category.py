@@ -135,21 +135,27 @@ def _codes(series: pd.Series, categories: list) -> np.ndarray:
     booleans = any(isinstance(category, bool) for category in categories)
     numbers = any(isinstance(category, (int, float)) and not isinstance(category, bool)
                   for category in categories)
+    texts = any(isinstance(category, str) for category in categories)
     codes = np.full(len(series), -1, dtype=np.int64)
     for row, value in enumerate(series.tolist()):
         if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
             codes[row] = len(categories)
         else:
-            codes[row] = lookup.get(_same_kind(value, lookup, booleans, numbers), -1)
+            codes[row] = lookup.get(_same_kind(value, lookup, booleans, numbers, texts), -1)
     return codes
 
 
-def _same_kind(value, lookup: dict, booleans: bool, numbers: bool):
+def _same_kind(value, lookup: dict, booleans: bool, numbers: bool, texts: bool):
     """Numbers read back from a file may be floats where the model saw ints, and the reverse;
     numbers and booleans may come as text ("2", "True": a table read with every column as
-    text, ``dtype=str``)."""
+    text, ``dtype=str``), and codes learned as text as numbers (a Parquet column of 2s where
+    the CSV's text "2" was learned)."""
     if isinstance(value, np.generic):
         value = value.item()
+    if texts and isinstance(value, (int, float)) and value not in lookup:
+        spelled = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        if spelled in lookup:
+            return spelled
     if isinstance(value, str) and value not in lookup:
         text = value.strip()
         if booleans and text.lower() in ("true", "false"):
