@@ -131,40 +131,50 @@ class CategoryEncoder(ColumnEncoder):
 
 def _codes(series: pd.Series, categories: list) -> np.ndarray:
     """Each value's index in ``categories``; ``len(categories)`` for missing, -1 for unseen."""
-    lookup = {value: index for index, value in enumerate(categories)}
-    booleans = any(isinstance(category, bool) for category in categories)
-    numbers = any(isinstance(category, (int, float)) and not isinstance(category, bool)
-                  for category in categories)
-    texts = any(isinstance(category, str) for category in categories)
+    lookup = _Lookup(categories)
     codes = np.full(len(series), -1, dtype=np.int64)
     for row, value in enumerate(series.tolist()):
         if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
             codes[row] = len(categories)
         else:
-            codes[row] = lookup.get(_same_kind(value, lookup, booleans, numbers, texts), -1)
+            codes[row] = lookup.code(value)
     return codes
 
 
-def _same_kind(value, lookup: dict, booleans: bool, numbers: bool, texts: bool):
-    """Numbers read back from a file may be floats where the model saw ints, and the reverse;
-    numbers and booleans may come as text ("2", "True": a table read with every column as
-    text, ``dtype=str``), and codes learned as text as numbers (a Parquet column of 2s where
-    the CSV's text "2" was learned)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if texts and isinstance(value, (int, float)) and value not in lookup:
-        spelled = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-        if spelled in lookup:
-            return spelled
-    if isinstance(value, str) and value not in lookup:
-        text = value.strip()
-        if booleans and text.lower() in ("true", "false"):
-            return text.lower() == "true"
-        if numbers:
+class _Lookup:
+    """A category's code, however another file spells it: numbers read back as floats where the
+    model saw ints, and the reverse; numbers and booleans as text ("2", "True": a table read
+    with every column as text, ``dtype=str``); codes learned as text given as numbers (a
+    Parquet column of 2s where a CSV's "2" was learned)."""
+
+    def __init__(self, categories: list):
+        self.index = {value: index for index, value in enumerate(categories)}
+        self.booleans = any(isinstance(category, bool) for category in categories)
+        self.numbers = any(isinstance(category, (int, float)) and not isinstance(category, bool)
+                           for category in categories)
+        self.texts = any(isinstance(category, str) for category in categories)
+
+    def code(self, value) -> int:
+        """-1 for a value that is none of the categories."""
+        if isinstance(value, np.generic):
+            value = value.item()
+        found = self.index.get(value)
+        if found is not None:
+            return found
+        if isinstance(value, str):
+            text = value.strip()
+            if self.booleans and text.lower() in ("true", "false"):
+                return self.index.get(text.lower() == "true", -1)
+            if not self.numbers:
+                return -1
             try:
                 value = float(text)
             except ValueError:
-                return value
-    if isinstance(value, float) and value.is_integer() and int(value) in lookup:
-        return int(value)
-    return value
+                return -1
+        if isinstance(value, float) and value.is_integer():
+            found = self.index.get(int(value))
+            if found is not None:
+                return found
+        if self.texts and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return self.index.get(str(int(value)) if float(value).is_integer() else str(value), -1)
+        return -1
