@@ -173,6 +173,18 @@ def test_a_category_never_seen_in_training_makes_its_row_an_outlier_and_is_blame
     assert (blamed == column).mean() >= 0.9
 
 
+def test_a_new_value_in_a_column_of_many_rare_values_is_one_more_rare_value():
+    """A column with more values than it keeps (merchants) meets new ones all the time: they go
+    with its rare values, not to the unseen block that makes a row an outlier."""
+    rng = np.random.default_rng(0)
+    names = np.array([f"m{i}" for i in range(400)])
+    frame = pd.DataFrame({"merchant": rng.choice(names, 2000, p=1 / np.arange(1, 401) / np.sum(
+        1 / np.arange(1, 401))), "amount": rng.lognormal(3, 0.5, 2000).round(2)})
+    detector = GANDetector(contamination=0.1).fit(frame)
+    scores = detector.anomaly_score(frame.head(300).assign(merchant="a merchant never seen"))
+    assert (scores > detector.threshold_).mean() <= 0.2
+
+
 def weekday_office_hours(days: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
     """A dozen events each weekday between 8 and 17 h, with an amount."""
     rng = np.random.default_rng(seed)

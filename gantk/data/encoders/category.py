@@ -83,21 +83,27 @@ class CategoryEncoder(ColumnEncoder):
         return 0 if self.width > 1 else None
 
     def encode(self, series: pd.Series) -> list[np.ndarray]:
-        """A category unseen at fit time fills its block with ``UNSEEN``; a missing value in a
-        column that had none is all zeros (neutral, as a missing number is the median)."""
+        """A category unseen at fit time fills its block with ``UNSEEN``, except in a column
+        with an "other" slot: one that had more values than it keeps meets new ones as a matter
+        of course (a merchant, a product code), and they join the rare ones there. A missing
+        value in a column that had none is all zeros (neutral, as a missing number is the
+        median)."""
         categories = self.column.categories
         codes = _codes(series, categories)
         slots = codes.copy()
+        unseen = codes == -1
         if self.kept is not None:
             slot_of = np.full(len(categories), len(self.kept))  # "other" unless kept
             slot_of[self.kept] = np.arange(len(self.kept))
             category = (codes >= 0) & (codes < len(categories))
             slots[category] = slot_of[codes[category]]
+            slots[unseen] = len(self.kept)  # a new value joins the rare ones
+            unseen[:] = False
         slots[codes == len(categories)] = self.slots if self.missing else -1
         block = np.zeros((len(series), self.width), dtype=np.float32)
         known = slots >= 0
         block[np.flatnonzero(known), slots[known]] = 1.0
-        block[codes == -1] = UNSEEN
+        block[unseen] = UNSEEN
         return [block]
 
     def decode(self, blocks: NumpyBlocks) -> np.ndarray:
