@@ -154,6 +154,11 @@ def test_numbers_and_booleans_given_as_text_encode_as_the_values_they_spell():
     transformer = TableTransformer(infer_schema(frame), "quantile").fit(frame)
     np.testing.assert_array_equal(transformer.transform(frame.astype(str)),
                                   transformer.transform(frame))
+    levels = pd.DataFrame({"level": [0.5, 1.5, 2.5] * 10})  # fractions as categories
+    transformer = TableTransformer(infer_schema(levels, categorical={"level"}), "quantile").fit(
+        levels)
+    np.testing.assert_array_equal(transformer.transform(levels.astype(str)),
+                                  transformer.transform(levels))
     codes = pd.DataFrame({"code": ["1", "2", "3", "10"] * 10})  # learned as text
     transformer = TableTransformer(infer_schema(codes, categorical={"code"}), "quantile").fit(codes)
     np.testing.assert_array_equal(transformer.transform(codes.astype({"code": int})),

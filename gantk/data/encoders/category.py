@@ -177,6 +177,9 @@ class _Lookup:
                 value = float(text)
             except ValueError:
                 return -1
+            found = self.index.get(value)
+            if found is not None:
+                return found
         if isinstance(value, float) and value.is_integer():
             found = self.index.get(int(value))
             if found is not None:
