@@ -106,7 +106,8 @@ class TableTransformer:
 
     # -- rows → floats ---------------------------------------------------------------------
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """Encode rows. A category unseen at fit time fills its block with -1 (``UNSEEN``)."""
+        """Encode rows. A category unseen at fit time fills its block with -1 (``UNSEEN``), or
+        joins the rare values' slot in a column that has one."""
         parts = [part for column, encoder in zip(self.schema.columns, self.encoders, strict=True)
                  for part in encoder.encode(frame[column.name])]
         return np.concatenate(parts, axis=1).astype(np.float32)
