@@ -40,11 +40,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
 
 import gantk.data.encoders.category as category_encoding
+from gantk.defaults import CONTAMINATION
 from gantk.detect import GANDetector
 
 TABULAR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tabular"
 NEW_VALUE = "never seen"
-CONTAMINATION = 0.1
 
 
 def tables() -> dict[str, tuple[pd.DataFrame, int]]:

@@ -21,18 +21,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from detect_categories import summarise
 from detect_protocol import isolation_forest, knn
 from sklearn.metrics import roc_auc_score
 
 import gantk_plugins.scorers as scorers
+from gantk.defaults import CONTAMINATION
 from gantk.detect import GANDetector
-
-CONTAMINATION = 0.1
 
 
 def office_events(first_day: int, days: int, rows: int, seed: int) -> pd.DataFrame:
@@ -105,9 +104,7 @@ def main() -> None:
         for name, result in run(seed).items():
             runs.setdefault(name, []).append(result)
         print(f"seed {seed} done", flush=True)
-    summary = {name: {key: [statistics.mean(r[key] for r in per_seed),
-                            statistics.pstdev(r[key] for r in per_seed)]
-                      for key in per_seed[0]} for name, per_seed in runs.items()}
+    summary = {name: summarise(per_seed) for name, per_seed in runs.items()}
     print("| method | later rows flagged | same rows at 3 a.m. flagged | ROC-AUC, 3 a.m. vs later |")
     print("|---|---|---|---|")
     for name, result in summary.items():

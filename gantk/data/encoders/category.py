@@ -98,12 +98,12 @@ class CategoryEncoder(ColumnEncoder):
             category = (codes >= 0) & (codes < len(categories))
             slots[category] = slot_of[codes[category]]
             slots[unseen] = len(self.kept)  # a new value joins the rare ones
-            unseen[:] = False
         slots[codes == len(categories)] = self.slots if self.missing else -1
         block = np.zeros((len(series), self.width), dtype=np.float32)
         known = slots >= 0
         block[np.flatnonzero(known), slots[known]] = 1.0
-        block[unseen] = UNSEEN
+        if self.kept is None:
+            block[unseen] = UNSEEN
         return [block]
 
     def decode(self, blocks: NumpyBlocks) -> np.ndarray:
