@@ -179,6 +179,32 @@ def test_gantk_augment_with_report(tmp_path, run_cli):
     assert "real-vs-synthetic AUC" in result.stderr
 
 
+def test_augmented_csv_keeps_the_files_rows_as_spelled_and_spells_new_rows_the_same_way(
+        tmp_path, run_cli):
+    """The real rows were rewritten ('08499' as 8499, 'TRUE' as True, 'NA' blank) and the new
+    rows wrote missing values blank beside the file's 'NA' (R reads a blank text cell as "", not
+    NA). A saved index ('Unnamed: 0') of rows split off for --report has gaps: it was learned as
+    a number, and new rows repeated real row numbers."""
+    from test_tables import csv_rows, spelled_rows
+
+    rows = [[str(index), *row] for index, row in enumerate(spelled_rows(80))]
+    header = ["", "zip", "price", "flag", "note", "amount"]
+    pd.DataFrame(rows, columns=header).to_csv(tmp_path / "data.csv", index=False)
+    out = tmp_path / "more.csv"
+    result = run_cli("augment", tmp_path / "data.csv", "-o", out, "--label-column", "flag",
+                     "--n", "40", "--steps", "5", "--report", tmp_path / "r.json", "-q")
+    assert result.exit_code == 0, result.output
+    written = csv_rows(out)
+    assert written[0] == [*header, "synthetic"]
+    assert [row[:-1] for row in written[1:81]] == rows
+    new = written[81:]
+    assert len(new) == 40 and all(row[-1] == "1" for row in new)
+    assert {row[3] for row in new} <= {"TRUE", "FALSE"}
+    assert "" not in {cell for row in new for cell in row}  # missing values spelled 'NA'
+    assert any(row[2] == "NA" or row[4] == "NA" for row in new)
+    assert len({row[0] for row in written[1:]}) == 120  # fresh row numbers
+
+
 def test_augment_takes_another_recipe(tmp_path, run_cli):
     imbalanced_table().to_csv(tmp_path / "data.csv", index=False)
     result = run_cli("augment", tmp_path / "data.csv", "-o", tmp_path / "more.csv",

@@ -378,6 +378,53 @@ def test_a_blank_header_cell_is_written_back_blank(tmp_path, chunked):
         pd.testing.assert_frame_equal(read_table(out), frame)
 
 
+def spelled_rows(rows: int = 60) -> list[list[str]]:
+    """Cells as R's write.csv and spreadsheets spell them, which a number, boolean or missing
+    value read and written back would change."""
+    rng = np.random.default_rng(4)
+    return [[f"{rng.integers(500, 99_999):05d}", "NA" if row % 7 == 0 else f"{rng.uniform(1, 99):.2f}",
+             ("TRUE", "FALSE")[row % 2], "NA" if row % 5 == 0 else ("a", "b, c", 'say "x"')[row % 3],
+             f"{rng.normal(1_000, 100):.1f}"] for row in range(rows)]
+
+
+def csv_rows(path) -> list[list[str]]:
+    import csv
+
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", newline="", encoding="utf-8") as file:
+        return list(csv.reader(file))
+
+
+@pytest.mark.parametrize("suffix, short_row", [("", False), (".gz", False), ("", True)])
+def test_scored_rows_keep_every_cell_as_the_file_spells_it(tmp_path, run_cli, suffix, short_row):
+    """Cells were read as numbers, booleans and missing values and written back: a file from R
+    or a spreadsheet came back with every row changed ('08499' as 8499, 'TRUE' as True, 'NA'
+    blank, '65.40' as 65.4). A short row makes pyarrow refuse the file; pandas reads the text."""
+    import csv
+
+    header = ["zip", "price", "flag", "note", "amount"]
+    rows = spelled_rows()
+    if short_row:
+        rows[30] = rows[30][:3]
+    data = tmp_path / f"rows.csv{suffix}"
+    opener = gzip.open if suffix else open
+    with opener(data, "wt", newline="", encoding="utf-8") as file:
+        csv.writer(file, lineterminator="\n").writerows([header, *rows])
+    padded = [row + [""] * (len(header) - len(row)) for row in rows]
+    out = tmp_path / f"scored.csv{suffix}"
+    result = run_cli("detect", data, "-o", out, "--steps", "5", "-q")
+    assert result.exit_code == 0, result.output
+    written = csv_rows(out)
+    assert written[0] == [*header, "score", "is_outlier"]
+    assert [row[:len(header)] for row in written[1:]] == padded
+    chunks = list(iter_table(data, 16, as_written=True, as_text=True))  # pyarrow's block split
+    assert [len(text) for _, text in chunks] == [16, 16, 16, 12]
+    assert pd.concat([text for _, text in chunks]).to_numpy().tolist() == padded
+    parquet = tmp_path / "scored.parquet"  # a Parquet output keeps what the cells were read as
+    assert run_cli("detect", data, "-o", parquet, "--steps", "5", "-q").exit_code == 0
+    assert pd.read_parquet(parquet)["flag"].dtype == bool
+
+
 @pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
 def test_a_compressed_csv_is_read_and_written_like_the_plain_one(tmp_path, run_cli, suffix):
     frame = make_mixed_table(60, seed=3).drop(columns=["risk"])
@@ -526,6 +573,9 @@ def test_id_columns_are_recognised_and_not_learned():
     assert kinds == {"customerID": "id", "token": "id", "Unnamed: 0": "id", "order_id": "id",
                      "year": "integer", "amount": "continuous", "plan": "categorical"}
     assert infer_schema(frame.head(19)).columns[0].kind == "categorical"  # too few rows to tell
+    # a saved index of a split or filtered frame has gaps: its blank name still says what it is
+    split = frame.sample(frac=0.8, random_state=0)
+    assert {column.name: column.kind for column in infer_schema(split).columns}["Unnamed: 0"] == "id"
     assert infer_schema(frame, ids=["plan"]).columns[-1].kind == "id"
     with pytest.raises(DataError, match="--id-column names unknown column"):
         infer_schema(frame, ids=["nope"])

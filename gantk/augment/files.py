@@ -12,9 +12,18 @@ import pandas as pd
 from gantk import defaults
 from gantk.augment.augmenter import AugmentedImages, GANAugmenter
 from gantk.augment.report import image_summary_lines, plot_report, summary_lines, write_report
+from gantk.data.cells import missing_spelling, text_chunks
 from gantk.data.codec import as_data
+from gantk.data.csv_files import csv_options
 from gantk.data.images import ImageSet
-from gantk.data.tables import TABLE_SUFFIXES, is_example_table, table_suffix, write_table
+from gantk.data.tables import (
+    TABLE_SUFFIXES,
+    TEXT_SUFFIXES,
+    TableWriter,
+    is_example_table,
+    table_suffix,
+    write_table,
+)
 from gantk.errors import DataError, GantkError
 from gantk.files import atomic_folder, atomic_path
 from gantk.train.distributed import is_main_process
@@ -79,7 +88,8 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         _write_images(result, out, source)
         added = int(result.synthetic.sum())
     else:
-        write_table(result, out)
+        if synthetic_only or not _write_beside_cells(data, source, result, marker, out):
+            write_table(result, out)
         added = len(result) if synthetic_only else int(result[marker].sum())
     lines = [f"{added} synthetic {'images' if images else 'rows'} made; written to {out}"]
     if not images and not model:
@@ -99,6 +109,32 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         lines += summary_lines(report)
     picture = write_report(report, report_path, draw)
     return lines + [f"report: {report_path} (picture: {picture})"]
+
+
+def _write_beside_cells(data: Path, source: pd.DataFrame, result: pd.DataFrame, marker: str,
+                        out: Path) -> bool:
+    """Write a CSV's own rows as the file spells them ("007", "TRUE", "NA"), then the synthetic
+    rows, their booleans and missing values spelled as the file spells its own (where it has one
+    way). False (nothing written) where DATA or OUT is not a CSV."""
+    if is_example_table(data) or table_suffix(data) not in TEXT_SUFFIXES or (
+            table_suffix(out) != ".csv"):
+        return False
+    options = csv_options(data)
+    cells = next(text_chunks(data, options, source.shape[1], max(len(source), 1)), None)
+    if cells is None or len(cells) != len(source):
+        return False
+    cells.columns = source.columns
+    new_rows = result.iloc[len(source):].copy()
+    for name in source.columns:
+        if pd.api.types.is_bool_dtype(source[name]) and len(new_rows):
+            spelled = {value: cells[name][source[name] == value].iloc[0]
+                       for value in (True, False) if (source[name] == value).any()}
+            new_rows[name] = [spelled.get(value, value) for value in new_rows[name]]
+    with TableWriter(out, missing=missing_spelling(cells, source) or "") as writer:
+        writer.write(cells.assign(**{marker: "0"}))
+        if len(new_rows):
+            writer.write(new_rows)
+    return True
 
 
 def _draw_class_grid(augmenter: GANAugmenter, classes: list[str], picture: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import io
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -44,6 +45,8 @@ NUMERIC_SHARE_FOR_JUNK = 0.9
 ID_MIN_ROWS = 20
 ID_NAME = re.compile(r"(^|[\s_.-])(id|key|uuid|guid)$", re.IGNORECASE)
 ID_NAME_CAMEL = re.compile(r"[a-z](Id|ID)$")
+#: how pandas names a column whose header cell is blank
+UNNAMED = re.compile(r"^(Unnamed: \d+)?$")
 
 
 def is_table_path(path: str | Path) -> bool:
@@ -129,14 +132,15 @@ def read_table(path: str | Path, min_rows: int = 1) -> pd.DataFrame:
     return frame
 
 
-def iter_table(path: str | Path, rows: int, as_written: bool = False):
+def iter_table(path: str | Path, rows: int, as_written: bool = False, as_text: bool = False):
     """Read a CSV or Parquet file ``rows`` at a time (memory bounded by the chunk, not the file).
     Each chunk's index continues the file's row numbers, so errors can name the right row.
     A bundled example table (sklearn:wine) is read whole and handed out in the same chunks.
 
     ``as_written``: each chunk comes with its cells as the file has them, before ``tidy`` read
     formatted numbers ("$1,234.50"), placeholders ("?") and blank cells: what an output that
-    passes the user's rows through should hold."""
+    passes the user's rows through should hold. ``as_text``: a CSV's cells as the strings the file
+    spells ("007", "TRUE", "NA"), for an output that is a CSV too."""
     if is_example_table(path):
         frame = read_table(path)
         for start in range(0, len(frame), rows):
@@ -152,6 +156,8 @@ def iter_table(path: str | Path, rows: int, as_written: bool = False):
             options = csv_options(path)
             chunks = ((tidy(chunk.copy(deep=False), options), chunk)
                       for chunk in pd.read_csv(path, chunksize=rows, **options))
+            if as_written and as_text:
+                chunks = _with_text(chunks, path, options, rows)
         else:
             import pyarrow.parquet as pq
 
@@ -172,14 +178,32 @@ def iter_table(path: str | Path, rows: int, as_written: bool = False):
         raise DataError(f"{path}: cannot read the table near row {start + 1}: {first_line}") from None
 
 
+def _with_text(chunks, path: Path, options: dict, rows: int):
+    """``chunks`` with the cells of each as the file spells them, under the chunk's names."""
+    from gantk.data.cells import text_chunks
+
+    texts = None
+    for chunk, written in chunks:
+        if texts is None:
+            texts = text_chunks(path, options, written.shape[1], rows)
+        text = next(texts, None)
+        if text is None or len(text) != len(written):  # not expected: the typed cells, then
+            yield chunk, written
+            continue
+        text.columns = written.columns
+        yield chunk, text
+
+
 class TableWriter:
     """Append DataFrame chunks to a CSV (compressed too: .csv.gz) or Parquet file that appears,
-    complete, only on close."""
+    complete, only on close. A CSV spells missing values ``missing`` (a blank unless the rows it
+    joins spell them otherwise)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, missing: str = ""):
         from gantk.files import atomic_path
 
         self.path = Path(path)
+        self.missing = missing
         if table_suffix(self.path) not in TABLE_SUFFIXES:
             raise DataError(f"{self.path}: unknown table format (use .csv, .csv.gz or .parquet)")
         self._csv = table_suffix(self.path) == ".csv"
@@ -216,15 +240,24 @@ class TableWriter:
         with contextlib.nullcontext(self._stream) if self._stream else open(
                 self._temporary, "ab") as out:
             header = csv_header(chunk.columns)
-            if table is None:
-                chunk.to_csv(out, index=False, header=False if self._started else header)
+            if table is None or (self.missing and table.num_rows and any(
+                    column.null_count for column in table.columns)):
+                chunk.to_csv(out, index=False, header=False if self._started else header,
+                             na_rep=self.missing)
                 return
+            import pyarrow as pa
             import pyarrow.csv as pa_csv
 
             if not self._started:  # pandas' header: names quoted only where needed
                 chunk.head(0).to_csv(out, index=False, header=header)
-            pa_csv.write_csv(table, out, pa_csv.WriteOptions(include_header=False,
-                                                             quoting_style="none"))
+            buffer = io.BytesIO()
+            try:
+                pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False,
+                                                                    quoting_style="none"))
+            except pa.ArrowInvalid:  # text with a delimiter, a quote or a line break
+                chunk.to_csv(out, index=False, header=False, na_rep=self.missing)
+                return
+            out.write(buffer.getbuffer())
 
     def __exit__(self, *exc_info) -> None:
         if self._parquet is not None:
@@ -243,8 +276,9 @@ def _arrow_table(chunk: pd.DataFrame) -> pa.Table | None:
     pandas' would, or None. Only numbers, under unique string names. pyarrow writes 3.0 as 3,
     which would read back as an integer: a float column whose values are all whole is written as
     pandas writes it, digits and ".0" (float64 within 1e16 and no infinity; else pandas writes
-    the chunk). It writes 1e-08 as 1e-8: the same values. Text, dates and booleans it would format
-    differently, so those go through pandas."""
+    the chunk). It writes 1e-08 as 1e-8: the same values. Text it writes as it is (a value that
+    needs quotes makes the writer fail, and pandas writes the chunk); dates, booleans and
+    columns of mixed values it would format differently, so those go through pandas."""
     if importlib.util.find_spec("pyarrow") is None or not chunk.columns.is_unique:
         return None
     if not all(isinstance(name, str) for name in chunk.columns):
@@ -257,7 +291,11 @@ def _arrow_table(chunk: pd.DataFrame) -> pa.Table | None:
     columns = {}
     for name, values in chunk.items():
         if values.dtype.kind not in "iuf":
-            return None
+            if not _is_text(values):
+                return None
+            columns[name] = pa.array(values.to_numpy(dtype=object), type=pa.string(),
+                                     from_pandas=True)
+            continue
         numbers = values.to_numpy()
         columns[name] = pa.array(numbers, from_pandas=True)
         if values.dtype.kind != "f":
@@ -275,6 +313,11 @@ def _arrow_table(chunk: pd.DataFrame) -> pa.Table | None:
             digits = pa_compute.if_else(pa.array(np.signbit(whole) & (whole == 0)), "-0", digits)
             columns[name] = pa_compute.binary_join_element_wise(digits, ".0", "")
     return pa.table(columns)
+
+
+def _is_text(values: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(values) and pd.api.types.infer_dtype(
+        values, skipna=True) in ("string", "empty")
 
 
 def csv_header(columns: pd.Index) -> list[str]:
@@ -524,11 +567,14 @@ def _is_text_id(present: pd.Series) -> bool:
 
 def _is_number_id(values: np.ndarray, name: str) -> bool:
     """Whole numbers unique per row that number the rows (0 or 1, 2, 3, ...: a saved index) or
-    sit in a column named like an ID (``id``, ``customer_id``, ``orderId``), not measurements."""
+    sit in a column named like an ID (``id``, ``customer_id``, ``orderId``) or not named at all
+    (the index ``to_csv()`` writes, read back as 'Unnamed: 0': of a filtered or split frame, its
+    numbers have gaps), not measurements."""
     if len(values) < ID_MIN_ROWS or len(np.unique(values)) != len(values):
         return False
     row_numbers = values.min() in (0, 1) and values.max() - values.min() + 1 == len(values)
-    return row_numbers or bool(ID_NAME.search(name) or ID_NAME_CAMEL.search(name))
+    return row_numbers or bool(ID_NAME.search(name) or ID_NAME_CAMEL.search(name)
+                               or UNNAMED.match(name))
 
 
 def _date_column(name: str, series: pd.Series, kind: str, format: str | None,

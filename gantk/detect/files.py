@@ -24,6 +24,7 @@ from gantk.data.tables import (
     iter_table,
     plain,
     table_stem,
+    table_suffix,
     write_table,
 )
 from gantk.errors import DataError, GantkError, OptionError, no_label_column
@@ -80,7 +81,8 @@ def score_table(
 
     def chunks():
         """Each chunk as read, and its cells as the file has them (what OUT passes through)."""
-        for chunk, written in iter_table(data, chunk_rows, as_written=True):
+        for chunk, written in iter_table(data, chunk_rows, as_written=True,
+                                         as_text=table_suffix(out) == ".csv"):
             if label_column is not None and label_column not in chunk.columns:
                 raise no_label_column(str(data), label_column, chunk.columns)
             yield chunk, written

@@ -1,0 +1,89 @@
+"""A CSV's cells as the file spells them (``007``, ``TRUE``, ``NA``, ``65.40``), for outputs that
+pass the user's rows through: a cell read as a number, a boolean or a missing value and written
+back comes out spelled another way (``7``, ``True``, a blank, ``65.4``).
+
+pyarrow reads the cells as text in a fraction of pandas' time; where its parser would read a
+file differently from pandas' (a short row, a line of spaces), it refuses the file and pandas
+reads the text instead, so each chunk holds the same rows as pandas' chunks of the file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from gantk.data.csv_files import COMPRESSIONS, OPENERS
+
+
+def text_chunks(path: Path, options: dict, columns: int, rows: int) -> Iterator[pd.DataFrame]:
+    """The data rows of the CSV at ``path`` (read with ``csv_options``' ``options``; ``columns``
+    of them), ``rows`` at a time, every cell a string ("" where blank)."""
+    done = 0
+    if importlib.util.find_spec("pyarrow") is not None:
+        try:
+            for chunk in _arrow_chunks(path, options, columns, rows):
+                yield chunk
+                done += len(chunk)
+            return
+        except _arrow_errors():
+            pass
+    skipped = 0
+    for chunk in pd.read_csv(path, chunksize=rows, dtype=str, keep_default_na=False,
+                             na_filter=False, **options):
+        if skipped < done:  # rows pyarrow already gave, before it refused a later block
+            skipped += len(chunk)
+            continue
+        yield chunk
+
+
+def missing_spelling(cells: pd.DataFrame, read: pd.DataFrame) -> str | None:
+    """How the file writes a missing value ("NA", "NULL", a blank) when it writes every one the
+    same way: cells pandas read as missing in ``read``, as ``cells`` spell them. None when the
+    file has none or several."""
+    spellings: set[str] = set()
+    for position in range(read.shape[1]):
+        missing = read.iloc[:, position].isna().to_numpy()
+        if missing.any():
+            spellings.update(cells.iloc[missing, position].unique().tolist())
+            if len(spellings) > 1:
+                return None
+    return spellings.pop() if spellings else None
+
+
+def _arrow_chunks(path: Path, options: dict, columns: int, rows: int) -> Iterator[pd.DataFrame]:
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    names = [str(position) for position in range(columns)]
+    compression = COMPRESSIONS.get(path.suffix.lower())
+    source = OPENERS[compression](path, "rb") if compression else str(path)
+    reader = pa_csv.open_csv(
+        source,
+        read_options=pa_csv.ReadOptions(skip_rows=1, column_names=names),
+        parse_options=pa_csv.ParseOptions(delimiter=options.get("sep", ","),
+                                          newlines_in_values=True),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
+            quoted_strings_can_be_null=False),
+    )
+    pending: list = []
+    held = 0
+    for batch in reader:
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= rows:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, rows).to_pandas()
+            rest = table.slice(rows)
+            pending, held = rest.to_batches(), rest.num_rows
+    if held:
+        yield pa.Table.from_batches(pending).to_pandas()
+
+
+def _arrow_errors() -> tuple[type[Exception], ...]:
+    import pyarrow as pa
+
+    return (pa.ArrowInvalid, UnicodeDecodeError)
