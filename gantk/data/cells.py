@@ -18,6 +18,10 @@ import pandas as pd
 from gantk.data.csv_files import COMPRESSIONS, OPENERS
 
 
+#: text pyarrow parses at a time: its 1 MiB default spends as long gluing blocks into chunks
+BLOCK_BYTES = 1 << 22
+
+
 def text_chunks(path: Path, options: dict, columns: int, rows: int) -> Iterator[pd.DataFrame]:
     """The data rows of the CSV at ``path`` (read with ``csv_options``' ``options``; ``columns``
     of them), ``rows`` at a time, every cell a string ("" where blank)."""
@@ -62,7 +66,7 @@ def _arrow_chunks(path: Path, options: dict, columns: int, rows: int) -> Iterato
     source = OPENERS[compression](path, "rb") if compression else str(path)
     reader = pa_csv.open_csv(
         source,
-        read_options=pa_csv.ReadOptions(skip_rows=1, column_names=names),
+        read_options=pa_csv.ReadOptions(skip_rows=1, column_names=names, block_size=BLOCK_BYTES),
         parse_options=pa_csv.ParseOptions(delimiter=options.get("sep", ","),
                                           newlines_in_values=True),
         convert_options=pa_csv.ConvertOptions(

@@ -293,8 +293,7 @@ def _arrow_table(chunk: pd.DataFrame) -> pa.Table | None:
         if values.dtype.kind not in "iuf":
             if not _is_text(values):
                 return None
-            columns[name] = pa.array(values.to_numpy(dtype=object), type=pa.string(),
-                                     from_pandas=True)
+            columns[name] = pa.array(values, type=pa.string(), from_pandas=True)
             continue
         numbers = values.to_numpy()
         columns[name] = pa.array(numbers, from_pandas=True)
