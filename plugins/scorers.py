@@ -24,25 +24,39 @@ def generated_rows(model: GANModel, count: int, seed: int = 0) -> torch.Tensor:
     return map_in_chunks(lambda z: model.generator(z, None), noise, model.generator)
 
 
+def weeks_left_out(model: GANModel | None) -> list[int]:
+    """A date-time column's week, as encoded: no scorer reads it. Rows scored after training (a
+    saved detector, ``--train CLEAN``) are recorded in weeks no training row reached, which made
+    nearly every one of them an outlier; the column's weekday and time of day still count."""
+    if model is None or model.codec.kind != "table":
+        return []
+    return model.codec.transformer.week_positions()
+
+
+def set_to_zero(rows: torch.Tensor, positions: list[int]) -> torch.Tensor:
+    """``rows`` with the values at ``positions`` set to 0 (the median week of quantile-normalised
+    weeks), the same for every row; a product, so it traces into an ONNX graph."""
+    if not positions:
+        return rows
+    kept = torch.ones(rows.shape[1], dtype=rows.dtype, device=rows.device)
+    kept[positions] = 0
+    return rows * kept
+
+
+def without_weeks(model: GANModel, rows: torch.Tensor) -> torch.Tensor:
+    return set_to_zero(rows, weeks_left_out(model))
+
+
 class DiscriminatorScorer(Scorer):
     """``disc``: D's logit. Anomalies sit where the generator puts little mass, so D has only ever
     seen real points there and calls them real with confidence: a high logit means anomalous.
     (PyOD's GAAL detectors read D the other way round.) The weakest scorer: docs/scores.md."""
 
     def score(self, model, features):
-        return map_in_chunks(model.discriminator, features, model.discriminator)
+        return map_in_chunks(self.graph(model), features, model.discriminator)
 
     def graph(self, model):
-        return model.discriminator
-
-
-def weeks_left_out(model: GANModel | None) -> list[int]:
-    """A date-time column's week, as encoded: no view reads it. Rows scored after training (a
-    saved detector, ``--train CLEAN``) are recorded in weeks no training row reached, which made
-    nearly every one of them an outlier; the column's weekday and time of day still count."""
-    if model is None or model.codec.kind != "table":
-        return []
-    return model.codec.transformer.week_positions()
+        return lambda x: model.discriminator(without_weeks(model, x))
 
 
 class NeighbourScorer(Scorer):
@@ -106,13 +120,8 @@ class NeighbourScorer(Scorer):
         return type(f"{cls.__name__}WithoutTheGAN", (cls,), {"views": views})()
 
     def _read(self, rows: torch.Tensor) -> torch.Tensor:
-        """The encoded rows as the views read them: the values left out set to 0 (the median
-        week of quantile-normalised weeks), the same for every row."""
-        if not self.left_out:
-            return rows
-        read = torch.ones(rows.shape[1], dtype=rows.dtype)
-        read[self.left_out] = 0
-        return rows * read
+        """The encoded rows as the views read them: the values left out set to 0."""
+        return set_to_zero(rows, self.left_out)
 
     def _spaces(self, model, features, traced: bool = False) -> dict[str, torch.Tensor]:
         """The queries in every space a view searches."""
@@ -248,7 +257,8 @@ class EncoderScorer(Scorer):
         return self
 
     def _residuals(self, model, x):
-        rebuilt = model.generator(self.encoder(x), None)
+        x = without_weeks(model, x)
+        rebuilt = without_weeks(model, model.generator(self.encoder(x), None))
         pixels = (x - rebuilt).pow(2).flatten(1).mean(dim=1)
         features = (model.discriminator.features(x) - model.discriminator.features(rebuilt))
         return pixels + self.kappa * features.pow(2).mean(dim=1)
@@ -287,7 +297,8 @@ class VAEScorer(Scorer):
 
     def graph(self, model):
         def residual(x):
-            rebuilt = model.generator(model.generator.encode(x)[0], None)
+            x = without_weeks(model, x)
+            rebuilt = without_weeks(model, model.generator(model.generator.encode(x)[0], None))
             in_features = (model.discriminator.features(x)
                            - model.discriminator.features(rebuilt)).pow(2).mean(dim=1)
             return (x - rebuilt).pow(2).mean(dim=1) + in_features

@@ -159,7 +159,7 @@ def test_numbers_and_booleans_given_as_text_encode_as_the_values_they_spell():
         levels)
     np.testing.assert_array_equal(transformer.transform(levels.astype(str)),
                                   transformer.transform(levels))
-    codes = pd.DataFrame({"code": ["1", "2", "3", "10"] * 10})  # learned as text
+    codes = pd.DataFrame({"code": ["1", "2", "-3", "10", "08499"] * 10})  # learned as text
     transformer = TableTransformer(infer_schema(codes, categorical={"code"}), "quantile").fit(codes)
     np.testing.assert_array_equal(transformer.transform(codes.astype({"code": int})),
                                   transformer.transform(codes))

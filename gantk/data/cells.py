@@ -17,7 +17,6 @@ import pandas as pd
 
 from gantk.data.csv_files import COMPRESSIONS, OPENERS
 
-
 #: text pyarrow parses at a time: its 1 MiB default spends as long gluing blocks into chunks
 BLOCK_BYTES = 1 << 22
 

@@ -11,6 +11,7 @@ and ONNX decoders agree). What is lost: which rare value goes with which other c
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -151,7 +152,8 @@ class _Lookup:
     """A category's code, however another file spells it: numbers read back as floats where the
     model saw ints, and the reverse; numbers and booleans as text ("2", "True": a table read
     with every column as text, ``dtype=str``); codes learned as text given as numbers (a
-    Parquet column of 2s where a CSV's "2" was learned)."""
+    Parquet column of 2s where a CSV's "2" was learned, or 8499 where "08499" was: a CSV read
+    without ``dtype=str`` drops a ZIP code's leading zero)."""
 
     def __init__(self, categories: list):
         self.index = {value: index for index, value in enumerate(categories)}
@@ -159,6 +161,14 @@ class _Lookup:
         self.numbers = any(isinstance(category, (int, float)) and not isinstance(category, bool)
                            for category in categories)
         self.texts = any(isinstance(category, str) for category in categories)
+        #: codes of digits by their number; one the same number spells twice ("7", "07") is
+        #: left out, as it names no single category
+        spelled = Counter(int(category) for category in categories
+                          if isinstance(category, str) and category.isascii()
+                          and category.isdigit())
+        self.digits = {int(category): index for index, category in enumerate(categories)
+                       if isinstance(category, str) and category.isascii() and category.isdigit()
+                       and spelled[int(category)] == 1}
 
     def code(self, value) -> int:
         """-1 for a value that is none of the categories."""
@@ -185,5 +195,8 @@ class _Lookup:
             if found is not None:
                 return found
         if self.texts and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return self.index.get(str(int(value)) if float(value).is_integer() else str(value), -1)
+            if not float(value).is_integer():
+                return self.index.get(str(value), -1)
+            found = self.index.get(str(int(value)))
+            return found if found is not None else self.digits.get(int(value), -1)
         return -1
