@@ -425,6 +425,33 @@ def test_scored_rows_keep_every_cell_as_the_file_spells_it(tmp_path, run_cli, su
     assert pd.read_parquet(parquet)["flag"].dtype == bool
 
 
+def test_whole_numbers_written_with_leading_zeros_are_codes_kept_as_text(tmp_path, run_cli):
+    """pandas reads '08499' as 8499: a ZIP code was learned as a quantity and sampled without
+    its zero. Scoring reads the file in chunks as numbers and must find the same codes."""
+    rng = np.random.default_rng(5)
+    zips = [f"{number:05d}" for number in rng.integers(500, 99_999, 30)]
+    assert any(code.startswith("0") for code in zips)
+    frame = pd.DataFrame({"zip": rng.choice(zips, 200), "count": rng.integers(1, 20, 200),
+                          "amount": rng.normal(50, 10, 200).round(2)})
+    path = tmp_path / "rows.csv"
+    frame.to_csv(path, index=False)
+    read = read_table(path)
+    assert read["zip"].tolist() == frame["zip"].tolist()
+    assert read["count"].dtype.kind == "i"  # whole numbers with no leading zero stay numbers
+    assert infer_schema(read).columns[0].kind == "categorical"
+    assert run_cli("train", path, "-o", tmp_path / "m", "--steps", "5", "-q").exit_code == 0
+    assert run_cli("sample", tmp_path / "m", "-n", "50", "-o", tmp_path / "s.csv",
+                   "-q").exit_code == 0
+    assert pd.read_csv(tmp_path / "s.csv", dtype=str)["zip"].isin(zips).all()
+    fitted, rescored = tmp_path / "fitted.csv", tmp_path / "rescored.csv"
+    assert run_cli("detect", path, "-o", fitted, "--steps", "5", "--save-model",
+                   tmp_path / "det", "-q").exit_code == 0
+    assert run_cli("detect", path, "--model", tmp_path / "det", "-o", rescored,
+                   "-q").exit_code == 0
+    np.testing.assert_allclose(pd.read_csv(rescored)["score"], pd.read_csv(fitted)["score"],
+                               rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
 def test_a_compressed_csv_is_read_and_written_like_the_plain_one(tmp_path, run_cli, suffix):
     frame = make_mixed_table(60, seed=3).drop(columns=["risk"])

@@ -42,6 +42,24 @@ def text_chunks(path: Path, options: dict, columns: int, rows: int) -> Iterator[
         yield chunk
 
 
+def codes_as_text(path: Path, options: dict, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (read from the CSV at ``path``) with each column the file writes as whole
+    numbers, some with a leading zero ("08499", "007": ZIP codes, FIPS, product codes), as the
+    file's text: a code, not a quantity, and read as a number it loses its zero for good."""
+    numbers = [position for position, dtype in enumerate(frame.dtypes) if dtype.kind in "iuf"]
+    if not numbers:
+        return frame
+    cells = next(text_chunks(path, options, frame.shape[1], max(len(frame), 1)), None)
+    if cells is None or len(cells) != len(frame):
+        return frame
+    for position in numbers:
+        column = frame.iloc[:, position]
+        text = cells.iloc[:, position].str.strip()[column.notna().to_numpy()]
+        if len(text) and text.str.fullmatch(r"\d+").all() and text.str.match(r"0\d").any():
+            frame[frame.columns[position]] = pd.Series(text, index=frame.index)
+    return frame
+
+
 def missing_spelling(cells: pd.DataFrame, read: pd.DataFrame) -> str | None:
     """How the file writes a missing value ("NA", "NULL", a blank) when it writes every one the
     same way: cells pandas read as missing in ``read``, as ``cells`` spell them. None when the

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from gantk.data.cells import codes_as_text, text_chunks
 from gantk.data.csv_files import (
     BROKEN_COMPRESSION,
     COMPRESSIONS,
@@ -104,6 +105,7 @@ def read_table(path: str | Path, min_rows: int = 1) -> pd.DataFrame:
         if suffix in TEXT_SUFFIXES:
             options = csv_options(path) if path.stat().st_size else {}
             frame = tidy(pd.read_csv(path, **options), options)
+            frame = codes_as_text(path, options, frame)
         elif suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         else:
@@ -180,8 +182,6 @@ def iter_table(path: str | Path, rows: int, as_written: bool = False, as_text: b
 
 def _with_text(chunks, path: Path, options: dict, rows: int):
     """``chunks`` with the cells of each as the file spells them, under the chunk's names."""
-    from gantk.data.cells import text_chunks
-
     texts = None
     for chunk, written in chunks:
         if texts is None:
