@@ -425,6 +425,32 @@ def test_scored_rows_keep_every_cell_as_the_file_spells_it(tmp_path, run_cli, su
     assert pd.read_parquet(parquet)["flag"].dtype == bool
 
 
+def test_a_spreadsheets_semicolons_and_decimal_commas_carry_over_to_what_joins_its_rows(
+        tmp_path, run_cli):
+    """A ';' file with decimal commas came back ','-separated, its own numbers quoted ("437,39")
+    beside new ones with points (2812.56): a spreadsheet in that locale splits nothing, and
+    gantk read Betrag back as text."""
+    rng = np.random.default_rng(6)
+    lines = ["Betrag;Anteil;Stadt", *(
+        f"{rng.uniform(10, 5_000):.2f};{rng.uniform(0, 1):.3f};{('Köln', 'Bonn', 'Ulm')[row % 3]}"
+        .replace(".", ",") for row in range(120))]
+    data = tmp_path / "eu.csv"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for command, added in ((("detect", "--steps", "5"), ["score", "is_outlier"]),
+                           (("augment", "--n", "10", "--steps", "5"), ["synthetic"])):
+        out = tmp_path / f"{command[0]}.csv"
+        result = run_cli(command[0], data, "-o", out, *command[1:], "-q")
+        assert result.exit_code == 0, result.output
+        written = out.read_text(encoding="utf-8").splitlines()
+        assert written[0] == ";".join(["Betrag", "Anteil", "Stadt", *added])
+        assert [line.rsplit(";", len(added))[0] for line in written[1:121]] == lines[1:]
+        again = read_table(out)
+        assert again["Betrag"].dtype == np.float64 and again["Anteil"].dtype == np.float64
+        assert all("," in line.split(";")[0] for line in written[121:])  # new rows too
+        if command[0] == "detect":
+            assert again["score"].dtype == np.float64
+
+
 def test_whole_numbers_written_with_leading_zeros_are_codes_kept_as_text(tmp_path, run_cli):
     """pandas reads '08499' as 8499: a ZIP code was learned as a quantity and sampled without
     its zero. Scoring reads the file in chunks as numbers and must find the same codes."""

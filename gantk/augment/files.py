@@ -21,6 +21,7 @@ from gantk.data.tables import (
     TEXT_SUFFIXES,
     TableWriter,
     is_example_table,
+    joined_dialect,
     table_suffix,
     write_table,
 )
@@ -130,7 +131,8 @@ def _write_beside_cells(data: Path, source: pd.DataFrame, result: pd.DataFrame, 
             spelled = {value: cells[name][source[name] == value].iloc[0]
                        for value in (True, False) if (source[name] == value).any()}
             new_rows[name] = [spelled.get(value, value) for value in new_rows[name]]
-    with TableWriter(out, missing=missing_spelling(cells, source) or "") as writer:
+    with TableWriter(out, missing=missing_spelling(cells, source) or "",
+                     **joined_dialect(data)) as writer:
         writer.write(cells.assign(**{marker: "0"}))
         if len(new_rows):
             writer.write(new_rows)

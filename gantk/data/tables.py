@@ -180,6 +180,20 @@ def iter_table(path: str | Path, rows: int, as_written: bool = False, as_text: b
         raise DataError(f"{path}: cannot read the table near row {start + 1}: {first_line}") from None
 
 
+def joined_dialect(path: str | Path) -> dict:
+    """``TableWriter``'s keyword arguments for a CSV that joins the rows of the CSV at ``path``:
+    its delimiter, and decimal commas where its numbers have them (a spreadsheet's CSV in much of
+    Europe: "437,39" in a ";"-separated file), so that new cells read as the file's own do."""
+    if is_example_table(path) or table_suffix(path) != ".csv":
+        return {}
+    read, cells = next(iter_table(path, 1_000, as_written=True, as_text=True))
+    delimiter = csv_options(Path(path))["sep"]
+    commas = delimiter != "," and any(
+        read[name].dtype.kind == "f" and cells[name].str.contains(",", regex=False).any()
+        for name in read.columns)
+    return {"delimiter": delimiter, "decimal": "," if commas else "."}
+
+
 def _with_text(chunks, path: Path, options: dict, rows: int):
     """``chunks`` with the cells of each as the file spells them, under the chunk's names."""
     texts = None
@@ -196,14 +210,16 @@ def _with_text(chunks, path: Path, options: dict, rows: int):
 
 class TableWriter:
     """Append DataFrame chunks to a CSV (compressed too: .csv.gz) or Parquet file that appears,
-    complete, only on close. A CSV spells missing values ``missing`` (a blank unless the rows it
-    joins spell them otherwise)."""
+    complete, only on close. A CSV spells missing values ``missing`` and separates cells with
+    ``delimiter`` and decimals with ``decimal``: a blank, "," and "." unless the rows it joins
+    are written otherwise (``cells.csv_dialect``)."""
 
-    def __init__(self, path: str | Path, missing: str = ""):
+    def __init__(self, path: str | Path, missing: str = "", delimiter: str = ",",
+                 decimal: str = "."):
         from gantk.files import atomic_path
 
         self.path = Path(path)
-        self.missing = missing
+        self.missing, self.delimiter, self.decimal = missing, delimiter, decimal
         if table_suffix(self.path) not in TABLE_SUFFIXES:
             raise DataError(f"{self.path}: unknown table format (use .csv, .csv.gz or .parquet)")
         self._csv = table_suffix(self.path) == ".csv"
@@ -240,22 +256,23 @@ class TableWriter:
         with contextlib.nullcontext(self._stream) if self._stream else open(
                 self._temporary, "ab") as out:
             header = csv_header(chunk.columns)
-            if table is None or (self.missing and table.num_rows and any(
+            with_pandas = {"index": False, "sep": self.delimiter, "decimal": self.decimal,
+                           "na_rep": self.missing}
+            if table is None or self.decimal != "." or (self.missing and table.num_rows and any(
                     column.null_count for column in table.columns)):
-                chunk.to_csv(out, index=False, header=False if self._started else header,
-                             na_rep=self.missing)
+                chunk.to_csv(out, header=False if self._started else header, **with_pandas)
                 return
             import pyarrow as pa
             import pyarrow.csv as pa_csv
 
             if not self._started:  # pandas' header: names quoted only where needed
-                chunk.head(0).to_csv(out, index=False, header=header)
+                chunk.head(0).to_csv(out, header=header, **with_pandas)
             buffer = io.BytesIO()
             try:
-                pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False,
-                                                                    quoting_style="none"))
+                pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(
+                    include_header=False, quoting_style="none", delimiter=self.delimiter))
             except pa.ArrowInvalid:  # text with a delimiter, a quote or a line break
-                chunk.to_csv(out, index=False, header=False, na_rep=self.missing)
+                chunk.to_csv(out, header=False, **with_pandas)
                 return
             out.write(buffer.getbuffer())
 

@@ -22,6 +22,7 @@ from gantk.data.tables import (
     file_row,
     is_table_path,
     iter_table,
+    joined_dialect,
     plain,
     table_stem,
     table_suffix,
@@ -78,11 +79,12 @@ def score_table(
     data, out = Path(data), Path(out)
     if out.resolve() == data.resolve():
         raise GantkError(f"{out}: the output would overwrite the input")
+    as_text = table_suffix(out) == ".csv"  # DATA's cells pass through as the file spells them
 
     def chunks():
         """Each chunk as read, and its cells as the file has them (what OUT passes through)."""
         for chunk, written in iter_table(data, chunk_rows, as_written=True,
-                                         as_text=table_suffix(out) == ".csv"):
+                                         as_text=as_text):
             if label_column is not None and label_column not in chunk.columns:
                 raise no_label_column(str(data), label_column, chunk.columns)
             yield chunk, written
@@ -113,7 +115,7 @@ def score_table(
         first_pass = np.concatenate([scores for _, _, scores in scored_chunks()])
         threshold = float(np.quantile(first_pass, 1 - contamination))
     all_scores, all_labels = [], []
-    with TableWriter(out) as writer:
+    with TableWriter(out, **(joined_dialect(data) if as_text else {})) as writer:
         for chunk, written, scores in scored_chunks():
             if label_column:
                 all_labels.append(outlier_labels(chunk[label_column], label_column, str(data)))
