@@ -322,6 +322,8 @@ def test_detect_bad_input(labelled_csv, tmp_path, run_cli):
     relabelled = pd.read_csv(labelled_csv)
     relabelled.loc[4, "y"] = 2
     relabelled.to_csv(tmp_path / "relabelled.csv", index=False)
+    pd.read_csv(labelled_csv).assign(explanation="x").to_csv(tmp_path / "explained.csv",
+                                                             index=False)
     cases = [
         (["--model", tmp_path / "det", "--label-column", "y"], tmp_path / "renamed.csv",
          "missing column(s) 'a'; unexpected column(s) 'alpha'"),
@@ -334,6 +336,10 @@ def test_detect_bad_input(labelled_csv, tmp_path, run_cli):
         (["--model", tmp_path / "det", "--label-column", "y"], tmp_path / "relabelled.csv",
          "relabelled.csv: label column 'y', row 5: 2; it must hold 0/1"),
         (["--model", tmp_path / "nothing"], labelled_csv, "no such model directory"),
+        (["--model", tmp_path / "det", "--label-column", "y"], tmp_path / "a.csv",  # scored
+         "a.csv already has column(s) 'score', 'is_outlier', which scoring adds"),
+        (["--explain", "--steps", "5"], tmp_path / "explained.csv",
+         "already has column(s) 'explanation', which scoring adds"),
     ]
     for options, data, message in cases:
         result = run_cli("detect", data, "-o", tmp_path / "out.csv", *options, "-q")

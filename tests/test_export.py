@@ -146,7 +146,7 @@ def test_exported_detector_scores_like_the_saved_one(tmp_path, run_cli):
     wrong = run_without_torch("detect", tmp_path / "torch.csv", "-o", tmp_path / "x.csv",
                               "--model", tmp_path / "det.onnx")
     assert wrong.returncode == 2
-    assert "unexpected column(s) 'score', 'is_outlier'" in wrong.stderr
+    assert "already has column(s) 'score', 'is_outlier', which scoring adds" in wrong.stderr
 
 
 def test_exported_detector_searches_cells_like_the_saved_one(tmp_path):

@@ -75,6 +75,10 @@ def test_score_frame_gives_what_gantk_detect_writes_and_keeps_passthrough_column
                                         f"'{scored_column}' are scored by this detector"):
         OnnxDetector(exported["detector.onnx"]).score_frame(
             test, passthrough=["id", "risk", scored_column])
+    with pytest.raises(DataError, match="the frame already has column\\(s\\) 'score', "
+                                        "'is_outlier', which scoring adds"):  # scored before
+        OnnxDetector(exported["detector.onnx"]).score_frame(
+            scored, passthrough=["id", "risk", "score", "is_outlier"])
 
 
 def test_a_partition_scores_the_same_as_the_whole_and_opens_its_session_once(exported):

@@ -50,6 +50,8 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
     """Score every row of DATA (CSV/Parquet) or every image (a folder, .npz or MNIST IDX) for how
     anomalous it is; higher = more anomalous."""
     from gantk.data.images import is_image_source
+    from gantk.data.tables import iter_table
+    from gantk.detect.convention import ADDED_COLUMNS, refuse_added_columns
     from gantk.detect.files import (
         check_contamination,
         load_detector,
@@ -72,6 +74,9 @@ def detect(data, output, model, train_data, scorer, contamination, threshold, la
         raise GantkError(f"{data}: --explain is for tables, not images")
     if image_size is not None and not images:
         raise GantkError(f"{data}: --image-size is for images; DATA is a table")
+    if not images:  # before training: the output could not be written
+        refuse_added_columns(next(iter_table(data, 1)).columns, str(data),
+                             (*ADDED_COLUMNS, "explanation") if explain else ADDED_COLUMNS)
     if model:
         if train_data or save_model:
             raise GantkError("--model scores with a saved detector: --train and --save-model "

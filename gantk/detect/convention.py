@@ -3,7 +3,24 @@ the torch-free ``OnnxDetector`` so both answer alike. No torch here."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
+
+from gantk.errors import DataError
+
+#: the columns ``gantk detect``, ``score_frame`` and ``gantk.scale`` add to a table
+ADDED_COLUMNS = ("score", "is_outlier")
+
+
+def refuse_added_columns(columns: Iterable, source: str, added=ADDED_COLUMNS) -> None:
+    """Refuse a table that already holds a column scoring adds (one scored before): it would come
+    back with two columns of one name, which pandas' Parquet writer, Spark and gantk refuse."""
+    present = {str(column) for column in columns}
+    taken = [name for name in added if name in present]
+    if taken:
+        raise DataError(f"{source} already has column(s) {', '.join(map(repr, taken))}, which "
+                        "scoring adds (a table scored before?); drop or rename them")
 
 
 class OutlierConvention:

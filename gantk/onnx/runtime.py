@@ -19,7 +19,7 @@ import pandas as pd
 
 from gantk.data.codec import ImageCodec, TableCodec, codec_from_dict
 from gantk.data.images import ImageSamples, ImageSet, images_from_array
-from gantk.detect.convention import OutlierConvention
+from gantk.detect.convention import OutlierConvention, refuse_added_columns
 from gantk.detect.distinct import distinct_rows
 from gantk.errors import DataError, GantkError, ModelFileError
 from gantk.onnx.format import METADATA_KEY, ONNX_FORMAT_VERSION
@@ -224,6 +224,7 @@ class OnnxDetector(OutlierConvention, _OnnxModel):
         if not isinstance(frame, pd.DataFrame):
             raise DataError(f"score_frame takes a pandas DataFrame, not {type(frame).__name__}")
         self.check_passthrough(frame.columns, passthrough, "the frame")
+        refuse_added_columns(frame.columns, "the frame")
         scores = self.anomaly_score(frame.drop(columns=list(passthrough)), source="the frame")
         return pd.concat([frame, pd.DataFrame(
             {"score": scores, "is_outlier": (scores > self.threshold_).astype(np.int64)},

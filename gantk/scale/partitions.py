@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gantk.detect.convention import refuse_added_columns
 from gantk.errors import DataError, ModelFileError
 from gantk.onnx.runtime import OnnxDetector, OnnxGenerator
 
@@ -57,6 +58,7 @@ def check_columns(columns: Sequence[str], model: ModelBytes, passthrough: Sequen
     (or passthrough columns that are not there, or that it scores), in one line."""
     detector = detector_of(model)
     detector.check_passthrough(list(columns), passthrough, source)
+    refuse_added_columns(columns, source)
     scored = pd.DataFrame(columns=[column for column in columns if column not in passthrough])
     detector.codec.transformer.schema.check_columns(scored, source)
 
