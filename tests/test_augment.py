@@ -205,6 +205,36 @@ def test_augmented_csv_keeps_the_files_rows_as_spelled_and_spells_new_rows_the_s
     assert len({row[0] for row in written[1:]}) == 120  # fresh row numbers
 
 
+def test_augmented_rows_write_numbers_as_the_file_does(tmp_path, run_cli):
+    """New rows wrote 1234.5 and 12.5 beside the file's "$1,234.50" and "12.5%", and 42.9
+    where every real price has two decimals."""
+    import csv
+
+    from test_tables import csv_rows
+
+    rng = np.random.default_rng(8)
+    header = ["price", "share", "amount", "label"]
+    rows = []
+    for row in range(150):
+        value = rng.uniform(-500, 5_000)
+        price = f"${abs(value):,.2f}"
+        rows.append([price if value >= 0 else f"({price})", f"{rng.uniform(0, 100):.1f}%",
+                     f"{rng.uniform(0, 100):.2f}", ("a", "b")[row % 2]])
+    with open(tmp_path / "data.csv", "w", newline="", encoding="utf-8") as file:
+        csv.writer(file, lineterminator="\n").writerows([header, *rows])
+    out = tmp_path / "more.csv"
+    result = run_cli("augment", tmp_path / "data.csv", "-o", out, "--label-column", "label",
+                     "--n", "30", "--steps", "20", "-q")
+    assert result.exit_code == 0, result.output
+    written = csv_rows(out)
+    assert [row[:-1] for row in written[1:151]] == rows
+    new = pd.DataFrame(written[151:], columns=[*header, "synthetic"])
+    assert len(new) == 30
+    assert new["price"].str.fullmatch(r"\(?\$\d{1,3}(,\d{3})*\.\d{2}\)?").all()
+    assert new["share"].str.fullmatch(r"\d+\.\d%").all()
+    assert new["amount"].str.fullmatch(r"\d+\.\d{2}").all()
+
+
 def test_augment_takes_another_recipe(tmp_path, run_cli):
     imbalanced_table().to_csv(tmp_path / "data.csv", index=False)
     result = run_cli("augment", tmp_path / "data.csv", "-o", tmp_path / "more.csv",

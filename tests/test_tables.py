@@ -451,6 +451,23 @@ def test_a_spreadsheets_semicolons_and_decimal_commas_carry_over_to_what_joins_i
             assert again["score"].dtype == np.float64
 
 
+@pytest.mark.parametrize("cells, decimal, spelled", [
+    (["$1,234.50", "$12.00", "($3.10)"], ".", ["$1,234.50", "($3.10)", "$7.00"]),
+    (["12.5%", "3%"], ".", ["1234.5%", "-3.1%", "7%"]),
+    (["1.234,50 €", "3,00 €"], ",", ["1.234,50 €", "-3,10 €", "7,00 €"]),
+    (["65.40", "1.00"], ".", ["1234.50", "-3.10", "7.00"]),
+    (["1.5", "2.25"], ".", None),  # plain numbers, as many decimals as each needs
+    (["1", "22"], ".", None),
+    (["$1", "2 €"], ".", None),  # two units: no one way to write a new value
+])
+def test_a_columns_way_of_writing_numbers_is_read_from_its_cells(cells, decimal, spelled):
+    from gantk.data.cells import number_spelling
+
+    spelling = number_spelling(pd.Series(cells), decimal)
+    assert (None if spelling is None else [spelling.spell(value) for value in
+                                           (1234.5, -3.1, 7.0)]) == spelled
+
+
 def test_whole_numbers_written_with_leading_zeros_are_codes_kept_as_text(tmp_path, run_cli):
     """pandas reads '08499' as 8499: a ZIP code was learned as a quantity and sampled without
     its zero. Scoring reads the file in chunks as numbers and must find the same codes."""

@@ -12,7 +12,7 @@ import pandas as pd
 from gantk import defaults
 from gantk.augment.augmenter import AugmentedImages, GANAugmenter
 from gantk.augment.report import image_summary_lines, plot_report, summary_lines, write_report
-from gantk.data.cells import missing_spelling, text_chunks
+from gantk.data.cells import missing_spelling, number_spelling, text_chunks
 from gantk.data.codec import as_data
 from gantk.data.csv_files import csv_options
 from gantk.data.images import ImageSet
@@ -115,8 +115,9 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
 def _write_beside_cells(data: Path, source: pd.DataFrame, result: pd.DataFrame, marker: str,
                         out: Path) -> bool:
     """Write a CSV's own rows as the file spells them ("007", "TRUE", "NA"), then the synthetic
-    rows, their booleans and missing values spelled as the file spells its own (where it has one
-    way). False (nothing written) where DATA or OUT is not a CSV."""
+    rows, their numbers ("$1,234.50", "12.5%", "65.40"), booleans and missing values spelled as
+    the file spells its own (where it has one way). False (nothing written) where DATA or OUT is
+    not a CSV."""
     if is_example_table(data) or table_suffix(data) not in TEXT_SUFFIXES or (
             table_suffix(out) != ".csv"):
         return False
@@ -126,13 +127,18 @@ def _write_beside_cells(data: Path, source: pd.DataFrame, result: pd.DataFrame, 
         return False
     cells.columns = source.columns
     new_rows = result.iloc[len(source):].copy()
-    for name in source.columns:
-        if pd.api.types.is_bool_dtype(source[name]) and len(new_rows):
+    dialect = joined_dialect(data)
+    for name in source.columns if len(new_rows) else ():
+        if pd.api.types.is_bool_dtype(source[name]):
             spelled = {value: cells[name][source[name] == value].iloc[0]
                        for value in (True, False) if (source[name] == value).any()}
             new_rows[name] = [spelled.get(value, value) for value in new_rows[name]]
-    with TableWriter(out, missing=missing_spelling(cells, source) or "",
-                     **joined_dialect(data)) as writer:
+        elif source[name].dtype.kind in "iuf":
+            spelling = number_spelling(cells[name][source[name].notna().to_numpy()],
+                                       dialect.get("decimal", "."))
+            if spelling is not None:
+                new_rows[name] = [spelling.spell(value) for value in new_rows[name]]
+    with TableWriter(out, missing=missing_spelling(cells, source) or "", **dialect) as writer:
         writer.write(cells.assign(**{marker: "0"}))
         if len(new_rows):
             writer.write(new_rows)
