@@ -235,6 +235,26 @@ def test_augmented_rows_write_numbers_as_the_file_does(tmp_path, run_cli):
     assert new["amount"].str.fullmatch(r"\d+\.\d{2}").all()
 
 
+def test_rows_whose_codes_come_as_numbers_get_new_rows_of_numbers(tmp_path, run_cli):
+    """A model learned a CSV's codes as text ("08499"); augmenting a Parquet file of the same
+    codes as numbers mixed both in one column, and writing it ended in a traceback."""
+    rng = np.random.default_rng(5)
+    zips = [f"{number:05d}" for number in rng.integers(500, 99_999, 30)]
+    pd.DataFrame({"zip": rng.choice(zips, 200), "amount": rng.normal(50, 10, 200).round(2),
+                  "label": rng.choice(["a", "b"], 200)}).to_csv(tmp_path / "data.csv",
+                                                                index=False)
+    assert run_cli("augment", tmp_path / "data.csv", "-o", tmp_path / "more.csv", "--n", "5",
+                   "--label-column", "label", "--steps", "5", "--save-model", tmp_path / "m",
+                   "-q").exit_code == 0
+    pd.read_csv(tmp_path / "data.csv").to_parquet(tmp_path / "data.parquet")  # 8499, not "08499"
+    result = run_cli("augment", tmp_path / "data.parquet", "--model", tmp_path / "m", "-o",
+                     tmp_path / "more.parquet", "--n", "20", "-q")
+    assert result.exit_code == 0, result.output
+    written = pd.read_parquet(tmp_path / "more.parquet")
+    assert written["zip"].dtype == np.int64
+    assert written["zip"][written["synthetic"] == 1].isin([int(code) for code in zips]).all()
+
+
 def test_augment_takes_another_recipe(tmp_path, run_cli):
     imbalanced_table().to_csv(tmp_path / "data.csv", index=False)
     result = run_cli("augment", tmp_path / "data.csv", "-o", tmp_path / "more.csv",

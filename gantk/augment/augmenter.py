@@ -330,8 +330,27 @@ class GANAugmenter(BaseEstimator):
             new = data.iloc[:0]
         if synthetic_only:
             return new[list(data.columns)].reset_index(drop=True)
-        return pd.concat([data.assign(**{marker: 0}), new[list(data.columns)].assign(
-            **{marker: 1})], ignore_index=True)
+        new = _in_the_types_of(new[list(data.columns)], data)
+        return pd.concat([data.assign(**{marker: 0}), new.assign(**{marker: 1})],
+                         ignore_index=True)
+
+
+def _in_the_types_of(new: pd.DataFrame, data: pd.DataFrame) -> pd.DataFrame:
+    """New rows with numbers where the rows they join hold numbers, and text where they hold
+    text: a model that learned a CSV's codes as text ("08499") augmenting a Parquet file of the
+    same codes as numbers mixed both in one column, which Parquet refuses."""
+    new = new.copy()
+    for name in data.columns:
+        want, have = data[name], new[name]
+        if pd.api.types.is_bool_dtype(want) or pd.api.types.is_bool_dtype(have):
+            continue
+        if pd.api.types.is_numeric_dtype(want) and not pd.api.types.is_numeric_dtype(have):
+            numbers = pd.to_numeric(have, errors="coerce")
+            whole = numbers.notna().all() and want.dtype.kind in "iu"
+            new[name] = numbers.astype(want.dtype) if whole else numbers
+        elif pd.api.types.is_string_dtype(want) and pd.api.types.is_numeric_dtype(have):
+            new[name] = have.map(lambda value: value if pd.isna(value) else str(value))
+    return new
 
 
 def _augmented_images(data: ImageSet, new: ImageSamples | None,
