@@ -420,6 +420,10 @@ def test_scored_rows_keep_every_cell_as_the_file_spells_it(tmp_path, run_cli, su
     chunks = list(iter_table(data, 16, as_written=True, as_text=True))  # pyarrow's block split
     assert [len(text) for _, text in chunks] == [16, 16, 16, 12]
     assert pd.concat([text for _, text in chunks]).to_numpy().tolist() == padded
+    lone = tmp_path / "lone.csv"  # one column: pyarrow takes a line of spaces for a row
+    lone.write_text("a\n1\n   \n3\n" * 3)
+    texts = pd.concat([text for _, text in iter_table(lone, 2, as_written=True, as_text=True)])
+    assert texts["a"].tolist() == ["1", "3", "a", "1", "3", "a", "1", "3"]
     parquet = tmp_path / "scored.parquet"  # a Parquet output keeps what the cells were read as
     assert run_cli("detect", data, "-o", parquet, "--steps", "5", "-q").exit_code == 0
     assert pd.read_parquet(parquet)["flag"].dtype == bool

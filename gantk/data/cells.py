@@ -4,7 +4,8 @@ back comes out spelled another way (``7``, ``True``, a blank, ``65.4``).
 
 pyarrow reads the cells as text in a fraction of pandas' time; where its parser would read a
 file differently from pandas' (a short row, a line of spaces), it refuses the file and pandas
-reads the text instead, so each chunk holds the same rows as pandas' chunks of the file.
+reads the text instead, so each chunk holds the same rows as pandas' chunks of the file. A file
+of one column, where pyarrow would take a line of spaces for a row, is read by pandas.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def text_chunks(path: Path, options: dict, columns: int, rows: int) -> Iterator[
     """The data rows of the CSV at ``path`` (read with ``csv_options``' ``options``; ``columns``
     of them), ``rows`` at a time, every cell a string ("" where blank)."""
     done = 0
-    if importlib.util.find_spec("pyarrow") is not None:
+    # a line of spaces is a row of one column to pyarrow, and a blank line pandas skips
+    if columns > 1 and importlib.util.find_spec("pyarrow") is not None:
         try:
             for chunk in _arrow_chunks(path, options, columns, rows):
                 yield chunk
