@@ -465,11 +465,52 @@ def test_a_spreadsheets_semicolons_and_decimal_commas_carry_over_to_what_joins_i
     (["$1", "2 €"], ".", None),  # two units: no one way to write a new value
 ])
 def test_a_columns_way_of_writing_numbers_is_read_from_its_cells(cells, decimal, spelled):
-    from gantk.data.cells import number_spelling
+    from gantk.data.spelling import number_spelling
 
     spelling = number_spelling(pd.Series(cells), decimal)
     assert (None if spelling is None else [spelling.spell(value) for value in
                                            (1234.5, -3.1, 7.0)]) == spelled
+
+
+def test_sampled_rows_are_written_as_the_training_file_writes_its_own(tmp_path, run_cli):
+    """A model trained on a spreadsheet's ';' file with decimal commas, units, 'TRUE' and 'NA'
+    sampled a ','-separated file of 1234.5, True and blanks: not one the user's own reader of
+    the real file reads. The model and its exported file keep how the file writes its cells."""
+    import csv
+
+    from gantk.data.spelling import FileSpelling
+
+    rng = np.random.default_rng(7)
+    header = ["Betrag", "Anteil", "aktiv", "Stadt"]
+    rows = [[f"{rng.uniform(10, 5_000):,.2f} €".translate(str.maketrans(",.", ".,")),
+             "NA" if row % 9 == 0 else f"{rng.uniform(0, 1):.3f}".replace(".", ","),
+             ("TRUE", "FALSE")[row % 2], ("Köln", "Bonn", "Ulm")[row % 3]] for row in range(150)]
+    with open(tmp_path / "eu.csv", "w", newline="", encoding="utf-8") as file:
+        csv.writer(file, delimiter=";", lineterminator="\n").writerows([header, *rows])
+    assert run_cli("train", tmp_path / "eu.csv", "-o", tmp_path / "m", "--steps", "20",
+                   "-q").exit_code == 0
+    assert run_cli("export", tmp_path / "m", "-o", tmp_path / "m.onnx", "-q").exit_code == 0
+    for model in ("m", "m.onnx"):
+        out = tmp_path / f"{model}.csv"
+        assert run_cli("sample", tmp_path / model, "-n", "200", "-o", out, "-q").exit_code == 0
+        with open(out, newline="", encoding="utf-8") as file:
+            sampled = list(csv.reader(file, delimiter=";"))
+        assert sampled[0] == header
+        new = pd.DataFrame(sampled[1:], columns=header)
+        assert new["Betrag"].str.fullmatch(r"\d{1,3}(\.\d{3})*,\d{2} €").all()
+        assert new["Anteil"].str.fullmatch(r"\d,\d{3}|NA").all() and (new["Anteil"] == "NA").any()
+        assert set(new["aktiv"]) <= {"TRUE", "FALSE"}
+    torch_rows, onnx_rows = read_table(tmp_path / "m.csv"), read_table(tmp_path / "m.onnx.csv")
+    pd.testing.assert_frame_equal(torch_rows, onnx_rows, atol=0.011)  # a cent, rounding
+    parquet = tmp_path / "sampled.parquet"  # a Parquet file holds the values
+    assert run_cli("sample", tmp_path / "m", "-n", "20", "-o", parquet, "-q").exit_code == 0
+    assert pd.read_parquet(parquet)["Betrag"].dtype == np.float64
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    spelling = FileSpelling.from_dict(config["data"]["spelling"])
+    assert FileSpelling.from_dict(spelling.to_dict()) == spelling
+    for field, value in (("delimiter", "x"), ("missing", "1"), ("numbers", {"Betrag": {}})):
+        with pytest.raises((ValueError, KeyError, TypeError)):
+            FileSpelling.from_dict({**spelling.to_dict(), field: value})
 
 
 def test_whole_numbers_written_with_leading_zeros_are_codes_kept_as_text(tmp_path, run_cli):

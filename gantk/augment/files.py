@@ -12,16 +12,16 @@ import pandas as pd
 from gantk import defaults
 from gantk.augment.augmenter import AugmentedImages, GANAugmenter
 from gantk.augment.report import image_summary_lines, plot_report, summary_lines, write_report
-from gantk.data.cells import missing_spelling, number_spelling, text_chunks
+from gantk.data.cells import text_chunks
 from gantk.data.codec import as_data
 from gantk.data.csv_files import csv_options
 from gantk.data.images import ImageSet
+from gantk.data.spelling import FileSpelling
 from gantk.data.tables import (
     TABLE_SUFFIXES,
     TEXT_SUFFIXES,
     TableWriter,
     is_example_table,
-    joined_dialect,
     table_suffix,
     write_table,
 )
@@ -126,19 +126,10 @@ def _write_beside_cells(data: Path, source: pd.DataFrame, result: pd.DataFrame, 
     if cells is None or len(cells) != len(source):
         return False
     cells.columns = source.columns
-    new_rows = result.iloc[len(source):].copy()
-    dialect = joined_dialect(data)
-    for name in source.columns if len(new_rows) else ():
-        if pd.api.types.is_bool_dtype(source[name]):
-            spelled = {value: cells[name][source[name] == value].iloc[0]
-                       for value in (True, False) if (source[name] == value).any()}
-            new_rows[name] = [spelled.get(value, value) for value in new_rows[name]]
-        elif source[name].dtype.kind in "iuf":
-            spelling = number_spelling(cells[name][source[name].notna().to_numpy()],
-                                       dialect.get("decimal", "."))
-            if spelling is not None:
-                new_rows[name] = [spelling.spell(value) for value in new_rows[name]]
-    with TableWriter(out, missing=missing_spelling(cells, source) or "", **dialect) as writer:
+    spelling = FileSpelling.of(cells, source,
+                               options["sep"] if table_suffix(data) == ".csv" else ",")
+    new_rows = spelling.spell(result.iloc[len(source):])
+    with TableWriter(out, **spelling.writer_options()) as writer:
         writer.write(cells.assign(**{marker: "0"}))
         if len(new_rows):
             writer.write(new_rows)

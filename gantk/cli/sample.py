@@ -54,6 +54,7 @@ def sample(model, count, output, seed, label, device, provider, quiet):
         loaded = load_model(model, device)
         draw = sample_chunks if loaded.codec.kind == "table" else sample
         samples = draw(loaded, count, seed, label)
-    write_samples(samples, output)
+    codec = generator.codec if is_onnx_file(model) else loaded.codec
+    write_samples(samples, output, getattr(codec, "spelling", None))
     if not quiet:
         click.echo(f"{count} samples written to {output}", err=True)

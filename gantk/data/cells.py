@@ -11,9 +11,7 @@ of one column, where pyarrow would take a line of spaces for a row, is read by p
 from __future__ import annotations
 
 import importlib.util
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -59,79 +57,10 @@ def codes_as_text(path: Path, options: dict, frame: pd.DataFrame) -> pd.DataFram
     for position in numbers:
         column = frame.iloc[:, position]
         text = cells.iloc[:, position].str.strip()[column.notna().to_numpy()]
-        if len(text) and text.str.fullmatch(r"\d+").all() and text.str.match(r"0\d").any():
+        leading = text.str.startswith("0") & (text.str.len() > 1)
+        if leading.any() and text[leading].str.isdigit().any() and text.str.isdigit().all():
             frame[frame.columns[position]] = pd.Series(text, index=frame.index)
     return frame
-
-
-@dataclass(frozen=True)
-class NumberSpelling:
-    """How a column writes its numbers: ``$1,234.50``, ``12.5%``, ``(1.234,50 €)``, ``65.40``."""
-
-    before: str
-    after: str
-    grouped: bool
-    decimals: int | None  # None: as many as each value needs
-    parentheses: bool  # accounting's (1,234.50) for negatives
-    decimal: str
-
-    def spell(self, value) -> str | float:
-        if pd.isna(value):
-            return value
-        magnitude = abs(float(value))
-        text = (f"{magnitude:,.{self.decimals}f}" if self.decimals is not None
-                else f"{magnitude:,.15g}" if magnitude.is_integer() else f"{magnitude:,}")
-        if not self.grouped:
-            text = text.replace(",", "")
-        if self.decimal == ",":
-            text = text.translate(SWAP_MARKS)
-        text = f"{self.before}{text}{self.after}"
-        if value < 0:
-            return f"({text})" if self.parentheses else f"-{text}"
-        return text
-
-
-#: "1,234.5" as "1.234,5"
-SWAP_MARKS = str.maketrans({",": ".", ".": ","})
-
-
-def number_spelling(cells: pd.Series, decimal: str = ".") -> NumberSpelling | None:
-    """The one way a numeric column's cells write its numbers, or None where it writes them as
-    plain numbers with varying decimals (as any writer does) or in several ways."""
-    group = "." if decimal == "," else ","
-    pattern = re.compile(rf"(?P<open>\(?)(?P<sign>[+-]?)(?P<before>[^\d\s(+-]*\s?)"
-                         rf"(?P<whole>\d[\d{re.escape(group)}]*)"
-                         rf"(?:{re.escape(decimal)}(?P<fraction>\d+))?"
-                         rf"(?P<after>\s?[^\d\s)]*)(?P<close>\)?)")
-    present = cells[cells.str.strip() != ""].str.strip()
-    if not len(present):
-        return None
-    parts = present.str.extract(f"^{pattern.pattern}$")
-    if parts["whole"].isna().any() or parts["before"].nunique() > 1 or (
-            parts["after"].nunique() > 1):
-        return None
-    widths = parts["fraction"].fillna("").str.len()
-    decimals = int(widths.iloc[0]) if widths.nunique() == 1 else None
-    spelling = NumberSpelling(
-        before=parts["before"].iloc[0], after=parts["after"].iloc[0],
-        grouped=bool(parts["whole"].str.contains(group, regex=False).any()),
-        decimals=decimals, parentheses=bool(parts["open"].eq("(").any()), decimal=decimal)
-    plain = not (spelling.before or spelling.after or spelling.grouped or spelling.parentheses)
-    return None if plain and (decimals is None or decimals == 0) else spelling
-
-
-def missing_spelling(cells: pd.DataFrame, read: pd.DataFrame) -> str | None:
-    """How the file writes a missing value ("NA", "NULL", a blank) when it writes every one the
-    same way: cells pandas read as missing in ``read``, as ``cells`` spell them. None when the
-    file has none or several."""
-    spellings: set[str] = set()
-    for position in range(read.shape[1]):
-        missing = read.iloc[:, position].isna().to_numpy()
-        if missing.any():
-            spellings.update(cells.iloc[missing, position].unique().tolist())
-            if len(spellings) > 1:
-                return None
-    return spellings.pop() if spellings else None
 
 
 def _arrow_chunks(path: Path, options: dict, columns: int, rows: int) -> Iterator[pd.DataFrame]:

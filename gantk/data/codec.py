@@ -25,10 +25,12 @@ from gantk.data.images import (
     read_images,
     to_uint8,
 )
+from gantk.data.spelling import FileSpelling
 from gantk.data.tables import (
     TableSchema,
     categorical_dtype,
     column_labels,
+    file_spelling,
     infer_schema,
     is_table_path,
     read_table,
@@ -119,15 +121,18 @@ class TableCodec(Codec):
 
     def __init__(self, transformer: TableTransformer, label: dict | None = None,
                  conditions: CategoryConditions | None = None,
-                 column_labels: dict[str, int | float] | None = None):
+                 column_labels: dict[str, int | float] | None = None,
+                 spelling: FileSpelling | None = None):
         """``column_labels``: the training frame's column names that were numbers, by their text
-        (``gantk.data.tables.column_labels``); sampled frames carry them again."""
+        (``gantk.data.tables.column_labels``); sampled frames carry them again. ``spelling``: how
+        the training CSV wrote its cells, which sampled CSVs follow."""
         self.transformer = transformer
         #: {"column", "position", "dtype", "classes", "frequencies"}, and "levels" and "ordered"
         #: for a pandas categorical label (gantk.data.tables.categorical_dtype)
         self.label = label
         self.conditions = conditions  # CTGAN's conditional vector, when trained with one
         self.column_labels = column_labels or {}
+        self.spelling = spelling
 
     @classmethod
     def fit(
@@ -250,15 +255,18 @@ class TableCodec(Codec):
             "label": self.label,
             "conditions": self.conditions.to_dict() if self.conditions else None,
             **({"column_labels": self.column_labels} if self.column_labels else {}),
+            **({"spelling": self.spelling.to_dict()} if self.spelling else {}),
         }
 
     @classmethod
     def from_dict(cls, values: dict) -> TableCodec:
         schema = TableSchema.from_dict(values["schema"])
         conditions = values.get("conditions")
+        spelling = values.get("spelling")
         return cls(TableTransformer.from_dict(schema, values["transform"]), values["label"],
                    CategoryConditions.from_dict(conditions) if conditions else None,
-                   values.get("column_labels"))
+                   values.get("column_labels"),
+                   FileSpelling.from_dict(spelling) if spelling is not None else None)
 
 
 class ImageCodec(Codec):
@@ -397,6 +405,8 @@ def load_training_data(
         codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source,
                                spike_share, ids, max_categories)
         codec.column_labels = labels
+        if not isinstance(path, pd.DataFrame):
+            codec.spelling = file_spelling(path, frame)
         encoded = codec.encode(frame, source)
         if np.ptp(encoded.features, axis=0).max() == 0:  # e.g. one category, or one row repeated
             raise _nothing_to_learn(source, codec.id_columns)

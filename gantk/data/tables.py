@@ -26,6 +26,7 @@ from gantk.data.csv_files import (
     tidy,
 )
 from gantk.data.dates import recognise, resolution, wall_seconds
+from gantk.data.spelling import FileSpelling
 from gantk.errors import DataError
 
 if TYPE_CHECKING:
@@ -178,6 +179,18 @@ def iter_table(path: str | Path, rows: int, as_written: bool = False, as_text: b
     except (pd.errors.ParserError, OSError, ValueError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
         raise DataError(f"{path}: cannot read the table near row {start + 1}: {first_line}") from None
+
+
+def file_spelling(path: str | Path, frame: pd.DataFrame) -> FileSpelling | None:
+    """How the CSV at ``path``, which pandas read as ``frame``, writes its cells; None for
+    other tables and where its text cannot be lined up with ``frame``."""
+    if is_example_table(path) or table_suffix(path) not in TEXT_SUFFIXES:
+        return None
+    options = csv_options(Path(path))
+    cells = next(text_chunks(Path(path), options, frame.shape[1], max(len(frame), 1)), None)
+    if cells is None or len(cells) != len(frame):
+        return None
+    return FileSpelling.of(cells, frame, options["sep"] if table_suffix(path) == ".csv" else ",")
 
 
 def joined_dialect(path: str | Path) -> dict:

@@ -18,7 +18,8 @@ import pandas as pd
 from gantk import streams
 from gantk.data.codec import Codec, TableCodec
 from gantk.data.images import ImageSamples
-from gantk.data.tables import TableWriter, is_table_path, write_table
+from gantk.data.spelling import FileSpelling
+from gantk.data.tables import TableWriter, is_table_path, table_suffix, write_table
 from gantk.errors import DataError, GantkError, OptionError
 from gantk.files import atomic_folder, atomic_path
 
@@ -216,19 +217,24 @@ def table_chunks(codec: TableCodec, drawn: Iterator[tuple[np.ndarray, np.ndarray
 
 
 def write_samples(samples: pd.DataFrame | ImageSamples | Iterator[pd.DataFrame],
-                  out: str | Path) -> None:
+                  out: str | Path, spelling: FileSpelling | None = None) -> None:
     """Tables (a frame, or a sample's parts from ``table_chunks``, appended as they come) →
-    CSV/Parquet; images → an .npz (X, y) or a folder of PNGs (a subfolder per class)."""
+    CSV/Parquet, a CSV written as ``spelling`` says (the training file's way) where given;
+    images → an .npz (X, y) or a folder of PNGs (a subfolder per class)."""
     out = Path(out)
     if not isinstance(samples, ImageSamples):
         if not is_table_path(out):
             raise DataError(f"{out}: table samples go to a .csv, .csv.gz or .parquet file")
+        if table_suffix(out) != ".csv":
+            spelling = None
         if isinstance(samples, pd.DataFrame):
-            write_table(samples, out)
-            return
-        with TableWriter(out) as writer:
+            if spelling is None:
+                write_table(samples, out)
+                return
+            samples = [samples]
+        with TableWriter(out, **(spelling.writer_options() if spelling else {})) as writer:
             for chunk in samples:
-                writer.write(chunk)
+                writer.write(spelling.spell(chunk) if spelling else chunk)
         return
     if out.suffix.lower() == ".npz":
         pixels = samples.pixels[..., 0] if samples.pixels.shape[-1] == 1 else samples.pixels
