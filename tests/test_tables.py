@@ -424,6 +424,10 @@ def test_scored_rows_keep_every_cell_as_the_file_spells_it(tmp_path, run_cli, su
     lone.write_text("a\n1\n   \n3\n" * 3)
     texts = pd.concat([text for _, text in iter_table(lone, 2, as_written=True, as_text=True)])
     assert texts["a"].tolist() == ["1", "3", "a", "1", "3", "a", "1", "3"]
+    late = tmp_path / "late.csv"  # blank lines before the header: pyarrow reads it as a row
+    late.write_text("\n\n" + "\n".join(["a,b", *(f"{row},{row * 2}" for row in range(5))]))
+    texts = pd.concat([text for _, text in iter_table(late, 2, as_written=True, as_text=True)])
+    assert texts.to_numpy().tolist() == [[str(row), str(row * 2)] for row in range(5)]
     parquet = tmp_path / "scored.parquet"  # a Parquet output keeps what the cells were read as
     assert run_cli("detect", data, "-o", parquet, "--steps", "5", "-q").exit_code == 0
     assert pd.read_parquet(parquet)["flag"].dtype == bool

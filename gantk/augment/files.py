@@ -12,7 +12,7 @@ import pandas as pd
 from gantk import defaults
 from gantk.augment.augmenter import AugmentedImages, GANAugmenter
 from gantk.augment.report import image_summary_lines, plot_report, summary_lines, write_report
-from gantk.data.cells import text_chunks
+from gantk.data.cells import file_cells
 from gantk.data.codec import as_data
 from gantk.data.csv_files import csv_options
 from gantk.data.images import ImageSet
@@ -122,8 +122,8 @@ def _write_beside_cells(data: Path, source: pd.DataFrame, result: pd.DataFrame, 
             table_suffix(out) != ".csv"):
         return False
     options = csv_options(data)
-    cells = next(text_chunks(data, options, source.shape[1], max(len(source), 1)), None)
-    if cells is None or len(cells) != len(source):
+    cells = file_cells(data, options, source)
+    if cells is None:
         return False
     cells.columns = source.columns
     spelling = FileSpelling.of(cells, source,

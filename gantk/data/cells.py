@@ -11,6 +11,7 @@ of one column, where pyarrow would take a line of spaces for a row, is read by p
 from __future__ import annotations
 
 import importlib.util
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,12 +23,15 @@ from gantk.data.csv_files import COMPRESSIONS, OPENERS
 BLOCK_BYTES = 1 << 22
 
 
-def text_chunks(path: Path, options: dict, columns: int, rows: int) -> Iterator[pd.DataFrame]:
+def text_chunks(path: Path, options: dict, columns: int, rows: int, skip: int = 0,
+                arrow: bool = True) -> Iterator[pd.DataFrame]:
     """The data rows of the CSV at ``path`` (read with ``csv_options``' ``options``; ``columns``
-    of them), ``rows`` at a time, every cell a string ("" where blank)."""
+    of them), ``rows`` at a time after the first ``skip`` (a multiple of ``rows``), every cell a
+    string ("" where blank). ``arrow=False``: pandas reads them, row for row as it reads the
+    file's values."""
     done = 0
     # a line of spaces is a row of one column to pyarrow, and a blank line pandas skips
-    if columns > 1 and importlib.util.find_spec("pyarrow") is not None:
+    if arrow and not skip and columns > 1 and importlib.util.find_spec("pyarrow") is not None:
         try:
             for chunk in _arrow_chunks(path, options, columns, rows):
                 yield chunk
@@ -35,13 +39,48 @@ def text_chunks(path: Path, options: dict, columns: int, rows: int) -> Iterator[
             return
         except _arrow_errors():
             pass
-    skipped = 0
+    skipped, done = 0, max(done, skip)
     for chunk in pd.read_csv(path, chunksize=rows, dtype=str, keep_default_na=False,
                              na_filter=False, **options):
-        if skipped < done:  # rows pyarrow already gave, before it refused a later block
+        if skipped < done:  # rows already given, by pyarrow before it refused a later block
             skipped += len(chunk)
             continue
         yield chunk
+
+
+def file_cells(path: Path, options: dict, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The whole CSV's cells as text, row for row with ``frame``, pandas' reading of it (None
+    where they cannot be lined up)."""
+    for arrow in (True, False):
+        cells = next(text_chunks(path, options, frame.shape[1], max(len(frame), 1),
+                                 arrow=arrow), None)
+        if cells is not None and lines_up(cells, frame):
+            return cells
+    return None
+
+
+def lines_up(cells: pd.DataFrame, read: pd.DataFrame) -> bool:
+    """Whether ``cells`` (text) hold the rows pandas ``read``: as many, and the first and the
+    last alike in every cell that can be compared (text equal; numbers equal where the text is
+    a plain number). pyarrow can take a line pandas skips for a row (blank lines before the
+    header), which would shift every later cell by a row."""
+    if len(cells) != len(read) or cells.shape[1] != read.shape[1]:
+        return False
+    for row in {0, len(read) - 1} if len(read) else ():
+        for value, cell in zip(read.iloc[row].tolist(), cells.iloc[row].tolist(), strict=True):
+            cell = cell.strip()
+            if isinstance(value, str):
+                if cell != value.strip():
+                    return False
+            elif isinstance(value, (int, float)) and not isinstance(value, bool) and (
+                    value == value):  # not NaN
+                try:
+                    number = float(cell)
+                except ValueError:  # written as spreadsheets show numbers: "$1,234.50"
+                    continue
+                if not math.isclose(number, value, rel_tol=1e-9, abs_tol=1e-12):
+                    return False
+    return True
 
 
 def codes_as_text(path: Path, options: dict, frame: pd.DataFrame) -> pd.DataFrame:
@@ -51,8 +90,8 @@ def codes_as_text(path: Path, options: dict, frame: pd.DataFrame) -> pd.DataFram
     numbers = [position for position, dtype in enumerate(frame.dtypes) if dtype.kind in "iuf"]
     if not numbers:
         return frame
-    cells = next(text_chunks(path, options, frame.shape[1], max(len(frame), 1)), None)
-    if cells is None or len(cells) != len(frame):
+    cells = file_cells(path, options, frame)
+    if cells is None:
         return frame
     for position in numbers:
         column = frame.iloc[:, position]

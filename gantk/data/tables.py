@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from gantk.data.cells import codes_as_text, text_chunks
+from gantk.data.cells import codes_as_text, file_cells, lines_up, text_chunks
 from gantk.data.csv_files import (
     BROKEN_COMPRESSION,
     COMPRESSIONS,
@@ -187,8 +187,8 @@ def file_spelling(path: str | Path, frame: pd.DataFrame) -> FileSpelling | None:
     if is_example_table(path) or table_suffix(path) not in TEXT_SUFFIXES:
         return None
     options = csv_options(Path(path))
-    cells = next(text_chunks(Path(path), options, frame.shape[1], max(len(frame), 1)), None)
-    if cells is None or len(cells) != len(frame):
+    cells = file_cells(Path(path), options, frame)
+    if cells is None:
         return None
     return FileSpelling.of(cells, frame, options["sep"] if table_suffix(path) == ".csv" else ",")
 
@@ -209,11 +209,15 @@ def joined_dialect(path: str | Path) -> dict:
 
 def _with_text(chunks, path: Path, options: dict, rows: int):
     """``chunks`` with the cells of each as the file spells them, under the chunk's names."""
-    texts = None
+    texts, done = None, 0
     for chunk, written in chunks:
         if texts is None:
             texts = text_chunks(path, options, written.shape[1], rows)
         text = next(texts, None)
+        if text is None or not lines_up(text, written):  # pandas reads the rest, row for row
+            texts = text_chunks(path, options, written.shape[1], rows, skip=done, arrow=False)
+            text = next(texts, None)
+        done += len(written)
         if text is None or len(text) != len(written):  # not expected: the typed cells, then
             yield chunk, written
             continue
