@@ -200,11 +200,8 @@ def joined_dialect(path: str | Path) -> dict:
     if is_example_table(path) or table_suffix(path) != ".csv":
         return {}
     read, cells = next(iter_table(path, 1_000, as_written=True, as_text=True))
-    delimiter = csv_options(Path(path))["sep"]
-    commas = delimiter != "," and any(
-        read[name].dtype.kind == "f" and cells[name].str.contains(",", regex=False).any()
-        for name in read.columns)
-    return {"delimiter": delimiter, "decimal": "," if commas else "."}
+    spelling = FileSpelling.of(cells, read, csv_options(Path(path))["sep"])
+    return {"delimiter": spelling.delimiter, "decimal": spelling.decimal}
 
 
 def _with_text(chunks, path: Path, options: dict, rows: int):
@@ -229,7 +226,7 @@ class TableWriter:
     """Append DataFrame chunks to a CSV (compressed too: .csv.gz) or Parquet file that appears,
     complete, only on close. A CSV spells missing values ``missing`` and separates cells with
     ``delimiter`` and decimals with ``decimal``: a blank, "," and "." unless the rows it joins
-    are written otherwise (``cells.csv_dialect``)."""
+    are written otherwise (``joined_dialect``, ``FileSpelling.writer_options``)."""
 
     def __init__(self, path: str | Path, missing: str = "", delimiter: str = ",",
                  decimal: str = "."):
