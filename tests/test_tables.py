@@ -506,6 +506,12 @@ def test_sampled_rows_are_written_as_the_training_file_writes_its_own(tmp_path, 
         assert set(new["aktiv"]) <= {"TRUE", "FALSE"}
     torch_rows, onnx_rows = read_table(tmp_path / "m.csv"), read_table(tmp_path / "m.onnx.csv")
     pd.testing.assert_frame_equal(torch_rows, onnx_rows, atol=0.011)  # a cent, rounding
+    assert run_cli("augment", tmp_path / "eu.csv", "-o", tmp_path / "more.csv", "--n", "5",
+                   "--steps", "5", "--save-model", tmp_path / "augmenter", "--report",
+                   tmp_path / "r.json", "-q").exit_code == 0  # a model of split-off rows
+    assert run_cli("sample", tmp_path / "augmenter", "-n", "5", "-o", tmp_path / "a.csv",
+                   "-q").exit_code == 0
+    assert (tmp_path / "a.csv").read_text(encoding="utf-8").startswith("Betrag;Anteil;aktiv")
     parquet = tmp_path / "sampled.parquet"  # a Parquet file holds the values
     assert run_cli("sample", tmp_path / "m", "-n", "20", "-o", parquet, "-q").exit_code == 0
     assert pd.read_parquet(parquet)["Betrag"].dtype == np.float64

@@ -25,7 +25,8 @@ from gantk import defaults, streams
 from gantk.augment.report import REFERENCE_ROWS, table_report
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSamples, ImageSet, to_uint8
-from gantk.data.tables import file_row, plain, with_text_columns
+from gantk.data.spelling import FileSpelling
+from gantk.data.tables import file_row, file_spelling, plain, with_text_columns
 from gantk.errors import DataError, GantkError, OptionError, no_label_column
 from gantk.model.directory import GANModel, load_model
 from gantk.sampling.draw import Drawn, assemble, draw_samples, label_index
@@ -99,14 +100,19 @@ class GANAugmenter(BaseEstimator):
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, data, label_column: str | None = None,
-            directory: str | Path | None = None) -> GANAugmenter:
+            directory: str | Path | None = None,
+            spelling: FileSpelling | None = None) -> GANAugmenter:
         """Train on ``data`` (a DataFrame, a table or image path, an ImageSet or an image array);
         tables are conditioned on ``label_column``, labelled images on their classes. The model
-        is written to ``directory`` when given (refused if one is already there)."""
+        is written to ``directory`` when given (refused if one is already there), with
+        ``spelling`` (how the CSV the rows came from writes its cells; a CSV path's own is read
+        from it) for its CSV samples."""
         if self.filter not in FILTERS:
             raise GantkError(f"filter must be one of {', '.join(FILTERS)}, got {self.filter!r}")
         source = str(data) if isinstance(data, (str, Path)) else "the data"
-        data = as_data(data)
+        path, data = data, as_data(data)
+        if spelling is None and isinstance(path, (str, Path)) and isinstance(data, pd.DataFrame):
+            spelling = file_spelling(path, data)
         images = isinstance(data, ImageSet)
         labels = self.class_counts(data, label_column, source)
         loss, pac = self._recipe()
@@ -124,7 +130,8 @@ class GANAugmenter(BaseEstimator):
         with tempfile.TemporaryDirectory(prefix="gantk-augment-") as scratch:
             target = Path(directory) if directory else Path(scratch) / "model"
             train(data, target, options, label_column=label_column,
-                  conditional=images and labels is not None, quiet=self.quiet)
+                  conditional=images and labels is not None, quiet=self.quiet,
+                  spelling=spelling)
             if not is_main_process():
                 return self  # under torchrun rank 0 alone holds the model and goes on
             self.model_: GANModel = load_model(target, self.device)

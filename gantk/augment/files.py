@@ -21,6 +21,7 @@ from gantk.data.tables import (
     TABLE_SUFFIXES,
     TEXT_SUFFIXES,
     TableWriter,
+    file_spelling,
     is_example_table,
     table_suffix,
     write_table,
@@ -81,7 +82,8 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
                                  category_conditioning=category_conditioning,
                                  label_model=label_model, max_categories=max_categories or None,
                                  seed=seed, quiet=quiet)
-        augmenter.fit(train_rows, label_column, directory=save_model)
+        augmenter.fit(train_rows, label_column, directory=save_model,
+                      spelling=file_spelling(data, source) if save_model and not images else None)
         if not is_main_process():
             return []
     result = augmenter.augment(source, count, balance, per_class, synthetic_only, marker)

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from gantk import streams
 from gantk.data.codec import Encoded, codec_from_dict, is_table_source, load_training_data
 from gantk.data.conditions import CategoryConditions
+from gantk.data.spelling import FileSpelling
 from gantk.errors import (
     GantkError,
     ModelFileError,
@@ -78,11 +79,13 @@ def train(
     data: str | Path | pd.DataFrame, directory: str | Path, options: TrainOptions | None = None, *,
     label_column: str | None = None, categorical: Iterable[str] = (), conditional: bool = False,
     resume: bool = False, force: bool = False, quiet: bool = False, source: str = "the data",
-    id_columns: Iterable[str] = (),
+    id_columns: Iterable[str] = (), spelling: FileSpelling | None = None,
 ) -> Path:
     """Train on ``data`` and write a model directory; the Python face of ``gantk train``.
     ``source`` names a DataFrame ``data`` in error messages (the file it came from);
-    ``id_columns`` are IDs besides those recognised (not learned; fresh ones when sampling).
+    ``id_columns`` are IDs besides those recognised (not learned; fresh ones when sampling);
+    ``spelling``: how the CSV a DataFrame ``data`` was read from writes its cells, which the
+    model's CSV samples follow (a CSV path's own is read from it).
 
     Under ``torchrun`` every process calls this with the same arguments: they train one model
     together (gantk.train.distributed) and rank 0 alone writes the directory."""
@@ -103,6 +106,8 @@ def train(
                 category_conditions=conditions, source=source, ids=id_columns,
                 max_categories=options.max_categories, image_size=options.image_size,
             )
+            if spelling is not None and codec.kind == "table":
+                codec.spelling = spelling
             config = make_config(options, codec, len(encoded.features), ranks.world_size,
                                  ranks.backend)
             return json.dumps(config).encode(), {"data": (codec, encoded)}
