@@ -24,9 +24,9 @@ from sklearn.utils.validation import check_is_fitted
 from gantk import defaults, streams
 from gantk.augment.report import REFERENCE_ROWS, table_report
 from gantk.data.codec import as_data
-from gantk.data.images import ImageSamples, ImageSet, to_uint8
+from gantk.data.images import ImageSamples, ImageSet, is_image_source, to_uint8
 from gantk.data.spelling import FileSpelling
-from gantk.data.tables import file_row, file_spelling, plain, with_text_columns
+from gantk.data.tables import file_row, plain, read_table_as_written, with_text_columns
 from gantk.errors import DataError, GantkError, OptionError, no_label_column
 from gantk.model.directory import GANModel, load_model
 from gantk.sampling.draw import Drawn, assemble, draw_samples, label_index
@@ -110,9 +110,11 @@ class GANAugmenter(BaseEstimator):
         if self.filter not in FILTERS:
             raise GantkError(f"filter must be one of {', '.join(FILTERS)}, got {self.filter!r}")
         source = str(data) if isinstance(data, (str, Path)) else "the data"
-        path, data = data, as_data(data)
-        if spelling is None and isinstance(path, (str, Path)) and isinstance(data, pd.DataFrame):
-            spelling = file_spelling(path, data)
+        if isinstance(data, (str, Path)) and not is_image_source(data):
+            data, written = read_table_as_written(data, min_rows=2)
+            spelling = spelling or (written.spelling if written else None)
+        else:
+            data = as_data(data)
         images = isinstance(data, ImageSet)
         labels = self.class_counts(data, label_column, source)
         loss, pac = self._recipe()

@@ -12,17 +12,14 @@ import pandas as pd
 from gantk import defaults
 from gantk.augment.augmenter import AugmentedImages, GANAugmenter
 from gantk.augment.report import image_summary_lines, plot_report, summary_lines, write_report
-from gantk.data.cells import file_cells
 from gantk.data.codec import as_data
-from gantk.data.csv_files import csv_options
-from gantk.data.images import ImageSet
-from gantk.data.spelling import FileSpelling
+from gantk.data.images import ImageSet, is_image_source
 from gantk.data.tables import (
     TABLE_SUFFIXES,
-    TEXT_SUFFIXES,
     TableWriter,
-    file_spelling,
+    WrittenTable,
     is_example_table,
+    read_table_as_written,
     table_suffix,
     write_table,
 )
@@ -56,7 +53,11 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         raise GantkError(f"{save_model}: --save-model folder is not empty; choose a new one")
     if not 0 <= holdout < 1:
         raise GantkError(f"--holdout must be in [0, 1), got {holdout}")
-    source = as_data(data, image_size)
+    written = None
+    if image_size is None and not is_image_source(data):
+        source, written = read_table_as_written(data, min_rows=2)
+    else:
+        source = as_data(data, image_size)
     images = isinstance(source, ImageSet)
     _check_output_kind(out, images)
     for flag, given in (("--diffaugment", diffaugment), ("--ada", ada), ("--amp", amp)):
@@ -83,7 +84,7 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
                                  label_model=label_model, max_categories=max_categories or None,
                                  seed=seed, quiet=quiet)
         augmenter.fit(train_rows, label_column, directory=save_model,
-                      spelling=file_spelling(data, source) if save_model and not images else None)
+                      spelling=written.spelling if written else None)
         if not is_main_process():
             return []
     result = augmenter.augment(source, count, balance, per_class, synthetic_only, marker)
@@ -91,7 +92,9 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
         _write_images(result, out, source)
         added = int(result.synthetic.sum())
     else:
-        if synthetic_only or not _write_beside_cells(data, source, result, marker, out):
+        if written is not None and not synthetic_only and table_suffix(out) == ".csv":
+            _write_beside_cells(written, len(source), result, marker, out)
+        else:
             write_table(result, out)
         added = len(result) if synthetic_only else int(result[marker].sum())
     lines = [f"{added} synthetic {'images' if images else 'rows'} made; written to {out}"]
@@ -114,28 +117,16 @@ def run_augment(data, output, *, label_column, count, balance, per_class, synthe
     return lines + [f"report: {report_path} (picture: {picture})"]
 
 
-def _write_beside_cells(data: Path, source: pd.DataFrame, result: pd.DataFrame, marker: str,
-                        out: Path) -> bool:
-    """Write a CSV's own rows as the file spells them ("007", "TRUE", "NA"), then the synthetic
-    rows, their numbers ("$1,234.50", "12.5%", "65.40"), booleans and missing values spelled as
-    the file spells its own (where it has one way). False (nothing written) where DATA or OUT is
-    not a CSV."""
-    if is_example_table(data) or table_suffix(data) not in TEXT_SUFFIXES or (
-            table_suffix(out) != ".csv"):
-        return False
-    options = csv_options(data)
-    cells = file_cells(data, options, source)
-    if cells is None:
-        return False
-    cells.columns = source.columns
-    spelling = FileSpelling.of(cells, source,
-                               options["sep"] if table_suffix(data) == ".csv" else ",")
-    new_rows = spelling.spell(result.iloc[len(source):])
-    with TableWriter(out, **spelling.writer_options()) as writer:
-        writer.write(cells.assign(**{marker: "0"}))
+def _write_beside_cells(written: WrittenTable, rows: int, result: pd.DataFrame, marker: str,
+                        out: Path) -> None:
+    """Write a CSV's own ``rows`` as the file spells them ("007", "TRUE", "NA"), then the
+    synthetic rows, their numbers ("$1,234.50", "12.5%", "65.40"), booleans and missing values
+    spelled as the file spells its own (where it has one way)."""
+    new_rows = written.spelling.spell(result.iloc[rows:])
+    with TableWriter(out, **written.spelling.writer_options()) as writer:
+        writer.write(written.cells.assign(**{marker: "0"}))
         if len(new_rows):
             writer.write(new_rows)
-    return True
 
 
 def _draw_class_grid(augmenter: GANAugmenter, classes: list[str], picture: Path) -> None:

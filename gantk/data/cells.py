@@ -83,16 +83,12 @@ def lines_up(cells: pd.DataFrame, read: pd.DataFrame) -> bool:
     return True
 
 
-def codes_as_text(path: Path, options: dict, frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` (read from the CSV at ``path``) with each column the file writes as whole
-    numbers, some with a leading zero ("08499", "007": ZIP codes, FIPS, product codes), as the
-    file's text: a code, not a quantity, and read as a number it loses its zero for good."""
+def codes_as_text(frame: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (pandas' reading of a CSV whose text is ``cells``, ``file_cells``) with each
+    column the file writes as whole numbers, some with a leading zero ("08499", "007": ZIP
+    codes, FIPS, product codes), as the file's text: a code, not a quantity, and read as a
+    number it loses its zero for good."""
     numbers = [position for position, dtype in enumerate(frame.dtypes) if dtype.kind in "iuf"]
-    if not numbers:
-        return frame
-    cells = file_cells(path, options, frame)
-    if cells is None:
-        return frame
     for position in numbers:
         column = frame.iloc[:, position]
         text = cells.iloc[:, position].str.strip()[column.notna().to_numpy()]

@@ -30,10 +30,10 @@ from gantk.data.tables import (
     TableSchema,
     categorical_dtype,
     column_labels,
-    file_spelling,
     infer_schema,
     is_table_path,
     read_table,
+    read_table_as_written,
     refuse_nested,
     with_text_columns,
 )
@@ -399,14 +399,14 @@ def load_training_data(
             if len(frame) < 2:
                 raise DataError(f"{source}: {len(frame)} row(s); at least 2 are needed")
         else:
-            frame, source = read_table(path, min_rows=2), str(path)
+            (frame, written), source = read_table_as_written(path, min_rows=2), str(path)
         if codec is not None:
             return codec, codec.encode(frame, source)
         codec = TableCodec.fit(frame, label_column, categorical, normalization, seed, source,
                                spike_share, ids, max_categories)
         codec.column_labels = labels
-        if not isinstance(path, pd.DataFrame):
-            codec.spelling = file_spelling(path, frame)
+        if not isinstance(path, pd.DataFrame) and written is not None:
+            codec.spelling = written.spelling
         encoded = codec.encode(frame, source)
         if np.ptp(encoded.features, axis=0).max() == 0:  # e.g. one category, or one row repeated
             raise _nothing_to_learn(source, codec.id_columns)

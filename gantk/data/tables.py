@@ -92,11 +92,34 @@ def read_example_table(name: str) -> pd.DataFrame:
     return getattr(datasets, f"load_{name}")(as_frame=True).frame
 
 
+@dataclass
+class WrittenTable:
+    """A CSV's cells as the file writes them, row for row with pandas' reading of the file, and
+    its way of writing them (which rows gantk makes follow)."""
+
+    cells: pd.DataFrame
+    spelling: FileSpelling
+
+
 def read_table(path: str | Path, min_rows: int = 1) -> pd.DataFrame:
     """Read a CSV or Parquet file, with one-line errors for the usual ways files go wrong."""
+    return _read_table(path, min_rows, keep_cells=False)[0]
+
+
+def read_table_as_written(path: str | Path,
+                          min_rows: int = 1) -> tuple[pd.DataFrame, WrittenTable | None]:
+    """``read_table``'s frame and, for a CSV file, its cells as written (None for other tables,
+    or where the text cannot be lined up with the frame). One reading of the text serves both
+    the codes check and the spelling."""
+    return _read_table(path, min_rows, keep_cells=True)
+
+
+def _read_table(path: str | Path, min_rows: int,
+                keep_cells: bool) -> tuple[pd.DataFrame, WrittenTable | None]:
     if is_example_table(path):
-        return read_example_table(str(path)[len(EXAMPLE_PREFIX):])
+        return read_example_table(str(path)[len(EXAMPLE_PREFIX):]), None
     path = Path(path)
+    written = None
     if not path.exists():
         raise DataError(f"{path}: no such file")
     if path.is_dir():
@@ -106,7 +129,14 @@ def read_table(path: str | Path, min_rows: int = 1) -> pd.DataFrame:
         if suffix in TEXT_SUFFIXES:
             options = csv_options(path) if path.stat().st_size else {}
             frame = tidy(pd.read_csv(path, **options), options)
-            frame = codes_as_text(path, options, frame)
+            numbers = any(dtype.kind in "iuf" for dtype in frame.dtypes)
+            cells = file_cells(path, options, frame) if keep_cells or numbers else None
+            if cells is not None:
+                cells.columns = frame.columns
+                frame = codes_as_text(frame, cells)
+                if keep_cells:
+                    written = WrittenTable(cells, FileSpelling.of(
+                        cells, frame, options["sep"] if suffix == ".csv" else ","))
         elif suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         else:
@@ -132,7 +162,7 @@ def read_table(path: str | Path, min_rows: int = 1) -> pd.DataFrame:
             f"{path}: only {len(frame)} data row{'s' if len(frame) != 1 else ''}; "
             f"at least {min_rows} are needed"
         )
-    return frame
+    return frame, written
 
 
 def iter_table(path: str | Path, rows: int, as_written: bool = False, as_text: bool = False):
@@ -179,18 +209,6 @@ def iter_table(path: str | Path, rows: int, as_written: bool = False, as_text: b
     except (pd.errors.ParserError, OSError, ValueError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
         raise DataError(f"{path}: cannot read the table near row {start + 1}: {first_line}") from None
-
-
-def file_spelling(path: str | Path, frame: pd.DataFrame) -> FileSpelling | None:
-    """How the CSV at ``path``, which pandas read as ``frame``, writes its cells; None for
-    other tables and where its text cannot be lined up with ``frame``."""
-    if is_example_table(path) or table_suffix(path) not in TEXT_SUFFIXES:
-        return None
-    options = csv_options(Path(path))
-    cells = file_cells(Path(path), options, frame)
-    if cells is None:
-        return None
-    return FileSpelling.of(cells, frame, options["sep"] if table_suffix(path) == ".csv" else ",")
 
 
 def joined_dialect(path: str | Path) -> dict:
