@@ -206,33 +206,40 @@ def test_augmented_csv_keeps_the_files_rows_as_spelled_and_spells_new_rows_the_s
 
 
 def test_augmented_rows_write_numbers_as_the_file_does(tmp_path, run_cli):
-    """New rows wrote 1234.5 and 12.5 beside the file's "$1,234.50" and "12.5%", and 42.9
-    where every real price has two decimals."""
+    """New rows wrote 1234.5 and 12.5 beside the file's "$1,234.50" and "12.5%", 42.9
+    where every real price has two decimals, and 62.0 among ages written 57 (pandas reads a
+    column of whole numbers with blanks as floats); so did the model's samples."""
     import csv
 
     from test_tables import csv_rows
 
     rng = np.random.default_rng(8)
-    header = ["price", "share", "amount", "label"]
+    header = ["price", "share", "amount", "age", "label"]
     rows = []
     for row in range(150):
         value = rng.uniform(-500, 5_000)
         price = f"${abs(value):,.2f}"
         rows.append([price if value >= 0 else f"({price})", f"{rng.uniform(0, 100):.1f}%",
-                     f"{rng.uniform(0, 100):.2f}", ("a", "b")[row % 2]])
+                     f"{rng.uniform(0, 100):.2f}", "" if row % 7 == 0 else str(rng.integers(18, 90)),
+                     ("a", "b")[row % 2]])
     with open(tmp_path / "data.csv", "w", newline="", encoding="utf-8") as file:
         csv.writer(file, lineterminator="\n").writerows([header, *rows])
     out = tmp_path / "more.csv"
     result = run_cli("augment", tmp_path / "data.csv", "-o", out, "--label-column", "label",
-                     "--n", "30", "--steps", "20", "-q")
+                     "--n", "30", "--steps", "20", "--save-model", tmp_path / "m", "-q")
     assert result.exit_code == 0, result.output
     written = csv_rows(out)
     assert [row[:-1] for row in written[1:151]] == rows
     new = pd.DataFrame(written[151:], columns=[*header, "synthetic"])
     assert len(new) == 30
-    assert new["price"].str.fullmatch(r"\(?\$\d{1,3}(,\d{3})*\.\d{2}\)?").all()
-    assert new["share"].str.fullmatch(r"\d+\.\d%").all()
-    assert new["amount"].str.fullmatch(r"\d+\.\d{2}").all()
+    assert run_cli("sample", tmp_path / "m", "-n", "30", "-o", tmp_path / "s.csv",
+                   "-q").exit_code == 0
+    sampled = pd.DataFrame(csv_rows(tmp_path / "s.csv")[1:], columns=header)
+    for rows_made in (new, sampled):
+        assert rows_made["price"].str.fullmatch(r"\(?\$\d{1,3}(,\d{3})*\.\d{2}\)?").all()
+        assert rows_made["share"].str.fullmatch(r"\d+\.\d%").all()
+        assert rows_made["amount"].str.fullmatch(r"\d+\.\d{2}").all()
+        assert rows_made["age"].str.fullmatch(r"\d+|").all() and rows_made["age"].ne("").any()
 
 
 def test_rows_whose_codes_come_as_numbers_get_new_rows_of_numbers(tmp_path, run_cli):

@@ -51,10 +51,12 @@ SWAP_MARKS = str.maketrans({",": ".", ".": ","})
 SPELLING_ROWS = 10_000
 
 
-def number_spelling(cells: pd.Series, decimal: str = ".") -> NumberSpelling | None:
+def number_spelling(cells: pd.Series, decimal: str = ".",
+                    read_as_floats: bool = False) -> NumberSpelling | None:
     """The one way a numeric column's cells (its first ``SPELLING_ROWS``) write its numbers, or
     None where they are plain numbers with varying decimals (as any writer writes them) or are
-    written in several ways."""
+    written in several ways. ``read_as_floats``: pandas read them as floats, which it writes
+    with a point (65.0), so plain whole numbers (a column of them with blanks) are a spelling."""
     group = "." if decimal == "," else ","
     pattern = re.compile(rf"(?P<open>\(?)(?P<sign>[+-]?)(?P<before>[^\d\s(+-]*\s?)"
                          rf"(?P<whole>\d[\d{re.escape(group)}]*)"
@@ -75,7 +77,7 @@ def number_spelling(cells: pd.Series, decimal: str = ".") -> NumberSpelling | No
         grouped=bool(parts["whole"].str.contains(group, regex=False).any()),
         decimals=decimals, parentheses=bool(parts["open"].eq("(").any()), decimal=decimal)
     plain = not (spelling.before or spelling.after or spelling.grouped or spelling.parentheses)
-    return None if plain and (decimals is None or decimals == 0) else spelling
+    return None if plain and (decimals is None or (decimals == 0 and not read_as_floats)) else spelling
 
 
 def missing_spelling(cells: pd.DataFrame, read: pd.DataFrame) -> str | None:
@@ -125,7 +127,8 @@ class FileSpelling:
                     booleans[str(name)] = (cells[name][values.to_numpy()].iloc[0],
                                            cells[name][~values.to_numpy()].iloc[0])
             elif values.dtype.kind in "iuf":
-                spelling = number_spelling(cells[name][values.notna().to_numpy()], decimal)
+                spelling = number_spelling(cells[name][values.notna().to_numpy()], decimal,
+                                           read_as_floats=values.dtype.kind == "f")
                 if spelling is not None:
                     numbers[str(name)] = spelling
         return cls(delimiter, decimal, missing_spelling(cells, read) or "", numbers, booleans)
