@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from gantk.cli import cli
 from gantk.data.codec import TableCodec
+from gantk.data.dates import DAY, wall_seconds
 from gantk.data.tables import infer_schema
 from gantk.model.directory import load_model
 from gantk.onnx.runtime import OnnxGenerator
@@ -65,6 +66,42 @@ def test_datetime_dtypes_keep_their_dtype_and_zone():
     decoded = codec.decode(codec.encode(frame).features, None, None)
     assert decoded["at"].dtype == frame["at"].dtype and decoded["naive"].dtype == frame["naive"].dtype
     assert (decoded["at"] == frame["at"]).all() and (decoded["naive"] == frame["naive"]).all()
+
+
+def test_local_times_written_with_their_daylight_saving_offsets_keep_them(tmp_path):
+    """A log written in local time with its offset (+01:00 in winter, +02:00 in summer) was
+    learned on one fixed offset: a 9 a.m. summer row read as 8 a.m., and every new row was
+    written +02:00, January's too. The offsets' zone is found, rows are learned on its clock,
+    and each new value is written with the offset its date has there."""
+    local = pd.Series(pd.date_range("2024-01-01 06:00", periods=365, freq="D")
+                      + pd.to_timedelta(RNG.integers(0, 12 * 60, 365), unit="min"))
+    stamps = local.dt.tz_localize("Europe/Berlin")
+    text = stamps.map(lambda stamp: stamp.isoformat())
+    frame = pd.DataFrame({"logged": text, "amount": RNG.normal(50, 5, 365).round(2)})
+    codec = TableCodec.fit(frame)
+    column = codec.transformer.schema.columns[0]
+    assert (column.format, column.timezone) == ("%Y-%m-%dT%H:%M:%S%:z", "Europe/Berlin")
+    decoded = codec.decode(codec.encode(frame).features, None, None)
+    assert decoded["logged"].tolist() == text.tolist()
+    nine_am = wall_seconds(pd.Series(["2024-01-10T09:00:00+01:00", "2024-07-10T09:00:00+02:00"]),
+                           "datetime", column.format, column.timezone)
+    assert (nine_am % DAY == 9 * 3600).all()
+
+    frame.to_csv(tmp_path / "log.csv", index=False)
+    runner = CliRunner()
+    for command in (["train", str(tmp_path / "log.csv"), "-o", str(tmp_path / "m"), "--steps",
+                     "30", "-q"], ["export", str(tmp_path / "m"), "-o", str(tmp_path / "m.onnx"),
+                                   "-q"]):
+        assert runner.invoke(cli, command).exit_code == 0
+    for model in ("m", "m.onnx"):
+        out = tmp_path / f"{model}.csv"
+        assert runner.invoke(cli, ["sample", str(tmp_path / model), "-n", "300", "-o", str(out),
+                                   "-q"]).exit_code == 0
+        written = pd.read_csv(out, dtype=str)["logged"]
+        in_berlin = pd.to_datetime(written, format="ISO8601", utc=True).dt.tz_convert(
+            "Europe/Berlin")
+        assert written.str[-6:].nunique() == 2
+        assert (in_berlin.map(lambda stamp: stamp.isoformat()) == written).all()
 
 
 def test_a_column_learned_as_text_reads_the_same_values_given_as_datetimes():

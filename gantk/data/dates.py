@@ -41,6 +41,13 @@ ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\d(?P<joint>[T ])\d\d:\d\d(?P<secon
 #: how a column with UTC offsets is read: ISO 8601; the format recorded is the layout written
 #: back, a strftime format ending in this marker, which stands for the column's offset
 OFFSET_MARK = "%z"
+#: the marker of a column whose offsets follow a time zone's daylight saving time (+01:00 in
+#: winter, +02:00 in summer), written with a colon ("%z" then writes "+0100")
+COLON_OFFSET_MARK = "%:z"
+#: zones named first where several share the rules of a column's offsets (Europe/Berlin's and
+#: Europe/Paris's are the same): the ones most people's files are written in
+_COMMON_ZONES = ("Europe/London", "Europe/Berlin", "Europe/Athens", "America/New_York",
+                 "America/Chicago", "America/Denver", "America/Los_Angeles", "Australia/Sydney")
 #: the most a date-time needs to look like one before any format is tried
 _LOOKS_LIKE = re.compile(r"^\s*(\d{1,4}[-/.:]\d{1,2}|\d{1,2}[ -][A-Za-z]{3}|[A-Za-z]{3,9} \d{1,2},)")
 
@@ -76,7 +83,13 @@ def recognise(series: pd.Series) -> tuple[str, str | None, str | None] | None:
         parsed = pd.to_datetime(probe, format="ISO8601", utc=True, errors="coerce")
         if share(parsed.notna()) >= DATE_SHARE:
             readable = probe[parsed.notna()]
-            return "datetime", _offset_layout(readable), _most_common_offset(readable)
+            layout = _offset_layout(readable)
+            zone = _daylight_saving_zone(parsed[parsed.notna()], readable)
+            if zone is not None:
+                colon = readable.str.contains(r"[+-]\d\d:\d\d$").mean() >= 0.5
+                return "datetime", layout[:-len(OFFSET_MARK)] + (
+                    COLON_OFFSET_MARK if colon else OFFSET_MARK), zone
+            return "datetime", layout, _most_common_offset(readable)
     best, best_share = None, DATE_SHARE - 1e-9
     for kind, formats in (("time", TIME_FORMATS), ("datetime", DATETIME_FORMATS)):
         for candidate in formats:
@@ -100,7 +113,42 @@ def _offset_layout(values: pd.Series) -> str:
 def _reads_iso(format: str | None) -> bool:
     """Whether a recorded format is read as ISO 8601 with offsets ("ISO8601": models saved before
     the layout was recorded, written back as %Y-%m-%dT%H:%M:%S)."""
-    return format == "ISO8601" or (format or "").endswith(OFFSET_MARK)
+    return format == "ISO8601" or (format or "").endswith((OFFSET_MARK, COLON_OFFSET_MARK))
+
+
+def _written_offsets(values: pd.Series) -> pd.Series:
+    """Each ISO value's UTC offset as a Timedelta (Z: none)."""
+    parts = values.str.extract(r"(?:Z|(?P<sign>[+-])(?P<hours>\d\d):?(?P<minutes>\d\d))$")
+    minutes = parts["hours"].fillna("0").astype(int) * 60 + parts["minutes"].fillna("0").astype(int)
+    return pd.to_timedelta(minutes.where(parts["sign"] != "-", -minutes), unit="min")
+
+
+def _daylight_saving_zone(instants: pd.Series, values: pd.Series) -> str | None:
+    """A time zone whose rules give every value the offset it is written with, where the
+    offsets differ (local time written with its offset across daylight saving time): its
+    values are then learned on the local clock and new ones written with the offset their date
+    has. None where the offsets are one, or no zone's rules fit them."""
+    import zoneinfo
+
+    written = _written_offsets(values).to_numpy()
+    if len(np.unique(written)) < 2:
+        return None
+    in_utc = instants.dt.tz_convert("UTC").dt.tz_localize(None)
+    common = [zone for zone in _COMMON_ZONES if zone in zoneinfo.available_timezones()]
+    others = sorted(zone for zone in zoneinfo.available_timezones()
+                    if "/" in zone and not zone.startswith(("Etc/", "SystemV/", "posix/"))
+                    and zone not in common)
+    for zone in (*common, *others):
+        local = instants.dt.tz_convert(zone).dt.tz_localize(None)
+        if np.array_equal((local - in_utc).to_numpy(), written):
+            return zone
+    return None
+
+
+def _is_zone_name(timezone: str | None) -> bool:
+    """A zone with rules (Europe/Berlin), not UTC or a fixed offset such as +01:00."""
+    return timezone is not None and timezone != "UTC" and not re.fullmatch(
+        r"[+-]\d\d:?\d\d", timezone)
 
 
 def _most_common_offset(values: pd.Series) -> str:
@@ -213,9 +261,27 @@ def from_wall_seconds(values: np.ndarray, kind: str, format: str | None, timezon
                                            nonexistent="shift_forward")
         stamps = stamps.where(~missing, pd.NaT)
         return stamps.astype(dtype) if dtype.startswith("datetime64") else stamps
+    if _reads_iso(format) and _is_zone_name(timezone):
+        return _with_zone_offsets(stamps, format, timezone).where(~missing, None).astype(object)
     if _reads_iso(format):
         layout = "%Y-%m-%dT%H:%M:%S" if format == "ISO8601" else format[:-len(OFFSET_MARK)]
         text = stamps.dt.strftime(layout) + ("Z" if timezone == "UTC" else timezone)
     else:
         text = stamps.dt.strftime(format)
     return text.where(~missing, None).astype(object)
+
+
+def _with_zone_offsets(stamps: pd.Series, format: str, timezone: str) -> pd.Series:
+    """Wall-clock ``stamps`` written in ``format``'s layout with the offset ``timezone`` has at
+    each (the repeated hour when clocks go back: standard time; the skipped one: moved on)."""
+    colon = format.endswith(COLON_OFFSET_MARK)
+    layout = format[:-len(COLON_OFFSET_MARK if colon else OFFSET_MARK)]
+    local = stamps.dt.tz_localize(timezone, ambiguous=np.zeros(len(stamps), dtype=bool),
+                                  nonexistent="shift_forward")
+    minutes = ((local.dt.tz_localize(None) - local.dt.tz_convert("UTC").dt.tz_localize(None))
+               .dt.total_seconds() // 60).astype(int)
+    sign = np.where(minutes < 0, "-", "+")
+    hours, rest = np.divmod(np.abs(minutes.to_numpy()), 60)
+    offsets = pd.Series([f"{s}{h:02d}{':' if colon else ''}{m:02d}"
+                         for s, h, m in zip(sign, hours, rest, strict=True)], index=stamps.index)
+    return local.dt.strftime(layout) + offsets
