@@ -104,6 +104,20 @@ def test_local_times_written_with_their_daylight_saving_offsets_keep_them(tmp_pa
         assert (in_berlin.map(lambda stamp: stamp.isoformat()) == written).all()
 
 
+def test_a_wall_clock_time_that_repeats_when_clocks_go_back_is_a_time_not_a_missing_value():
+    """New values in the hour that occurs twice (02:30 on the last Sunday of October in Paris)
+    were written as missing values into a column that had none."""
+    from gantk.data.dates import from_wall_seconds
+
+    repeated = (pd.Timestamp("2024-10-27 02:30") - pd.Timestamp("1970-01-01")).total_seconds()
+    typed = from_wall_seconds(np.array([repeated]), "datetime", None, "Europe/Paris",
+                              "datetime64[ns, Europe/Paris]")
+    written = from_wall_seconds(np.array([repeated]), "datetime", "%Y-%m-%dT%H:%M:%S%:z",
+                                "Europe/Paris", "object")
+    assert typed[0] == pd.Timestamp("2024-10-27 02:30+01:00")
+    assert written[0] == "2024-10-27T02:30:00+01:00"
+
+
 def test_a_column_learned_as_text_reads_the_same_values_given_as_datetimes():
     """Trained from a CSV's text, scored from Parquet's timestamps (or a frame's dates): the
     same values encode the same, whatever text format the model learned."""

@@ -257,8 +257,7 @@ def from_wall_seconds(values: np.ndarray, kind: str, format: str | None, timezon
         return stamps.dt.date.astype(object).where(~missing, None)
     if format is None:
         if timezone is not None:
-            stamps = stamps.dt.tz_localize(_zone(timezone), ambiguous="NaT",
-                                           nonexistent="shift_forward")
+            stamps = _on_zone_clock(stamps, _zone(timezone))
         stamps = stamps.where(~missing, pd.NaT)
         return stamps.astype(dtype) if dtype.startswith("datetime64") else stamps
     if _reads_iso(format) and _is_zone_name(timezone):
@@ -273,11 +272,10 @@ def from_wall_seconds(values: np.ndarray, kind: str, format: str | None, timezon
 
 def _with_zone_offsets(stamps: pd.Series, format: str, timezone: str) -> pd.Series:
     """Wall-clock ``stamps`` written in ``format``'s layout with the offset ``timezone`` has at
-    each (the repeated hour when clocks go back: standard time; the skipped one: moved on)."""
+    each."""
     colon = format.endswith(COLON_OFFSET_MARK)
     layout = format[:-len(COLON_OFFSET_MARK if colon else OFFSET_MARK)]
-    local = stamps.dt.tz_localize(timezone, ambiguous=np.zeros(len(stamps), dtype=bool),
-                                  nonexistent="shift_forward")
+    local = _on_zone_clock(stamps, timezone)
     minutes = ((local.dt.tz_localize(None) - local.dt.tz_convert("UTC").dt.tz_localize(None))
                .dt.total_seconds() // 60).astype(int)
     sign = np.where(minutes < 0, "-", "+")
@@ -285,3 +283,11 @@ def _with_zone_offsets(stamps: pd.Series, format: str, timezone: str) -> pd.Seri
     offsets = pd.Series([f"{s}{h:02d}{':' if colon else ''}{m:02d}"
                          for s, h, m in zip(sign, hours, rest, strict=True)], index=stamps.index)
     return local.dt.strftime(layout) + offsets
+
+
+def _on_zone_clock(stamps: pd.Series, timezone) -> pd.Series:
+    """Wall-clock ``stamps`` as times in ``timezone``: in the hour that repeats when clocks go
+    back, the standard time's (not a missing value); in the hour skipped when they go forward,
+    moved on past the gap."""
+    return stamps.dt.tz_localize(timezone, ambiguous=np.zeros(len(stamps), dtype=bool),
+                                 nonexistent="shift_forward")
