@@ -402,3 +402,27 @@ def test_a_class_with_one_image_is_refused(tmp_path, run_cli):
                                      "class '7' has a single image; a class needs at least 2 to "
                                      "be learned")
     assert not (tmp_path / "more.npz").exists()
+
+
+def test_a_wide_table_is_augmented_without_pandas_warnings(tmp_path, run_cli):
+    """pandas reads each of a CSV's columns into its own block; adding the synthetic marker or
+    the label one column at a time to 150 of them printed a PerformanceWarning into the user's
+    terminal. The label keeps its place among the columns."""
+    import warnings
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(rng.normal(size=(120, 150)).round(3),
+                         columns=[f"gene{i}" for i in range(150)])
+    frame.insert(70, "label", rng.choice(["a", "b"], 120, p=[0.8, 0.2]))
+    frame.to_csv(tmp_path / "wide.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.PerformanceWarning)
+        result = run_cli("augment", tmp_path / "wide.csv", "-o", tmp_path / "more.csv",
+                         "--label-column", "label", "--balance", "--steps", "3", "-q")
+        assert result.exit_code == 0, result.output
+        augmenter = GANAugmenter(steps=3).fit(pd.read_csv(tmp_path / "wide.csv"),
+                                              label_column="label")
+        more = augmenter.augment(pd.read_csv(tmp_path / "wide.csv"), balance=True)
+    assert list(more.columns) == [*frame.columns, "synthetic"]
+    assert list(pd.read_csv(tmp_path / "more.csv").columns) == [*frame.columns, "synthetic"]
+    assert more["label"].value_counts().nunique() == 1  # balanced

@@ -26,7 +26,13 @@ from gantk.augment.report import REFERENCE_ROWS, table_report
 from gantk.data.codec import as_data
 from gantk.data.images import ImageSamples, ImageSet, is_image_source, to_uint8
 from gantk.data.spelling import FileSpelling
-from gantk.data.tables import file_row, plain, read_table_as_written, with_text_columns
+from gantk.data.tables import (
+    file_row,
+    plain,
+    read_table_as_written,
+    with_columns,
+    with_text_columns,
+)
 from gantk.errors import DataError, GantkError, OptionError, no_label_column
 from gantk.model.directory import GANModel, load_model
 from gantk.sampling.draw import Drawn, assemble, draw_samples, label_index
@@ -340,8 +346,8 @@ class GANAugmenter(BaseEstimator):
         if synthetic_only:
             return new[list(data.columns)].reset_index(drop=True)
         new = _in_the_types_of(new[list(data.columns)], data)
-        return pd.concat([data.assign(**{marker: 0}), new.assign(**{marker: 1})],
-                         ignore_index=True)
+        joined = pd.concat([data, new], ignore_index=True)
+        return with_columns(joined, {marker: np.repeat([0, 1], [len(data), len(new)])})
 
 
 def _in_the_types_of(new: pd.DataFrame, data: pd.DataFrame) -> pd.DataFrame:

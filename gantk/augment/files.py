@@ -21,6 +21,7 @@ from gantk.data.tables import (
     is_example_table,
     read_table_as_written,
     table_suffix,
+    with_columns,
     write_table,
 )
 from gantk.errors import DataError, GantkError
@@ -124,7 +125,7 @@ def _write_beside_cells(written: WrittenTable, rows: int, result: pd.DataFrame, 
     spelled as the file spells its own (where it has one way)."""
     new_rows = written.spelling.spell(result.iloc[rows:])
     with TableWriter(out, **written.spelling.writer_options()) as writer:
-        writer.write(written.cells.assign(**{marker: "0"}))
+        writer.write(with_columns(written.cells, {marker: "0"}))
         if len(new_rows):
             writer.write(new_rows)
 

@@ -9,6 +9,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
 from gantk.augment.augmenter import GANAugmenter
+from gantk.data.tables import with_columns
 from gantk.errors import DataError, OptionError
 
 
@@ -38,7 +39,7 @@ class GANOverSampler(BaseEstimator):
         if labels.isna().any():
             position = int(np.flatnonzero(labels.isna().to_numpy())[0])
             raise DataError(f"y[{position}] is missing; every row needs a class")
-        data = frame.reset_index(drop=True).assign(**{labels.name: labels.to_numpy()})
+        data = with_columns(frame.reset_index(drop=True), {labels.name: labels.to_numpy()})
         self.sampling_strategy_ = self._plan(GANAugmenter.class_counts(data, labels.name,
                                                                        labels_name="y"))
         augmenter = clone(self.augmenter if self.augmenter is not None else GANAugmenter())

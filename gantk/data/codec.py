@@ -35,6 +35,7 @@ from gantk.data.tables import (
     read_table,
     read_table_as_written,
     refuse_nested,
+    with_columns,
     with_text_columns,
 )
 from gantk.data.transform import TableTransformer
@@ -240,7 +241,8 @@ class TableCodec(Codec):
                 values = values.astype(dtype)
             except (TypeError, ValueError):
                 pass
-            frame.insert(self.label["position"], self.label["column"], values)
+            frame = with_columns(frame, {self.label["column"]: values.set_axis(frame.index)},
+                                 at=self.label["position"])
         return frame
 
     @property

@@ -484,6 +484,18 @@ class TableSchema:
             raise DataError(f"{source} does not match the model: {'; '.join(parts)}")
 
 
+def with_columns(frame: pd.DataFrame, columns: dict, at: int | None = None) -> pd.DataFrame:
+    """``frame`` with ``columns`` (name → values or a scalar) added, at position ``at`` or last,
+    in one concat: pandas reads each column of a CSV into its own block, and adding a column to
+    a frame of hundreds of blocks copies it and prints a PerformanceWarning."""
+    added = pd.DataFrame({name: values for name, values in columns.items()}, index=frame.index)
+    joined = pd.concat([frame, added], axis=1)
+    if at is None:
+        return joined
+    names = list(frame.columns)
+    return joined[names[:at] + list(added.columns) + names[at:]]
+
+
 def column_labels(frame: pd.DataFrame) -> dict[str, int | float]:
     """A DataFrame's column names that are numbers (0, 1, ... of one built from an array), by
     the text a model records them as: sampled rows are named back with them, so they line up
