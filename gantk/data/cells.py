@@ -91,6 +91,8 @@ def codes_as_text(frame: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
     numbers = [position for position, dtype in enumerate(frame.dtypes) if dtype.kind in "iuf"]
     for position in numbers:
         column = frame.iloc[:, position]
+        if column.dtype.kind == "f" and (column.dropna() % 1 != 0).any():
+            continue  # fractions: not codes (whole numbers are floats where blanks are missing)
         text = cells.iloc[:, position].str.strip()[column.notna().to_numpy()]
         leading = text.str.startswith("0") & (text.str.len() > 1)
         if leading.any() and text[leading].str.isdigit().any() and text.str.isdigit().all():
