@@ -15,6 +15,7 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from gantk.data.csv_files import COMPRESSIONS, OPENERS
@@ -89,15 +90,51 @@ def codes_as_text(frame: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
     codes, FIPS, product codes), as the file's text: a code, not a quantity, and read as a
     number it loses its zero for good."""
     numbers = [position for position, dtype in enumerate(frame.dtypes) if dtype.kind in "iuf"]
-    for position in numbers:
-        column = frame.iloc[:, position]
-        if column.dtype.kind == "f" and (column.dropna() % 1 != 0).any():
-            continue  # fractions: not codes (whole numbers are floats where blanks are missing)
-        text = cells.iloc[:, position].str.strip()[column.notna().to_numpy()]
-        leading = text.str.startswith("0") & (text.str.len() > 1)
-        if leading.any() and text[leading].str.isdigit().any() and text.str.isdigit().all():
-            frame[frame.columns[position]] = pd.Series(text, index=frame.index)
+    if not len(frame):
+        return frame
+    codes = []
+    for group in column_groups(numbers, len(frame)):
+        values = frame.iloc[:, group].to_numpy(dtype=np.float64, na_value=np.nan)
+        present = ~np.isnan(values)
+        whole = (~present | (np.mod(values, 1) == 0)).all(axis=0)  # fractions are not codes
+        if not whole.any():
+            continue
+        candidates = [position for position, kept in zip(group, whole, strict=True) if kept]
+        text = stacked_text(cells.iloc[:, candidates])
+        present = present[:, whole]
+        leading = by_column(text.str.startswith("0") & (text.str.len() > 1), len(frame)) & present
+        digits = by_column(text.str.isdigit(), len(frame)) | ~present
+        codes += [position for position, code in zip(
+            candidates, leading.any(axis=0) & digits.all(axis=0), strict=True) if code]
+    for position in codes:
+        text = cells.iloc[:, position].str.strip()[frame.iloc[:, position].notna().to_numpy()]
+        frame[frame.columns[position]] = pd.Series(text, index=frame.index)
     return frame
+
+
+#: cells a column group's string operations hold at once (``column_groups``)
+GROUP_CELLS = 4_000_000
+
+
+def column_groups(positions: list[int], rows: int) -> Iterator[list[int]]:
+    """``positions`` in groups of about ``GROUP_CELLS`` cells: string operations run once per
+    group, not once per column (thousands of columns), in bounded memory (millions of rows)."""
+    size = max(1, GROUP_CELLS // max(rows, 1))
+    for start in range(0, len(positions), size):
+        yield positions[start:start + size]
+
+
+def stacked_text(cells: pd.DataFrame) -> pd.Series:
+    """``cells``, column after column, stripped, as one string Series (``by_column`` puts them
+    back): pandas' string methods, pyarrow's kernels where it has them, run once for all."""
+    return pd.concat([cells.iloc[:, position].astype("str") for position in range(cells.shape[1])],
+                     ignore_index=True).str.strip()
+
+
+def by_column(values: pd.Series, rows: int, fill: bool | int = False) -> np.ndarray:
+    """A ``stacked_text`` result's values (flags, positions, lengths) as a (rows, columns) grid,
+    ``fill`` where missing."""
+    return values.to_numpy(dtype=np.asarray(fill).dtype, na_value=fill).reshape(-1, rows).T
 
 
 def _arrow_chunks(path: Path, options: dict, columns: int, rows: int) -> Iterator[pd.DataFrame]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import pandas as pd
 
+from gantk.data.cells import by_column, column_groups, stacked_text
 from gantk.data.csv_files import DELIMITERS
 
 
@@ -57,19 +59,52 @@ def number_spelling(cells: pd.Series, decimal: str = ".",
     None where they are plain numbers with varying decimals (as any writer writes them) or are
     written in several ways. ``read_as_floats``: pandas read them as floats, which it writes
     with a point (65.0), so plain whole numbers (a column of them with blanks) are a spelling."""
-    present = cells.head(SPELLING_ROWS).str.strip()
+    cells = cells.head(SPELLING_ROWS)
+    plain, decimals = plain_numbers(cells.to_frame(), np.ones((len(cells), 1), bool), decimal)
+    if plain[0]:
+        return _plain_spelling(decimals[0], decimal, read_as_floats)
+    return _formatted_spelling(cells, decimal, read_as_floats)
+
+
+def plain_numbers(cells: pd.DataFrame, present: np.ndarray,
+                  decimal: str) -> tuple[np.ndarray, list[int | None]]:
+    """For each column of ``cells`` (the cells where ``present``, blanks aside): whether all are
+    plain numbers (``-12``, ``3.25``), as most columns' are, and the count of decimals they all
+    have (None where it varies). String operations run once per group of columns: a regex's
+    groups, cell by cell and column by column, took seconds on files of hundreds of columns."""
+    rows, columns = cells.shape
+    plain, decimals = np.zeros(columns, bool), [None] * columns
+    for group in column_groups(list(range(columns)), rows):
+        text = stacked_text(cells.iloc[:, group])
+        counted = present[:, group] & by_column(text.ne(""), rows)
+        matched = by_column(text.str.fullmatch(rf"[+-]?\d+(?:{re.escape(decimal)}\d+)?"), rows)
+        point = by_column(text.str.find(decimal), rows, -1)
+        widths = np.where(point >= 0, by_column(text.str.len(), rows, 0) - point - 1, 0)
+        fewest = np.where(counted, widths, np.iinfo(np.int64).max).min(axis=0)
+        most = np.where(counted, widths, -1).max(axis=0)
+        plain[group] = counted.any(axis=0) & (matched | ~counted).all(axis=0)
+        for position, low, high in zip(group, fewest, most, strict=True):
+            decimals[position] = int(low) if low == high else None
+    return plain, decimals
+
+
+def _plain_spelling(decimals: int | None, decimal: str,
+                    read_as_floats: bool) -> NumberSpelling | None:
+    """A column of plain numbers: a spelling where they all have the same decimals, or are whole
+    numbers pandas read as floats."""
+    if decimals is None or (decimals == 0 and not read_as_floats):
+        return None
+    return NumberSpelling("", "", False, decimals, False, decimal)
+
+
+def _formatted_spelling(cells: pd.Series, decimal: str,
+                        read_as_floats: bool) -> NumberSpelling | None:
+    """``number_spelling`` of a column that is not all plain numbers: a unit, separators,
+    parentheses, read with a regex's groups."""
+    present = cells.str.strip()
     present = present[present != ""]
     if not len(present):
         return None
-    if present.str.fullmatch(rf"[+-]?\d+(?:{re.escape(decimal)}\d+)?").all():
-        # plain numbers, as most columns are: string operations pyarrow runs, not a regex's
-        # groups extracted cell by cell (seconds on a file of hundreds of columns)
-        point = present.str.find(decimal)
-        widths = (present.str.len() - point - 1).where(point >= 0, 0)
-        decimals = int(widths.iloc[0]) if widths.nunique() == 1 else None
-        if decimals is None or (decimals == 0 and not read_as_floats):
-            return None
-        return NumberSpelling("", "", False, decimals, False, decimal)
     group = "." if decimal == "," else ","
     pattern = re.compile(rf"(?P<open>\(?)(?P<sign>[+-]?)(?P<before>[^\d\s(+-]*\s?)"
                          rf"(?P<whole>\d[\d{re.escape(group)}]*)"
@@ -103,6 +138,16 @@ def missing_spelling(cells: pd.DataFrame, read: pd.DataFrame) -> str | None:
     return spellings.pop() if spellings else None
 
 
+def decimal_mark(cells: pd.DataFrame, read: pd.DataFrame, delimiter: str) -> str:
+    """"," where a file not separated by commas writes the numbers pandas read as floats with
+    decimal commas ("437,39" in a ";" file), else "."."""
+    commas = delimiter != "," and any(
+        read.iloc[:, position].dtype.kind == "f"
+        and cells.iloc[:, position].head(SPELLING_ROWS).str.contains(",", regex=False).any()
+        for position in range(read.shape[1]))
+    return "," if commas else "."
+
+
 #: what a unit or a missing value may be spelled with: no digits, quotes, delimiters or breaks
 _PLAIN_TEXT = re.compile(r"[^\d\"\n\r,;\t|]{0,16}")
 
@@ -123,11 +168,7 @@ class FileSpelling:
     def of(cls, cells: pd.DataFrame, read: pd.DataFrame, delimiter: str) -> FileSpelling:
         """From a file's ``cells`` as text and the same rows as pandas ``read`` them."""
         cells = cells.set_axis(read.columns, axis=1)
-        commas = delimiter != "," and any(
-            read[name].dtype.kind == "f"
-            and cells[name].head(SPELLING_ROWS).str.contains(",", regex=False).any()
-            for name in read.columns)
-        decimal = "," if commas else "."
+        decimal = decimal_mark(cells, read, delimiter)
         numbers, booleans = {}, {}
         for name in read.columns:
             values = read[name]
@@ -135,11 +176,18 @@ class FileSpelling:
                 if values.any() and not values.all():
                     booleans[str(name)] = (cells[name][values.to_numpy()].iloc[0],
                                            cells[name][~values.to_numpy()].iloc[0])
-            elif values.dtype.kind in "iuf":
-                spelling = number_spelling(cells[name][values.notna().to_numpy()], decimal,
-                                           read_as_floats=values.dtype.kind == "f")
-                if spelling is not None:
-                    numbers[str(name)] = spelling
+        numeric = [name for name in read.columns if not pd.api.types.is_bool_dtype(read[name])
+                   and read[name].dtype.kind in "iuf"]
+        head = read[numeric].head(SPELLING_ROWS)
+        plain, decimals = plain_numbers(cells[numeric].head(SPELLING_ROWS),
+                                        head.notna().to_numpy(), decimal)
+        for name, all_plain, places in zip(numeric, plain, decimals, strict=True):
+            values, floats = read[name], read[name].dtype.kind == "f"
+            spelling = (_plain_spelling(places, decimal, floats) if all_plain else
+                        _formatted_spelling(cells[name][values.notna().to_numpy()]
+                                            .head(SPELLING_ROWS), decimal, floats))
+            if spelling is not None:
+                numbers[str(name)] = spelling
         return cls(delimiter, decimal, missing_spelling(cells, read) or "", numbers, booleans)
 
     def writer_options(self) -> dict:

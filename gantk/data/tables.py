@@ -26,7 +26,7 @@ from gantk.data.csv_files import (
     tidy,
 )
 from gantk.data.dates import recognise, resolution, wall_seconds
-from gantk.data.spelling import FileSpelling
+from gantk.data.spelling import FileSpelling, decimal_mark
 from gantk.errors import DataError
 
 if TYPE_CHECKING:
@@ -217,9 +217,11 @@ def joined_dialect(path: str | Path) -> dict:
     Europe: "437,39" in a ";"-separated file), so that new cells read as the file's own do."""
     if is_example_table(path) or table_suffix(path) != ".csv":
         return {}
+    delimiter = csv_options(Path(path))["sep"]
+    if delimiter == ",":  # a comma-separated file's decimal mark is a point
+        return {"delimiter": delimiter, "decimal": "."}
     read, cells = next(iter_table(path, 1_000, as_written=True, as_text=True))
-    spelling = FileSpelling.of(cells, read, csv_options(Path(path))["sep"])
-    return {"delimiter": spelling.delimiter, "decimal": spelling.decimal}
+    return {"delimiter": delimiter, "decimal": decimal_mark(cells, read, delimiter)}
 
 
 def _with_text(chunks, path: Path, options: dict, rows: int):
