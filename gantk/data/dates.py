@@ -134,8 +134,9 @@ def _daylight_saving_zone(instants: pd.Series, values: pd.Series) -> str | None:
     if len(np.unique(written)) < 2:
         return None
     in_utc = instants.dt.tz_convert("UTC").dt.tz_localize(None)
-    common = [zone for zone in _COMMON_ZONES if zone in zoneinfo.available_timezones()]
-    others = sorted(zone for zone in zoneinfo.available_timezones()
+    known = zoneinfo.available_timezones()
+    common = [zone for zone in _COMMON_ZONES if zone in known]
+    others = sorted(zone for zone in known
                     if "/" in zone and not zone.startswith(("Etc/", "SystemV/", "posix/"))
                     and zone not in common)
     for zone in (*common, *others):

@@ -490,7 +490,7 @@ def with_columns(frame: pd.DataFrame, columns: dict, at: int | None = None) -> p
     """``frame`` with ``columns`` (name → values or a scalar) added, at position ``at`` or last,
     in one concat: pandas reads each column of a CSV into its own block, and adding a column to
     a frame of hundreds of blocks copies it and prints a PerformanceWarning."""
-    added = pd.DataFrame({name: values for name, values in columns.items()}, index=frame.index)
+    added = pd.DataFrame(columns, index=frame.index)
     joined = pd.concat([frame, added], axis=1)
     if at is None:
         return joined
