@@ -807,3 +807,35 @@ def test_train_and_augment_say_which_columns_share_a_slot(tmp_path, run_cli):
     result = run_cli("train", tmp_path / "t.csv", "-o", tmp_path / "m1", "--max-categories", "1")
     assert result.exit_code == 2 and "max_categories" in result.output.replace("-", "_")
     assert not (tmp_path / "m1").exists()
+
+
+def test_a_databases_decimals_come_back_as_decimals_with_their_places(tmp_path, run_cli):
+    """A Parquet decimal128 column (a database's NUMERIC(10, 2)) was learned as numbers and
+    sampled as floats: 204.0 where the table holds Decimal("204.00"), a float64 column where a
+    loader expects decimals. Samples, from the model and its exported file, and augmented rows
+    are Decimals with the column's places again."""
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(3)
+    amounts = [None if row % 25 == 0 else decimal.Decimal(f"{value:.2f}")
+               for row, value in enumerate(rng.uniform(1, 500, 200))]
+    pq.write_table(pa.table({"amount": pa.array(amounts, pa.decimal128(10, 2)),
+                             "kind": rng.choice(["a", "b"], 200)}), tmp_path / "orders.parquet")
+    assert run_cli("train", tmp_path / "orders.parquet", "-o", tmp_path / "m", "--steps", "10",
+                   "-q").exit_code == 0
+    assert run_cli("export", tmp_path / "m", "-o", tmp_path / "m.onnx", "-q").exit_code == 0
+    assert run_cli("augment", tmp_path / "orders.parquet", "-o", tmp_path / "more.parquet",
+                   "--n", "20", "--steps", "5", "-q").exit_code == 0
+    outputs = [tmp_path / "more.parquet"]
+    for model in ("m", "m.onnx"):
+        outputs.append(tmp_path / f"{model}.parquet")
+        assert run_cli("sample", tmp_path / model, "-n", "100", "-o", outputs[-1],
+                       "-q").exit_code == 0
+    for out in outputs:
+        amount = pq.read_table(out).column("amount")
+        assert pa.types.is_decimal(amount.type) and amount.type.scale == 2
+        values = [value for value in amount.to_pylist() if value is not None]
+        assert values and all(value == value.quantize(decimal.Decimal("0.01")) for value in values)

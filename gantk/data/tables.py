@@ -420,10 +420,13 @@ class ColumnSchema:
     #: ordered (lo < mid < hi): sampled columns get that very dtype back
     levels: list | None = None
     ordered: bool | None = None
+    #: numbers given as decimal.Decimal (a database's NUMERIC, Parquet's decimal128): sampled
+    #: back as Decimals with the column's places (``decimals``), not as floats
+    exact: bool | None = None
 
 
 #: ColumnSchema fields written to config.json only where a column has them
-WRITTEN_WHEN_SET = ("levels", "ordered")
+WRITTEN_WHEN_SET = ("levels", "ordered", "exact")
 
 
 @dataclass
@@ -591,13 +594,15 @@ def infer_schema(
         if integral and name not in forced and _is_number_id(values, str(name)):
             columns.append(ColumnSchema(str(name), "id", dtype, 0.0))
             continue
+        places = _decimal_places(present)
         columns.append(
             ColumnSchema(
                 str(name), "integer" if integral else "continuous", dtype, missing_rate,
                 minimum=float(values.min()) if len(values) else None,
                 maximum=float(values.max()) if len(values) else None,
-                decimals=None if integral else _decimals(values),
+                decimals=places if places is not None else None if integral else _decimals(values),
                 median=float(np.median(values)) if len(values) else None,
+                exact=True if places is not None else None,
             )
         )
     return TableSchema(columns)
@@ -649,6 +654,16 @@ def _date_column(name: str, series: pd.Series, kind: str, format: str | None,
         minimum=float(present.min()), maximum=float(present.max()),
         median=float(np.median(present)), format=format, timezone=timezone,
         resolution=resolution(present))
+
+
+def _decimal_places(present: pd.Series) -> int | None:
+    """The most places after the point among a column's decimal.Decimal values (2 for
+    ``Decimal("12.50")``), or None where it holds no Decimals."""
+    if present.dtype != object:
+        return None
+    exponents = [exponent for value in present if isinstance(value, Decimal)
+                 for exponent in [value.as_tuple().exponent] if isinstance(exponent, int)]
+    return max(0, -min(exponents)) if exponents else None
 
 
 def _decimals(values: np.ndarray, most: int = 6) -> int | None:

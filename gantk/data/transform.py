@@ -10,6 +10,8 @@ labels, the observed range and the missing-value rates.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 
@@ -166,6 +168,8 @@ class TableTransformer:
                 columns[column.name] = from_wall_seconds(values[:, index], column.kind,
                                                          column.format, column.timezone,
                                                          column.dtype)
+            elif column.exact:
+                columns[column.name] = _as_decimals(values[:, index], column.decimals or 0)
             elif column.kind == "integer" and column.dtype == "object":  # Python ints, as given
                 columns[column.name] = pd.Series(
                     [None if np.isnan(value) else int(value) for value in values[:, index]],
@@ -173,6 +177,13 @@ class TableTransformer:
             else:
                 columns[column.name] = _restore_dtype(pd.Series(values[:, index]), column.dtype)
         return pd.DataFrame(columns)
+
+
+def _as_decimals(values: np.ndarray, places: int) -> pd.Series:
+    """Decoded numbers as decimal.Decimal with ``places`` after the point (None where missing):
+    what a column of Decimals held, which Parquet writes back as decimal128."""
+    return pd.Series([None if np.isnan(value) else Decimal(f"{value:.{places}f}")
+                      for value in values], dtype=object)
 
 
 def _categories_back(choice: np.ndarray, column: ColumnSchema) -> pd.Series:
