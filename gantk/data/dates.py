@@ -279,11 +279,11 @@ def _with_zone_offsets(stamps: pd.Series, format: str, timezone: str) -> pd.Seri
     local = _on_zone_clock(stamps, timezone)
     minutes = ((local.dt.tz_localize(None) - local.dt.tz_convert("UTC").dt.tz_localize(None))
                .dt.total_seconds() // 60).astype(int)
-    sign = np.where(minutes < 0, "-", "+")
-    hours, rest = np.divmod(np.abs(minutes.to_numpy()), 60)
-    offsets = pd.Series([f"{s}{h:02d}{':' if colon else ''}{m:02d}"
-                         for s, h, m in zip(sign, hours, rest, strict=True)], index=stamps.index)
-    return local.dt.strftime(layout) + offsets
+    # a zone has a few offsets: each spelled once, not once per row
+    spelled = {offset: f"{'-' if offset < 0 else '+'}{abs(offset) // 60:02d}"
+                       f"{':' if colon else ''}{abs(offset) % 60:02d}"
+               for offset in minutes.unique()}
+    return local.dt.strftime(layout) + minutes.map(spelled)
 
 
 def _on_zone_clock(stamps: pd.Series, timezone) -> pd.Series:

@@ -594,15 +594,18 @@ def infer_schema(
         if integral and name not in forced and _is_number_id(values, str(name)):
             columns.append(ColumnSchema(str(name), "id", dtype, 0.0))
             continue
-        places = _decimal_places(present)
+        places = _decimal_places(present)  # Decimals: their own places, kept exactly
+        exact = places is not None
+        if not exact and not integral:
+            places = _decimals(values)
         columns.append(
             ColumnSchema(
                 str(name), "integer" if integral else "continuous", dtype, missing_rate,
                 minimum=float(values.min()) if len(values) else None,
                 maximum=float(values.max()) if len(values) else None,
-                decimals=places if places is not None else None if integral else _decimals(values),
+                decimals=places,
                 median=float(np.median(values)) if len(values) else None,
-                exact=True if places is not None else None,
+                exact=True if exact else None,
             )
         )
     return TableSchema(columns)
